@@ -1,0 +1,60 @@
+"""Hold N TCP listeners on 127.0.0.1 spread over P processes, optionally each forked once.
+
+Used by the benchmarks to build a busy machine: `python bench/crowd.py 10000 50 --fork`
+prints "ready" once every socket listens, then holds them until stdin closes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import socket
+import sys
+
+
+def hold(count: int, fork: bool, ready_fd: int) -> None:
+    """Open `count` listeners, fork once if asked, report readiness, then sleep."""
+    sockets = []
+    for _ in range(count):
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(8)
+        sockets.append(sock)
+    if fork and os.fork() == 0:
+        signal.pause()
+        os._exit(0)
+    os.write(ready_fd, b".")
+    signal.pause()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("listeners", type=int)
+    parser.add_argument("processes", type=int)
+    parser.add_argument("--fork", action="store_true", help="each process forks a child sharing its sockets")
+    args = parser.parse_args()
+    os.setpgrp()
+    read_fd, write_fd = os.pipe()
+    per = [args.listeners // args.processes + (1 if i < args.listeners % args.processes else 0) for i in range(args.processes)]
+    for count in per:
+        if os.fork() == 0:
+            os.close(read_fd)
+            hold(count, args.fork, write_fd)
+            os._exit(0)
+    os.close(write_fd)
+    got = 0
+    while got < args.processes:
+        chunk = os.read(read_fd, 64)
+        if not chunk:
+            sys.exit("a holder died before it was ready")
+        got += len(chunk)
+    print("ready", flush=True)
+    try:
+        sys.stdin.read()
+    finally:
+        os.killpg(0, signal.SIGTERM)
+
+
+if __name__ == "__main__":
+    main()

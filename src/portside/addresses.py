@@ -1,0 +1,158 @@
+"""Targets and address kinds: parse what users type, classify what sockets are bound to.
+
+One parser for every verb: "62893", ":62893", "127.0.0.1:62893", "[::1]:62893",
+"localhost:62893", "http://api.localhost/x" all become a `Target`. Scheme default
+ports fill in a missing port for URLs. Classification follows DESIGN.md: loopback is
+all of 127.0.0.0/8 and ::1 (and their IPv4-mapped forms); `localhost` and every
+`*.localhost` name are loopback (RFC 6761). Pure: no resolving, no sockets.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from enum import StrEnum
+
+from portside.errors import TargetError
+
+SCHEME_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
+MAX_PORT = 65535
+
+
+class AddressKind(StrEnum):
+    LOOPBACK = "loopback"
+    WILDCARD = "wildcard"
+    LINK_LOCAL = "link-local"
+    PRIVATE = "private"
+    PUBLIC = "public"
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """A port, optionally with the host it was named by and the URL scheme it came with."""
+
+    port: int
+    host: str | None = None
+    scheme: str | None = None
+
+    @property
+    def address(self) -> str | None:
+        """The host as a literal IP address, or None when it is a name or absent."""
+        if self.host is None:
+            return None
+        try:
+            return str(ipaddress.ip_address(self.host))
+        except ValueError:
+            return None
+
+    @property
+    def is_loopback_name(self) -> bool:
+        """True for `localhost` and any `*.localhost` name."""
+        return self.host is not None and is_localhost_name(self.host)
+
+
+def is_localhost_name(host: str) -> bool:
+    """`localhost` and every name under it mean loopback (RFC 6761 section 6.3)."""
+    name = host.lower().rstrip(".")
+    return name == "localhost" or name.endswith(".localhost")
+
+
+def parse_port(text: str, original: str | None = None) -> int:
+    """A TCP/UDP port from 1 to 65535; `original` names the whole target in errors."""
+    shown = original if original is not None else text
+    if not text:
+        raise TargetError(shown, "the port is missing (expected a number from 1 to 65535)")
+    if not text.isascii() or not text.isdigit():
+        raise TargetError(shown, f"port {text!r} is not a number from 1 to 65535")
+    port = int(text)
+    if not 1 <= port <= MAX_PORT:
+        raise TargetError(shown, f"port {port} is out of range (expected 1 to 65535)")
+    return port
+
+
+def _check_host(host: str, original: str) -> str:
+    if not host:
+        raise TargetError(original, "the host is empty")
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        pass
+    if all(part.isdigit() for part in host.split(".")):
+        raise TargetError(original, f"{host!r} is not a valid IPv4 address")
+    labels = host.rstrip(".").split(".")
+    for label in labels:
+        if not label or len(label) > 63 or not all(c.isalnum() or c in "-_" for c in label) or not label.isascii():
+            raise TargetError(original, f"{host!r} is not a valid host name or IP address")
+        if label.startswith("-") or label.endswith("-"):
+            raise TargetError(original, f"{host!r} is not a valid host name (a label starts or ends with '-')")
+    return host.lower()
+
+
+def _split_host_port(rest: str, original: str) -> tuple[str, str | None]:
+    if rest.startswith("["):
+        close = rest.find("]")
+        if close < 0:
+            raise TargetError(original, "unclosed '[' in IPv6 address (expected e.g. [::1]:8080)")
+        host = rest[1:close]
+        after = rest[close + 1 :]
+        try:
+            if ipaddress.ip_address(host).version != 6:
+                raise TargetError(original, "only IPv6 addresses go in brackets")
+        except ValueError:
+            raise TargetError(original, f"{host!r} is not a valid IPv6 address") from None
+        if not after:
+            return host, None
+        if not after.startswith(":"):
+            raise TargetError(original, "expected ':PORT' after ']'")
+        return host, after[1:]
+    if rest.count(":") > 1:
+        raise TargetError(original, "an IPv6 address with a port needs brackets, e.g. [::1]:8080")
+    if ":" in rest:
+        host, port = rest.split(":", 1)
+        return host, port
+    return rest, None
+
+
+def parse_target(text: str) -> Target:
+    """Parse a target as every verb accepts it; raise TargetError naming what is wrong."""
+    original = text
+    text = text.strip()
+    if not text:
+        raise TargetError(original, "empty target (expected a port like 8080 or an address like 127.0.0.1:8080)")
+    scheme: str | None = None
+    if "://" in text:
+        scheme, _, text = text.partition("://")
+        scheme = scheme.lower()
+        if scheme not in SCHEME_PORTS:
+            raise TargetError(original, f"unsupported scheme {scheme!r} (expected one of {', '.join(SCHEME_PORTS)})")
+        for stop in "/?#":
+            text = text.split(stop, 1)[0]
+        if "@" in text:
+            text = text.rsplit("@", 1)[1]
+        if not text:
+            raise TargetError(original, "the URL has no host")
+    if scheme is None and (text.startswith(":") or text.isdigit() or text.startswith("-")):
+        return Target(port=parse_port(text.removeprefix(":"), original))
+    host, port_text = _split_host_port(text, original)
+    host = _check_host(host, original)
+    if port_text is None:
+        if scheme is None:
+            raise TargetError(original, "no port given (expected HOST:PORT, a URL or a bare port)")
+        return Target(port=SCHEME_PORTS[scheme], host=host, scheme=scheme)
+    return Target(port=parse_port(port_text, original), host=host, scheme=scheme)
+
+
+def classify(address: str) -> AddressKind:
+    """What kind of address a socket is bound to; IPv4-mapped IPv6 counts as its IPv4 address."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    if ip.is_unspecified:
+        return AddressKind.WILDCARD
+    if ip.is_loopback:
+        return AddressKind.LOOPBACK
+    if ip.is_link_local:
+        return AddressKind.LINK_LOCAL
+    if ip.is_private:
+        return AddressKind.PRIVATE
+    return AddressKind.PUBLIC

@@ -1,0 +1,122 @@
+"""Turn one adapter `Snapshot` into an `Inventory`: group, attach owners, judge exposure.
+
+Pure. Sockets sharing protocol, address and port (SO_REUSEPORT) become one listener
+holding every owner; a socket with no visible owner stays listed with an empty process
+list and a note saying why it is empty. Exposure is judged once per distinct
+(family, address, v6only, device) — a busy machine has thousands of sockets but few
+distinct bindings.
+"""
+
+from __future__ import annotations
+
+from portside.exposure import Judgement, judge
+from portside.model import Connection, Family, Inventory, Listener, ProcessInfo, RawSocket, Snapshot
+
+
+def _owners(snapshot: Snapshot, inode: int) -> tuple[ProcessInfo, ...]:
+    pids = snapshot.owners.get(inode, ())
+    return tuple(snapshot.processes[pid] for pid in pids if pid in snapshot.processes)
+
+
+def _unreadable(snapshot: Snapshot) -> str:
+    """'pid 1 (init), pid 7 (x) and 3 more' for the processes whose fds could not be read."""
+    def describe(pid: int) -> str:
+        info = snapshot.processes.get(pid)
+        return f"pid {pid} ({info.name})" if info is not None else f"pid {pid}"
+
+    shown = ", ".join(describe(pid) for pid in snapshot.unreadable_pids[:5])
+    extra = len(snapshot.unreadable_pids) - 5
+    return shown + (f" and {extra} more" if extra > 0 else "")
+
+
+def _hidden_note(snapshot: Snapshot, users: tuple[str, ...]) -> str:
+    owner = f" (socket owned by user {', '.join(users)})" if users else ""
+    if snapshot.unreadable_pids:
+        return f"owner not visible{owner}: the open files of {_unreadable(snapshot)} could not be read"
+    return f"owner not visible{owner}: no process in this PID namespace holds it (a container or another namespace)"
+
+
+def _unreadable_note(snapshot: Snapshot) -> str | None:
+    if not snapshot.unreadable_pids:
+        return None
+    count = len(snapshot.unreadable_pids)
+    advice = (
+        "access was denied even to root (a protected process, such as a sandbox's init)"
+        if snapshot.privileged
+        else "run as root (or as their user) to see them"
+    )
+    return (
+        f"could not read the open files of {count} process{'es' if count > 1 else ''} ({_unreadable(snapshot)}): "
+        f"sockets they hold show no owner; {advice}"
+    )
+
+
+def assemble(snapshot: Snapshot, user_names: dict[int, str]) -> Inventory:
+    """Build the inventory from a snapshot; `user_names` maps socket uids to names."""
+    groups: dict[tuple[str, str, str, int], list[RawSocket]] = {}
+    connections: list[Connection] = []
+    for sock in snapshot.sockets:
+        if sock.remote is not None:
+            connections.append(
+                Connection(
+                    protocol=sock.protocol,
+                    family=sock.family,
+                    state=sock.state,
+                    local=sock.local,
+                    remote=sock.remote,
+                    processes=_owners(snapshot, sock.inode),
+                    inode=sock.inode,
+                )
+            )
+            continue
+        key = (sock.protocol, sock.family, sock.local.address, sock.local.port)
+        group = groups.get(key)
+        if group is None:
+            groups[key] = [sock]
+        else:
+            group.append(sock)
+
+    judged: dict[tuple[Family, str, bool | None, int], Judgement] = {}
+    listeners: list[Listener] = []
+    for (protocol, family, address, port), socks in groups.items():
+        first = socks[0]
+        binding = (first.family, address, first.v6only, first.bound_interface)
+        judgement = judged.get(binding)
+        if judgement is None:
+            judgement = judge(first.family, address, first.v6only, snapshot.interfaces, first.bound_interface)
+            judged[binding] = judgement
+        if len(socks) == 1:
+            processes = _owners(snapshot, first.inode)
+            inodes: tuple[int, ...] = (first.inode,)
+        else:
+            seen: dict[int, ProcessInfo] = {}
+            for sock in socks:
+                for info in _owners(snapshot, sock.inode):
+                    seen.setdefault(info.pid, info)
+            processes = tuple(seen[pid] for pid in sorted(seen))
+            inodes = tuple(sorted(sock.inode for sock in socks))
+        users = tuple(sorted({user_names.get(s.uid, str(s.uid)) for s in socks if s.uid is not None}))
+        listeners.append(
+            Listener(
+                protocol=first.protocol,
+                family=family,
+                address=address,
+                port=port,
+                dual_stack=judgement.dual_stack,
+                exposure=judgement.exposure,
+                reachable_on=judgement.reachable_on,
+                processes=processes,
+                inodes=inodes,
+                socket_users=users,
+                accept_queue=sum(s.accept_queue or 0 for s in socks) if first.accept_queue is not None else None,
+                backlog=first.backlog,
+                note=None if processes else _hidden_note(snapshot, users),
+            )
+        )
+    listeners.sort(key=lambda item: (item.port, item.protocol, item.family, item.address))
+    connections.sort(key=lambda item: (item.local.port, item.remote.address, item.remote.port))
+    notes = list(snapshot.notes)
+    unreadable = _unreadable_note(snapshot)
+    if unreadable is not None:
+        notes.append(unreadable)
+    return Inventory(listeners=tuple(listeners), connections=tuple(connections), notes=tuple(notes))

@@ -1,0 +1,98 @@
+"""`portside ls`: every listening socket, sorted by port, with every owner and its exposure."""
+
+from __future__ import annotations
+
+import argparse
+
+from portside.addresses import parse_port
+from portside.cli.environment import Environment
+from portside.cli.output import write_json, write_notes, write_table
+from portside.inventory import inventory
+from portside.jsonable import inventory_json
+from portside.model import Connection, Inventory, Listener, Protocol
+from portside.select import Selection, select
+
+
+def add_parser(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = verbs.add_parser("ls", help="list listening sockets and who owns them")
+    parser.add_argument("--tcp", action="store_true", help="TCP only")
+    parser.add_argument("--udp", action="store_true", help="UDP only")
+    parser.add_argument("--port", action="append", default=[], metavar="PORT", help="only this port (repeatable)")
+    parser.add_argument("--pid", action="append", type=_pid, default=[], metavar="PID", help="only sockets of this process")
+    parser.add_argument("--process", action="append", default=[], metavar="NAME", help="only processes with this name")
+    parser.add_argument("--exposed", action="store_true", help="only listeners reachable beyond loopback")
+    parser.add_argument("--connections", action="store_true", help="also list established connections and their peers")
+    parser.add_argument("--json", action="store_true", help="machine-readable output (docs/json.md)")
+    parser.add_argument("--backend", choices=("linux", "portable"), help=argparse.SUPPRESS)
+    parser.set_defaults(run=run)
+
+
+def _pid(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a process id (a positive whole number)")
+    return int(text)
+
+
+def _protocols(args: argparse.Namespace) -> tuple[Protocol, ...]:
+    if args.tcp and not args.udp:
+        return (Protocol.TCP,)
+    if args.udp and not args.tcp:
+        return (Protocol.UDP,)
+    return (Protocol.TCP, Protocol.UDP)
+
+
+def _owners(item: Listener | Connection) -> tuple[str, str, str]:
+    if not item.processes:
+        return "-", "?", "-"
+    pids = ",".join(str(p.pid) for p in item.processes)
+    names = ",".join(dict.fromkeys(p.name for p in item.processes))
+    users = ",".join(dict.fromkeys(p.user or "?" for p in item.processes))
+    return pids, names, users
+
+
+def _address(address: str) -> str:
+    return f"[{address}]" if ":" in address else address
+
+
+def listener_rows(listeners: tuple[Listener, ...]) -> list[list[str]]:
+    rows = []
+    for item in listeners:
+        pids, names, users = _owners(item)
+        where = item.exposure.value + (" (dual-stack)" if item.dual_stack else "")
+        rows.append([item.protocol.value, _address(item.address), str(item.port), where, pids, names, users])
+    return rows
+
+
+def connection_rows(connections: tuple[Connection, ...]) -> list[list[str]]:
+    rows = []
+    for item in connections:
+        pids, names, users = _owners(item)
+        local = f"{_address(item.local.address)}:{item.local.port}"
+        remote = f"{_address(item.remote.address)}:{item.remote.port}"
+        rows.append([item.protocol.value, local, remote, item.state, pids, names, users])
+    return rows
+
+
+def run(args: argparse.Namespace, env: Environment) -> int:
+    selection = Selection(
+        ports=frozenset(parse_port(text) for text in args.port),
+        pids=frozenset(args.pid),
+        names=frozenset(args.process),
+        exposed_only=args.exposed,
+    )
+    found: Inventory = select(
+        inventory(_protocols(args), connections=args.connections, backend=args.backend), selection
+    )
+    if args.json:
+        write_json(env, inventory_json(found, with_connections=args.connections))
+        return 0
+    headers = ["PROTO", "ADDRESS", "PORT", "EXPOSURE", "PID", "PROCESS", "USER"]
+    write_table(env, headers, listener_rows(found.listeners))
+    if args.connections:
+        env.stdout.write("\n")
+        write_table(env, ["PROTO", "LOCAL", "PEER", "STATE", "PID", "PROCESS", "USER"], connection_rows(found.connections))
+    notes = list(found.notes)
+    notes.extend(f"{_address(i.address)}:{i.port}/{i.protocol.value}: {i.note}" for i in found.listeners if i.note)
+    write_notes(env, notes)
+    return 0
+

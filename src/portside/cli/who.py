@@ -1,0 +1,93 @@
+"""`portside who TARGET`: who holds a port — processes, their parents, sockets, clients."""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from portside.addresses import parse_target
+from portside.cli.environment import Environment
+from portside.cli.output import write_json, write_notes
+from portside.errors import PortsideError
+from portside.inventory import inventory, procfs
+from portside.jsonable import Json, connection_json, listener_json, process_json
+from portside.match import matching
+from portside.model import Connection, Listener, ProcessInfo
+from portside.resolve import addresses_of
+
+
+class NothingListens(PortsideError):
+    """No socket holds the target (exit 1)."""
+
+
+def add_parser(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = verbs.add_parser("who", help="show who holds a port: process tree, sockets, connections")
+    parser.add_argument("target", help="62893, :62893, 127.0.0.1:62893, [::1]:62893, localhost:62893 or a URL")
+    parser.add_argument("--json", action="store_true", help="machine-readable output (docs/json.md)")
+    parser.set_defaults(run=run)
+
+
+def _clients(connections: tuple[Connection, ...], listeners: tuple[Listener, ...]) -> tuple[Connection, ...]:
+    ports = {item.port for item in listeners}
+    inodes = {inode for item in listeners for inode in item.inodes}
+    return tuple(c for c in connections if c.local.port in ports and c.inode not in inodes)
+
+
+def _when(seconds: float | None) -> str:
+    if seconds is None:
+        return "?"
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(seconds))
+
+
+def _process_detail(info: ProcessInfo) -> Json:
+    detail = process_json(info)
+    detail["cwd"] = procfs.process_cwd(info.pid)
+    detail["parents"] = [process_json(parent) for parent in procfs.ancestry(info.pid)]
+    return detail
+
+
+def run(args: argparse.Namespace, env: Environment) -> int:
+    target = parse_target(args.target)
+    addresses = addresses_of(target)
+    found = inventory(connections=True)
+    held = matching(found.listeners, target.port, addresses)
+    if not held:
+        where = f"{target.host} port {target.port}" if target.host else f"port {target.port}"
+        raise NothingListens(f"nothing listens on {where} (tcp or udp)")
+    clients = _clients(found.connections, held)
+    details = {info.pid: _process_detail(info) for item in held for info in item.processes}
+    if args.json:
+        listeners = []
+        for item in held:
+            entry = listener_json(item)
+            entry["processes"] = [details[p.pid] for p in item.processes]
+            listeners.append(entry)
+        write_json(env, {
+            "target": args.target,
+            "port": target.port,
+            "listeners": listeners,
+            "connections": [connection_json(c) for c in clients],
+            "notes": list(found.notes),
+        })
+        return 0
+    out = env.stdout
+    for item in held:
+        where = item.exposure.value + (", dual-stack" if item.dual_stack else "")
+        shown = f"[{item.address}]" if ":" in item.address else item.address
+        out.write(f"{item.protocol.value} {shown}:{item.port}  ({where}; reachable on {', '.join(item.reachable_on)})\n")
+        if item.note:
+            out.write(f"  {item.note}\n")
+        for info in item.processes:
+            detail = details[info.pid]
+            out.write(f"  pid {info.pid}  {info.name}  user {info.user}  started {_when(info.start_time)}\n")
+            out.write(f"    cmdline: {' '.join(info.cmdline) or '?'}\n")
+            out.write(f"    cwd:     {detail['cwd'] or '?'}\n")
+            chain = " <- ".join(f"{p['pid']} {p['name']}" for p in detail["parents"])  # type: ignore[attr-defined]
+            out.write(f"    parents: {chain or '-'}\n")
+    if clients:
+        out.write(f"connections ({len(clients)}):\n")
+        for conn in clients:
+            owner = ", ".join(f"{p.pid} {p.name}" for p in conn.processes) or "owner not visible"
+            out.write(f"  {conn.remote.address}:{conn.remote.port} -> {conn.local.port}  {conn.state}  ({owner})\n")
+    write_notes(env, found.notes)
+    return 0

@@ -1,0 +1,36 @@
+"""One exception hierarchy; the CLI maps each class to an exit code and a one-line message.
+
+As in urllib3, an error that is also a builtin's kind subclasses that builtin too, so
+callers may catch `ValueError` or `PortsideError` alike, and parse errors keep the input.
+"""
+
+from __future__ import annotations
+
+
+class PortsideError(Exception):
+    """Root of every error portside raises on purpose."""
+
+
+class UsageError(PortsideError, ValueError):
+    """The caller asked for something malformed or unsafe (exit code 2)."""
+
+
+class TargetError(UsageError):
+    """A target (port, address, URL) that does not parse; keeps the offending text."""
+
+    def __init__(self, text: str, reason: str) -> None:
+        self.text = text
+        self.reason = reason
+        super().__init__(f"invalid target {text!r}: {reason}")
+
+
+class RefusedError(UsageError):
+    """A request refused for safety, such as signalling pid 1 or portside itself."""
+
+
+class InventoryError(PortsideError, OSError):
+    """The machine's socket or process tables could not be read."""
+
+
+class KillError(PortsideError):
+    """Signalling the owners of a port failed for a reason other than a refusal."""

@@ -1,0 +1,69 @@
+"""The Linux adapter: sockets from netlink sock_diag, owners from /proc, addresses from rtnetlink.
+
+Reads happen in the order that keeps the picture consistent: the socket table first,
+then the owner walk restricted to those inodes, then the owning processes' details.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+
+from portside.inventory import netlink, procfs
+from portside.model import Family, InterfaceAddress, ProcessInfo, Protocol, RawSocket, Snapshot
+
+LISTEN_STATES = 1 << netlink.TCP_LISTEN
+UDP_BOUND_STATES = 1 << netlink.TCP_CLOSE
+CONNECTED_STATES = 1 << netlink.TCP_ESTABLISHED
+
+FAMILY_NAMES = {socket.AF_INET: Family.IPV4, socket.AF_INET6: Family.IPV6}
+
+
+def interfaces() -> tuple[InterfaceAddress, ...]:
+    """Every address of every interface in this network namespace."""
+    names = dict(socket.if_nameindex())
+    return tuple(
+        InterfaceAddress(
+            family=FAMILY_NAMES[found.family],
+            address=found.address,
+            interface=found.label or names.get(found.index, str(found.index)),
+            index=found.index,
+        )
+        for found in netlink.interface_addresses()
+    )
+
+
+def raw_sockets(protocols: tuple[Protocol, ...], connections: bool) -> list[RawSocket]:
+    """Listening TCP and bound UDP sockets, plus established ones when `connections`."""
+    found: list[RawSocket] = []
+    for protocol in protocols:
+        states = LISTEN_STATES if protocol is Protocol.TCP else UDP_BOUND_STATES
+        if connections:
+            states |= CONNECTED_STATES
+        for family in (socket.AF_INET, socket.AF_INET6):
+            found.extend(netlink.sockets(family, protocol, states))
+    return found
+
+
+def snapshot(protocols: tuple[Protocol, ...] = (Protocol.TCP, Protocol.UDP), connections: bool = False) -> Snapshot:
+    """Read sockets, their owners and the interface addresses in one pass."""
+    sockets = raw_sockets(protocols, connections)
+    walk = procfs.walk_owners({sock.inode for sock in sockets})
+    unreadable = tuple(pid for pid in walk.unreadable if not procfs.is_kernel_thread(pid))
+    wanted_pids = {pid for pids in walk.holders.values() for pid in pids}
+    wanted_pids.update(unreadable)
+    processes: dict[int, ProcessInfo] = {}
+    for pid in sorted(wanted_pids):
+        info = procfs.process_info(pid)
+        if info is not None:
+            processes[pid] = info
+    owners = {inode: tuple(pid for pid in pids if pid in processes) for inode, pids in walk.holders.items()}
+    return Snapshot(
+        sockets=tuple(sockets),
+        owners=owners,
+        processes=processes,
+        interfaces=interfaces(),
+        unreadable_pids=unreadable,
+        backend="linux",
+        privileged=os.geteuid() == 0,
+    )

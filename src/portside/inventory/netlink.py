@@ -1,0 +1,276 @@
+"""Netlink sock_diag and rtnetlink: the kernel's socket table and interface addresses.
+
+Strategy (after pyroute2): message layouts are declared as `struct.Struct` tables,
+`encode_*` builds request bytes and `decode_*` turns reply bytes into records — both
+pure, tested against recorded dumps — and `dump()` is the one function that talks to
+the kernel. sock_diag is used rather than /proc/net/tcp because it is several times
+faster at 10k sockets and it reports IPV6_V6ONLY, which /proc/net/tcp6 does not show.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import struct
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from portside.errors import InventoryError
+from portside.model import Endpoint, Family, Protocol, RawSocket
+
+AF_INET = socket.AF_INET
+AF_INET6 = socket.AF_INET6
+
+NETLINK_ROUTE = 0
+NETLINK_SOCK_DIAG = 4
+
+NLMSG_ERROR = 2
+NLMSG_DONE = 3
+NLM_F_REQUEST = 0x1
+NLM_F_DUMP = 0x300
+SOCK_DIAG_BY_FAMILY = 20
+RTM_GETADDR = 22
+RTM_NEWADDR = 20
+
+INET_DIAG_SKV6ONLY = 11
+IFA_ADDRESS = 1
+IFA_LOCAL = 2
+IFA_LABEL = 3
+
+TCP_ESTABLISHED = 1
+TCP_CLOSE = 7
+TCP_LISTEN = 10
+
+TCP_STATE_NAMES = {
+    1: "established", 2: "syn-sent", 3: "syn-recv", 4: "fin-wait-1", 5: "fin-wait-2",
+    6: "time-wait", 7: "close", 8: "close-wait", 9: "last-ack", 10: "listen",
+    11: "closing", 12: "new-syn-recv",
+}
+
+NLMSGHDR = struct.Struct("=IHHII")  # len, type, flags, seq, pid
+NLMSGERR = struct.Struct("=i")
+RTATTR = struct.Struct("=HH")  # len, type
+# inet_diag_req_v2: family, protocol, ext, pad, states, then a 48-byte zero sockid.
+INET_DIAG_REQ_V2 = struct.Struct("=BBBxI48x")
+# inet_diag_msg: family, state, timer, retrans | sport, dport (big-endian) | src, dst |
+# interface, cookie | expires, rqueue, wqueue, uid, inode.
+# nlmsghdr, then family, state, timer, retrans | sport, dport (big-endian, read as
+# native and swapped) | src, dst | interface, cookie | expires, rqueue, wqueue, uid, inode.
+DIAG_MESSAGE = struct.Struct("=16xBBxxHH16s16sI8x4xIIII")
+NLMSG_LEN_TYPE = struct.Struct("=IH")
+# ifaddrmsg: family, prefixlen, flags, scope, index.
+IFADDRMSG = struct.Struct("=BBBBI")
+
+RECV_BUFFER = 1 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class InterfaceAddress:
+    """One address assigned to a network interface."""
+
+    family: int
+    address: str
+    prefixlen: int
+    index: int
+    label: str
+
+
+def _align(n: int) -> int:
+    return (n + 3) & ~3
+
+
+def encode_diag_request(family: int, protocol: int, states: int, seq: int = 1) -> bytes:
+    """Request bytes for a sock_diag dump of one family and protocol in `states`."""
+    body = INET_DIAG_REQ_V2.pack(family, protocol, 0, states)
+    flags = NLM_F_REQUEST | NLM_F_DUMP
+    return NLMSGHDR.pack(NLMSGHDR.size + len(body), SOCK_DIAG_BY_FAMILY, flags, seq, 0) + body
+
+
+def encode_getaddr_request(seq: int = 1) -> bytes:
+    """Request bytes for an rtnetlink dump of every interface address."""
+    body = IFADDRMSG.pack(socket.AF_UNSPEC, 0, 0, 0, 0)
+    flags = NLM_F_REQUEST | NLM_F_DUMP
+    return NLMSGHDR.pack(NLMSGHDR.size + len(body), RTM_GETADDR, flags, seq, 0) + body
+
+
+def iter_messages(data: bytes | memoryview) -> Iterator[tuple[int, memoryview]]:
+    """Yield (type, payload) for each netlink message in one received buffer.
+
+    Raises InventoryError for an NLMSG_ERROR with a non-zero code, and stops at
+    NLMSG_DONE by yielding it so the caller knows the dump is complete.
+    """
+    view = memoryview(data)
+    offset = 0
+    end = len(view)
+    while offset + NLMSGHDR.size <= end:
+        length, mtype, _flags, _seq, _pid = NLMSGHDR.unpack_from(view, offset)
+        if length < NLMSGHDR.size or offset + length > end:
+            raise InventoryError(f"malformed netlink message (length {length})")
+        payload = view[offset + NLMSGHDR.size : offset + length]
+        if mtype == NLMSG_ERROR:
+            (code,) = NLMSGERR.unpack_from(payload, 0)
+            if code:
+                raise InventoryError(f"netlink error: {os.strerror(-code)}")
+        yield mtype, payload
+        offset += _align(length)
+
+
+def _attributes(payload: memoryview, start: int) -> Iterator[tuple[int, memoryview]]:
+    offset = start
+    end = len(payload)
+    while offset + RTATTR.size <= end:
+        length, atype = RTATTR.unpack_from(payload, offset)
+        if length < RTATTR.size:
+            break
+        yield atype, payload[offset + RTATTR.size : offset + length]
+        offset += _align(length)
+
+
+class _AddressCache(dict[bytes, str]):
+    """Raw address bytes -> text; most sockets of a dump share a handful of addresses."""
+
+    def __init__(self, family: int) -> None:
+        super().__init__()
+        self.family = family
+        self.width = 4 if family == socket.AF_INET else 16
+
+    def __missing__(self, raw: bytes) -> str:
+        text = socket.inet_ntop(self.family, raw[: self.width])
+        self[raw] = text
+        return text
+
+
+def _v6only(data: bytes | memoryview, offset: int, end: int) -> bool | None:
+    while offset + 4 <= end:
+        length, atype = RTATTR.unpack_from(data, offset)
+        if length < 4:
+            return None
+        if atype == INET_DIAG_SKV6ONLY:
+            return bool(data[offset + 4])
+        offset += (length + 3) & ~3
+    return None
+
+
+def decode_diag_messages(data: bytes | memoryview, protocol: Protocol) -> tuple[list[RawSocket], bool]:
+    """Decode one buffer of sock_diag replies; returns the sockets and whether DONE came.
+
+    One `struct` call reads each message's fixed part; ports arrive big-endian among
+    native fields and are swapped by hand. This loop is the inventory's hot path.
+    """
+    found: list[RawSocket] = []
+    caches = {AF_INET: _AddressCache(AF_INET), AF_INET6: _AddressCache(AF_INET6)}
+    families = {AF_INET: Family.IPV4, AF_INET6: Family.IPV6}
+    states = {number: name for number, name in TCP_STATE_NAMES.items()}
+    if protocol is Protocol.UDP:
+        states[TCP_CLOSE] = "unconnected"
+    unpack = DIAG_MESSAGE.unpack_from
+    offset = 0
+    end = len(data)
+    while offset + NLMSGHDR.size <= end:
+        length, mtype = NLMSG_LEN_TYPE.unpack_from(data, offset)
+        if length < NLMSGHDR.size or offset + length > end:
+            raise InventoryError(f"malformed netlink message (length {length})")
+        if mtype == NLMSG_DONE:
+            return found, True
+        if mtype == NLMSG_ERROR:
+            (code,) = NLMSGERR.unpack_from(data, offset + NLMSGHDR.size)
+            if code:
+                raise InventoryError(f"netlink error: {os.strerror(-code)}")
+        elif mtype == SOCK_DIAG_BY_FAMILY and length >= DIAG_MESSAGE.size:
+            (family, state, sport, dport, src, dst, interface, rqueue, wqueue, uid, inode) = unpack(
+                data, offset
+            )
+            cache = caches.get(family)
+            if cache is not None:
+                sport = ((sport & 0xFF) << 8) | (sport >> 8)
+                dport = ((dport & 0xFF) << 8) | (dport >> 8)
+                v6only = _v6only(data, offset + DIAG_MESSAGE.size, offset + length) if family == AF_INET6 else None
+                listening = state == TCP_LISTEN or (protocol is Protocol.UDP and state == TCP_CLOSE)
+                found.append(
+                    RawSocket(
+                        protocol=protocol,
+                        family=families[family],
+                        state=states.get(state, str(state)),
+                        local=Endpoint(cache[src], sport),
+                        remote=None if listening else Endpoint(cache[dst], dport),
+                        inode=inode,
+                        uid=uid,
+                        v6only=v6only,
+                        bound_interface=interface,
+                        accept_queue=rqueue if protocol is Protocol.TCP and listening else None,
+                        backlog=wqueue if protocol is Protocol.TCP and listening else None,
+                    )
+                )
+        offset += (length + 3) & ~3
+    return found, False
+
+
+def decode_addr_messages(data: bytes | memoryview) -> tuple[list[InterfaceAddress], bool]:
+    """Decode one buffer of RTM_NEWADDR replies; returns the addresses and whether DONE came."""
+    found: list[InterfaceAddress] = []
+    for mtype, payload in iter_messages(data):
+        if mtype == NLMSG_DONE:
+            return found, True
+        if mtype != RTM_NEWADDR or len(payload) < IFADDRMSG.size:
+            continue
+        family, prefixlen, _flags, _scope, index = IFADDRMSG.unpack_from(payload, 0)
+        if family not in (socket.AF_INET, socket.AF_INET6):
+            continue
+        attrs = dict(_attributes(payload, IFADDRMSG.size))
+        # IFA_LOCAL is the interface's own address; IFA_ADDRESS is the peer on
+        # point-to-point links, so prefer IFA_LOCAL when both are present.
+        raw = attrs.get(IFA_LOCAL, attrs.get(IFA_ADDRESS))
+        if raw is None:
+            continue
+        label = bytes(attrs[IFA_LABEL]).split(b"\0", 1)[0].decode() if IFA_LABEL in attrs else ""
+        found.append(InterfaceAddress(family, socket.inet_ntop(family, bytes(raw)), prefixlen, index, label))
+    return found, False
+
+
+def _dump(protocol: int, request: bytes) -> list[bytes]:
+    """Send one dump request and return the raw reply buffers up to NLMSG_DONE."""
+    try:
+        sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC, protocol)
+    except OSError as error:
+        raise InventoryError(f"netlink is not available: {error.strerror}") from error
+    buffers: list[bytes] = []
+    with sock:
+        sock.sendall(request)
+        while True:
+            chunk = sock.recv(RECV_BUFFER)
+            if not chunk:
+                raise InventoryError("netlink dump ended without NLMSG_DONE")
+            buffers.append(chunk)
+            if _ends_with_done(chunk):
+                return buffers
+
+
+def _ends_with_done(chunk: bytes) -> bool:
+    offset = 0
+    last = -1
+    while offset + NLMSGHDR.size <= len(chunk):
+        length, mtype = struct.unpack_from("=IH", chunk, offset)
+        if length < NLMSGHDR.size:
+            break
+        last = mtype
+        offset += _align(length)
+    return last in (NLMSG_DONE, NLMSG_ERROR)
+
+
+def sockets(family: int, protocol: Protocol, states: int) -> list[RawSocket]:
+    """Every socket of `family`/`protocol` whose state is in the `states` bit mask."""
+    number = socket.IPPROTO_TCP if protocol is Protocol.TCP else socket.IPPROTO_UDP
+    found: list[RawSocket] = []
+    for chunk in _dump(NETLINK_SOCK_DIAG, encode_diag_request(family, number, states)):
+        decoded, _done = decode_diag_messages(chunk, protocol)
+        found.extend(decoded)
+    return found
+
+
+def interface_addresses() -> list[InterfaceAddress]:
+    """Every IPv4 and IPv6 address of every interface in this network namespace."""
+    found: list[InterfaceAddress] = []
+    for chunk in _dump(NETLINK_ROUTE, encode_getaddr_request()):
+        decoded, _done = decode_addr_messages(chunk)
+        found.extend(decoded)
+    return found

@@ -1,0 +1,85 @@
+"""End what holds a port: the listening owners only, safely, and report what happened.
+
+`plan` is pure: it gathers the owners of the matching listeners and refuses pid 1,
+the caller itself and its ancestors. `terminate` does the I/O: SIGTERM through
+checked pidfds, a bounded wait, SIGKILL only when forced, and a final look at whether
+the port is really free.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from portside import signals
+from portside.errors import RefusedError
+from portside.inventory import procfs
+from portside.model import Listener, ProcessInfo
+
+
+@dataclass(frozen=True, slots=True)
+class KillPlan:
+    listeners: tuple[Listener, ...]
+    victims: tuple[ProcessInfo, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class KillResult:
+    signalled: tuple[tuple[ProcessInfo, str], ...]
+    survivors: tuple[ProcessInfo, ...]
+    vanished: tuple[ProcessInfo, ...]
+    freed: bool
+
+
+def protected_pids() -> frozenset[int]:
+    """pid 1, this process and every ancestor of it: never signalled."""
+    me = os.getpid()
+    return frozenset({1, me, *(info.pid for info in procfs.ancestry(me))})
+
+
+def plan(listeners: tuple[Listener, ...], protected: frozenset[int]) -> KillPlan:
+    """The owners to signal; raises RefusedError when one of them must not be touched."""
+    victims: dict[int, ProcessInfo] = {}
+    for listener in listeners:
+        for info in listener.processes:
+            victims.setdefault(info.pid, info)
+    refused = sorted(pid for pid in victims if pid in protected)
+    if refused:
+        shown = ", ".join(f"pid {pid} ({victims[pid].name})" for pid in refused)
+        raise RefusedError(
+            f"refusing to signal {shown}: it is init, portside itself or one of its parents"
+        )
+    return KillPlan(listeners=listeners, victims=tuple(victims[pid] for pid in sorted(victims)))
+
+
+def terminate(
+    kill_plan: KillPlan, still_held: Callable[[], bool], timeout: float = 5.0, force: bool = False
+) -> KillResult:
+    """SIGTERM every victim, wait, SIGKILL survivors only when `force`; check the port."""
+    handles = []
+    vanished = []
+    for info in kill_plan.victims:
+        handle = signals.open_checked(info)
+        if handle is None:
+            vanished.append(info)
+        else:
+            handles.append(handle)
+    signalled: list[tuple[ProcessInfo, str]] = []
+    try:
+        for handle in handles:
+            if signals.send(handle, signal.SIGTERM):
+                signalled.append((handle.info, "SIGTERM"))
+        alive = signals.wait_exited(handles, timeout)
+        if alive and force:
+            for handle in alive:
+                if signals.send(handle, signal.SIGKILL):
+                    signalled.append((handle.info, "SIGKILL"))
+            alive = signals.wait_exited(alive, timeout)
+        survivors = tuple(handle.info for handle in alive)
+    finally:
+        signals.close(handles)
+    return KillResult(
+        signalled=tuple(signalled), survivors=survivors, vanished=tuple(vanished), freed=not still_held()
+    )

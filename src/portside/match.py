@@ -1,0 +1,35 @@
+"""Which listeners a target reaches. Pure: names are resolved before they get here.
+
+A bare port names every listener on it. With addresses, a listener matches when a
+connection to one of them would reach it: its own address, a wildcard of that
+address's family, or a dual-stack `::` for IPv4 addresses.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+from portside.model import Family, Listener
+
+
+def accepts(listener: Listener, address: str) -> bool:
+    """True when a connection to `address` on the listener's port would reach it."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    family = Family.IPV4 if ip.version == 4 else Family.IPV6
+    bound = ipaddress.ip_address(listener.address.split("%", 1)[0])
+    if bound.is_unspecified:
+        return listener.family is family or (family is Family.IPV4 and listener.dual_stack)
+    if isinstance(bound, ipaddress.IPv6Address) and bound.ipv4_mapped is not None:
+        bound = bound.ipv4_mapped
+    return bound == ip
+
+
+def matching(listeners: tuple[Listener, ...], port: int, addresses: tuple[str, ...] | None) -> tuple[Listener, ...]:
+    """The listeners on `port` that any of `addresses` reaches (all of them when None)."""
+    return tuple(
+        item
+        for item in listeners
+        if item.port == port and (addresses is None or any(accepts(item, a) for a in addresses))
+    )

@@ -1,0 +1,30 @@
+"""Turn a target's host into the addresses a client would dial.
+
+`localhost` and `*.localhost` are both loopback families whatever /etc/hosts says
+(RFC 6761, as browsers do); literal addresses are themselves; other names go through
+getaddrinfo, in the order the system resolver returns them.
+"""
+
+from __future__ import annotations
+
+import socket
+
+from portside.addresses import Target
+from portside.errors import TargetError
+
+LOOPBACKS = ("::1", "127.0.0.1")
+
+
+def addresses_of(target: Target) -> tuple[str, ...] | None:
+    """Addresses to match or dial for `target`; None when it names only a port."""
+    if target.host is None:
+        return None
+    if target.is_loopback_name:
+        return LOOPBACKS
+    if target.address is not None:
+        return (target.address,)
+    try:
+        infos = socket.getaddrinfo(target.host, target.port, type=socket.SOCK_STREAM)
+    except socket.gaierror as error:
+        raise TargetError(target.host, f"cannot resolve host name ({error.strerror})") from None
+    return tuple(dict.fromkeys(str(info[4][0]) for info in infos))

@@ -1,0 +1,44 @@
+"""Filter an inventory by port, process and exposure. Pure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from portside.model import Connection, Exposure, Inventory, Listener
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """What to keep; empty sets keep everything."""
+
+    ports: frozenset[int] = frozenset()
+    pids: frozenset[int] = frozenset()
+    names: frozenset[str] = frozenset()
+    exposed_only: bool = False
+
+
+def _owned(item: Listener | Connection, selection: Selection) -> bool:
+    if selection.pids and not any(p.pid in selection.pids for p in item.processes):
+        return False
+    return not selection.names or any(p.name in selection.names for p in item.processes)
+
+
+def select(found: Inventory, selection: Selection) -> Inventory:
+    """The part of `found` that `selection` asks for; notes are kept whole."""
+    if selection == Selection():
+        return found
+    listeners = tuple(
+        item
+        for item in found.listeners
+        if (not selection.ports or item.port in selection.ports)
+        and (not selection.exposed_only or item.exposure is not Exposure.LOOPBACK)
+        and _owned(item, selection)
+    )
+    connections = tuple(
+        item
+        for item in found.connections
+        if (not selection.ports or item.local.port in selection.ports or item.remote.port in selection.ports)
+        and (not selection.exposed_only or any(l.port == item.local.port for l in listeners))
+        and _owned(item, selection)
+    )
+    return replace(found, listeners=listeners, connections=connections)

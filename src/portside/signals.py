@@ -1,0 +1,74 @@
+"""Signal a process without ever hitting a stranger: pidfd first, then the identity check.
+
+A pid can be reused between reading it and signalling it. Opening a pidfd pins the
+process; if /proc then still shows the start time recorded when the process was seen,
+the pidfd refers to that very process, and the signal goes through the pidfd.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import signal
+import time
+from dataclasses import dataclass
+
+from portside.errors import KillError
+from portside.inventory import procfs
+from portside.model import ProcessInfo
+
+
+@dataclass(frozen=True, slots=True)
+class Handle:
+    """An open pidfd for a process whose identity has been checked."""
+
+    info: ProcessInfo
+    pidfd: int
+
+
+def open_checked(info: ProcessInfo) -> Handle | None:
+    """A pidfd for `info`'s process, or None when it has exited or its pid was reused."""
+    try:
+        pidfd = os.pidfd_open(info.pid)
+    except ProcessLookupError:
+        return None
+    except OSError as error:
+        raise KillError(f"cannot open pid {info.pid}: {error.strerror}") from error
+    current = procfs.process_info(info.pid)
+    if current is None or current.start_ticks != info.start_ticks:
+        os.close(pidfd)
+        return None
+    return Handle(info, pidfd)
+
+
+def send(handle: Handle, signum: int) -> bool:
+    """Send `signum` through the pidfd; False when the process is already gone."""
+    try:
+        signal.pidfd_send_signal(handle.pidfd, signum)
+    except ProcessLookupError:
+        return False
+    except PermissionError as error:
+        raise KillError(f"not allowed to signal pid {handle.info.pid} ({handle.info.name}): {error.strerror}") from error
+    return True
+
+
+def wait_exited(handles: list[Handle], timeout: float) -> list[Handle]:
+    """Wait up to `timeout` seconds for every process to exit; return those still alive."""
+    poller = select.poll()
+    alive = {h.pidfd: h for h in handles}
+    for fd in alive:
+        poller.register(fd, select.POLLIN)
+    deadline_ms = int(timeout * 1000)
+    end = time.monotonic() + timeout
+    while alive and deadline_ms > 0:
+        for fd, _event in poller.poll(deadline_ms):
+            poller.unregister(fd)
+            alive.pop(fd, None)
+        deadline_ms = int((end - time.monotonic()) * 1000)
+    return list(alive.values())
+
+
+def close(handles: list[Handle]) -> None:
+    for handle in handles:
+        os.close(handle.pidfd)
+
