@@ -22,13 +22,13 @@ __all__ = [
     "RefusedError",
     "TargetError",
     "UsageError",
-    "inventory",
+    "take_inventory",
     "listeners",
     "owner_of",
 ]
 
 
-def inventory(connections: bool = False, backend: str | None = None) -> Inventory:
+def take_inventory(connections: bool = False, backend: str | None = None) -> Inventory:
     """Every listener on this machine, with established connections when asked."""
     from portside.inventory import inventory as read
 
@@ -37,7 +37,7 @@ def inventory(connections: bool = False, backend: str | None = None) -> Inventor
 
 def listeners(backend: str | None = None) -> tuple[Listener, ...]:
     """Every listening TCP socket and bound UDP socket, sorted by port."""
-    return inventory(backend=backend).listeners
+    return take_inventory(backend=backend).listeners
 
 
 def owner_of(port: int | str, backend: str | None = None) -> tuple[ProcessInfo, ...]:
