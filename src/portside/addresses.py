@@ -96,10 +96,11 @@ def _split_host_port(rest: str, original: str) -> tuple[str, str | None]:
         host = rest[1:close]
         after = rest[close + 1 :]
         try:
-            if ipaddress.ip_address(host).version != 6:
-                raise TargetError(original, "only IPv6 addresses go in brackets")
+            version = ipaddress.ip_address(host).version
         except ValueError:
             raise TargetError(original, f"{host!r} is not a valid IPv6 address") from None
+        if version != 6:
+            raise TargetError(original, "only IPv6 addresses go in brackets")
         if not after:
             return host, None
         if not after.startswith(":"):
@@ -131,7 +132,8 @@ def parse_target(text: str) -> Target:
             text = text.rsplit("@", 1)[1]
         if not text:
             raise TargetError(original, "the URL has no host")
-    if scheme is None and (text.startswith(":") or text.isdigit() or text.startswith("-")):
+    bare_port = (text.startswith(":") and text.count(":") == 1) or text.isdigit() or text.startswith("-")
+    if scheme is None and bare_port:
         return Target(port=parse_port(text.removeprefix(":"), original))
     host, port_text = _split_host_port(text, original)
     host = _check_host(host, original)

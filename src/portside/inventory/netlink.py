@@ -145,7 +145,7 @@ def _v6only(data: bytes | memoryview, offset: int, end: int) -> bool | None:
         length, atype = RTATTR.unpack_from(data, offset)
         if length < 4:
             return None
-        if atype == INET_DIAG_SKV6ONLY:
+        if atype == INET_DIAG_SKV6ONLY and length >= 5 and offset + 5 <= end:
             return bool(data[offset + 4])
         offset += (length + 3) & ~3
     return None
@@ -220,7 +220,7 @@ def decode_addr_messages(data: bytes | memoryview) -> tuple[list[InterfaceAddres
         # IFA_LOCAL is the interface's own address; IFA_ADDRESS is the peer on
         # point-to-point links, so prefer IFA_LOCAL when both are present.
         raw = attrs.get(IFA_LOCAL, attrs.get(IFA_ADDRESS))
-        if raw is None:
+        if raw is None or len(raw) != (4 if family == socket.AF_INET else 16):
             continue
         label = bytes(attrs[IFA_LABEL]).split(b"\0", 1)[0].decode() if IFA_LABEL in attrs else ""
         found.append(InterfaceAddress(family, socket.inet_ntop(family, bytes(raw)), prefixlen, index, label))

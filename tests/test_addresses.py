@@ -1,0 +1,116 @@
+"""Target parsing and address classification: tables of tricky inputs, plus properties."""
+
+from __future__ import annotations
+
+import ipaddress
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from portside.addresses import AddressKind, Target, classify, parse_target
+from portside.errors import PortsideError, TargetError
+
+GOOD = [
+    ("62893", Target(62893)),
+    (":62893", Target(62893)),
+    (" 8080 ", Target(8080)),
+    ("127.0.0.1:62893", Target(62893, "127.0.0.1")),
+    ("[::1]:62893", Target(62893, "::1")),
+    ("[::]:80", Target(80, "::")),
+    ("localhost:62893", Target(62893, "localhost")),
+    ("LocalHost:3000", Target(3000, "localhost")),
+    ("api.localhost:3000", Target(3000, "api.localhost")),
+    ("http://localhost:62893/x", Target(62893, "localhost", "http")),
+    ("http://api.localhost/x?y#z", Target(80, "api.localhost", "http")),
+    ("https://[::1]/", Target(443, "::1", "https")),
+    ("HTTPS://user@example.test:8443/", Target(8443, "example.test", "https")),
+    ("ws://localhost:9000", Target(9000, "localhost", "ws")),
+    ("65535", Target(65535)),
+    ("1", Target(1)),
+]
+
+BAD = [
+    ("0", "out of range"),
+    ("65536", "out of range"),
+    ("-1", "not a number"),
+    ("abc", "no port given"),
+    ("[::1", "unclosed '['"),
+    ("1.2.3.4.5:80", "not a valid IPv4 address"),
+    ("", "empty target"),
+    ("   ", "empty target"),
+    ("::1:80", "needs brackets"),
+    ("127.0.0.1:", "port is missing"),
+    ("127.0.0.1:http", "not a number"),
+    ("[127.0.0.1]:80", "only IPv6"),
+    ("[::1]80", "expected ':PORT'"),
+    ("ftp://localhost:21", "unsupported scheme"),
+    ("http://", "no host"),
+    ("bad_-.name:80", "not a valid host name"),
+    ("-host:80", "not a number"),
+    ("１２３", "not a number"),
+]
+
+
+@pytest.mark.parametrize("text, expected", GOOD)
+def test_parse_good(text: str, expected: Target) -> None:
+    assert parse_target(text) == expected
+
+
+@pytest.mark.parametrize("text, reason", BAD)
+def test_parse_bad(text: str, reason: str) -> None:
+    with pytest.raises(TargetError) as caught:
+        parse_target(text)
+    assert reason in str(caught.value)
+    assert caught.value.text == text
+    assert isinstance(caught.value, ValueError)
+
+
+@pytest.mark.parametrize(
+    "address, kind",
+    [
+        ("127.0.0.1", AddressKind.LOOPBACK),
+        ("127.255.0.9", AddressKind.LOOPBACK),
+        ("::1", AddressKind.LOOPBACK),
+        ("::ffff:127.0.0.1", AddressKind.LOOPBACK),
+        ("0.0.0.0", AddressKind.WILDCARD),
+        ("::", AddressKind.WILDCARD),
+        ("fe80::1%eth0", AddressKind.LINK_LOCAL),
+        ("169.254.1.1", AddressKind.LINK_LOCAL),
+        ("192.168.1.4", AddressKind.PRIVATE),
+        ("fd00::2", AddressKind.PRIVATE),
+        ("8.8.8.8", AddressKind.PUBLIC),
+    ],
+)
+def test_classify(address: str, kind: AddressKind) -> None:
+    assert classify(address) is kind
+
+
+@given(st.integers(min_value=1, max_value=65535))
+def test_every_valid_port_parses_in_every_form(port: int) -> None:
+    for text in (str(port), f":{port}", f"127.0.0.1:{port}", f"[::1]:{port}", f"localhost:{port}", f"http://localhost:{port}/"):
+        assert parse_target(text).port == port
+
+
+@given(st.integers().filter(lambda n: not 1 <= n <= 65535))
+def test_out_of_range_ports_are_refused(port: int) -> None:
+    with pytest.raises(TargetError):
+        parse_target(f"127.0.0.1:{port}")
+
+
+@given(st.ip_addresses(), st.integers(min_value=1, max_value=65535))
+def test_any_address_round_trips(ip: ipaddress.IPv4Address | ipaddress.IPv6Address, port: int) -> None:
+    text = f"[{ip}]:{port}" if ip.version == 6 else f"{ip}:{port}"
+    target = parse_target(text)
+    assert target.port == port
+    assert target.address == str(ip)
+
+
+@given(st.text(max_size=40))
+def test_arbitrary_text_parses_or_raises_target_error(text: str) -> None:
+    try:
+        target = parse_target(text)
+    except PortsideError as error:
+        assert isinstance(error, TargetError)
+    else:
+        assert 1 <= target.port <= 65535
