@@ -1,0 +1,53 @@
+"""A non-root caller sees its own sockets' owners and is told what was hidden."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import IS_ROOT, listeners_on
+
+SRC = str(Path(__file__).resolve().parents[1] / "src")
+SYSTEM_PYTHON = "/usr/bin/python3"
+AS_NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+
+pytestmark = pytest.mark.skipif(
+    not IS_ROOT or shutil.which("setpriv") is None or not os.access(SYSTEM_PYTHON, os.X_OK),
+    reason="needs root, setpriv (util-linux) and /usr/bin/python3 to run as nobody",
+)
+
+
+def ls_as_nobody(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {"PYTHONPATH": SRC, "PATH": "/usr/bin:/bin", "PORTSIDE_BACKEND": "linux"}
+    return subprocess.run(
+        [*AS_NOBODY, SYSTEM_PYTHON, "-m", "portside", "ls", *args], capture_output=True, text=True, env=env, timeout=60
+    )
+
+
+def test_nobody_sees_own_owner_and_is_told_about_roots(hold) -> None:
+    mine = hold("tcp:127.0.0.1:0", prefix=AS_NOBODY, python=SYSTEM_PYTHON)
+    roots = hold("tcp:127.0.0.1:0")
+    result = ls_as_nobody("--json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    (own,) = [r for r in listeners_on(data, mine.port) if mine.pid in [p["pid"] for p in r["processes"]]]
+    assert own["processes"][0]["user"] == "nobody"
+    hidden = [r for r in listeners_on(data, roots.port) if r["address"] == "127.0.0.1" and not r["processes"]]
+    assert len(hidden) == 1
+    assert hidden[0]["socket_users"] == ["root"]
+    assert hidden[0]["note"].startswith("owner not visible (socket owned by user root)")
+    assert any("could not read the open files" in n and "run as root" in n for n in data["notes"])
+
+
+def test_nobody_plain_output_lists_hidden_socket_and_notes(hold) -> None:
+    roots = hold("tcp:127.0.0.1:0")
+    result = ls_as_nobody("--port", str(roots.port))
+    assert result.returncode == 0
+    assert f"127.0.0.1  {roots.port}" in result.stdout
+    assert "note: could not read the open files" in result.stderr
+    assert "Traceback" not in result.stderr
