@@ -7,7 +7,6 @@ import shutil
 import subprocess
 
 import pytest
-
 from conftest import listeners_on
 
 pytestmark = pytest.mark.skipif(shutil.which("ss") is None, reason="ss (iproute2) is not installed")
@@ -45,6 +44,6 @@ def test_same_sockets_and_owners_as_ss(cli, hold) -> None:
 def test_ss_sees_the_listener_portside_calls_dual_stack(cli, hold) -> None:
     held = hold("tcp:[::]:0:dual")
     (row,) = listeners_on(cli("ls", "--json", "--port", str(held.port)).json(), held.port)
-    ((proto, address, port, pids),) = ss_rows(held.port)
+    ((proto, _address, port, pids),) = ss_rows(held.port)
     assert (proto, port, pids) == ("tcp", held.port, {held.pid})
     assert row["dual_stack"] is True

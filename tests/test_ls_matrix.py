@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import listeners_on
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")

@@ -25,9 +25,12 @@ def test_portable_and_linux_agree_on_addresses(cli, hold) -> None:
     held = hold("tcp:127.0.0.1:0", "tcp:[::1]:0", "udp:[::1]:0")
     linux = cli("ls", "--json").json()
     portable = cli("ls", "--json", "--backend", "portable").json()
+
+    def rows(data: dict, port: int) -> list[tuple[str, str, str]]:  # type: ignore[type-arg]
+        return sorted((r["protocol"], r["address"], r["exposure"]) for r in data["listeners"] if r["port"] == port)
+
     for port in held.ports:
-        key = lambda data: sorted((r["protocol"], r["address"], r["exposure"]) for r in data["listeners"] if r["port"] == port)  # noqa: E731
-        assert key(linux) == key(portable)
+        assert rows(linux, port) == rows(portable, port)
 
 
 def test_unknown_backend_is_a_usage_error(cli) -> None:

@@ -22,9 +22,9 @@ __all__ = [
     "RefusedError",
     "TargetError",
     "UsageError",
-    "take_inventory",
     "listeners",
     "owner_of",
+    "take_inventory",
 ]
 
 

@@ -10,7 +10,7 @@ distinct bindings.
 from __future__ import annotations
 
 from portside.exposure import Judgement, judge
-from portside.model import Connection, Family, Inventory, Listener, ProcessInfo, RawSocket, Snapshot
+from portside.model import Connection, Family, Inventory, Listener, ProcessInfo, Protocol, RawSocket, Snapshot
 
 
 def _owners(snapshot: Snapshot, inode: int) -> tuple[ProcessInfo, ...]:
@@ -53,7 +53,7 @@ def _unreadable_note(snapshot: Snapshot) -> str | None:
 
 def assemble(snapshot: Snapshot, user_names: dict[int, str]) -> Inventory:
     """Build the inventory from a snapshot; `user_names` maps socket uids to names."""
-    groups: dict[tuple[str, str, str, int], list[RawSocket]] = {}
+    groups: dict[tuple[Protocol, Family, str, int], list[RawSocket]] = {}
     connections: list[Connection] = []
     for sock in snapshot.sockets:
         if sock.remote is not None:

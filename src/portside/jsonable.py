@@ -71,7 +71,8 @@ def connection_json(connection: Connection, processes: dict[int, Json] | None = 
 
 
 def inventory_json(inventory: Inventory, with_connections: bool = False) -> Json:
-    infos = {p.pid: p for item in (*inventory.listeners, *inventory.connections) for p in item.processes}
+    items: tuple[Listener | Connection, ...] = (*inventory.listeners, *inventory.connections)
+    infos = {p.pid: p for item in items for p in item.processes}
     shared = _Processes(infos)
     result: Json = {"listeners": [listener_json(item, shared) for item in inventory.listeners]}
     if with_connections:

@@ -16,7 +16,7 @@ LISTEN_STATES = 1 << netlink.TCP_LISTEN
 UDP_BOUND_STATES = 1 << netlink.TCP_CLOSE
 CONNECTED_STATES = 1 << netlink.TCP_ESTABLISHED
 
-FAMILY_NAMES = {socket.AF_INET: Family.IPV4, socket.AF_INET6: Family.IPV6}
+FAMILY_NAMES: dict[int, Family] = {socket.AF_INET: Family.IPV4, socket.AF_INET6: Family.IPV6}
 
 
 def interfaces() -> tuple[InterfaceAddress, ...]:

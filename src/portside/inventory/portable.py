@@ -73,9 +73,10 @@ def snapshot(protocols: tuple[Protocol, ...] = (Protocol.TCP, Protocol.UDP), con
             continue
         for conn in conns:
             family = FAMILIES.get(conn.family)
-            if family is None or not conn.laddr:
+            local, peer = conn.laddr, conn.raddr
+            if family is None or not isinstance(local, tuple) or not local:
                 continue
-            listening = conn.status == psutil.CONN_LISTEN or (protocol is Protocol.UDP and not conn.raddr)
+            listening = conn.status == psutil.CONN_LISTEN or (protocol is Protocol.UDP and not peer)
             if not listening and not (connections and conn.status in (psutil.CONN_ESTABLISHED, psutil.CONN_NONE)):
                 continue
             # psutil gives no socket identity; a synthetic one keeps owners apart.
@@ -85,8 +86,8 @@ def snapshot(protocols: tuple[Protocol, ...] = (Protocol.TCP, Protocol.UDP), con
                     protocol=protocol,
                     family=family,
                     state="listen" if protocol is Protocol.TCP and listening else ("unconnected" if listening else "established"),
-                    local=Endpoint(conn.laddr.ip.split("%", 1)[0], conn.laddr.port),
-                    remote=None if listening else Endpoint(conn.raddr.ip, conn.raddr.port),
+                    local=Endpoint(str(local[0]).split("%", 1)[0], int(local[1])),
+                    remote=Endpoint(str(peer[0]), int(peer[1])) if peer and not listening else None,
                     inode=ident,
                     uid=None,
                     v6only=False if family is Family.IPV6 else None,
