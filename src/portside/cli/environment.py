@@ -5,7 +5,11 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import dataclass, field
-from typing import TextIO
+
+# Read by type checkers only; importing typing at run time costs start-up time.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import TextIO
 
 
 @dataclass(frozen=True)

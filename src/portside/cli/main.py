@@ -7,6 +7,7 @@ This is the one place that turns `PortsideError` into a message and an exit stat
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Sequence
 
@@ -16,6 +17,7 @@ from portside.errors import PortsideError, UsageError
 EXIT_OK = 0
 EXIT_NO = 1
 EXIT_USAGE = 2
+VERBS = ("ls", "who", "kill")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -25,16 +27,19 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from portside.cli import kill, ls, who
-
+def build_parser(verb: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser; with `verb`, only that verb's module is imported (start-up time)."""
     parser = _Parser(prog="portside", description="The services on this machine: who listens where, and control.")
     parser.add_argument("--traceback", action="store_true", help="show the full traceback of an unexpected error")
     verbs = parser.add_subparsers(dest="verb", metavar="VERB", parser_class=_Parser)
     verbs.required = True
-    for module in (ls, who, kill):
-        module.add_parser(verbs)
+    for name in VERBS if verb not in VERBS else (verb,):
+        importlib.import_module(f"portside.cli.{name}").add_parser(verbs)
     return parser
+
+
+def _verb(argv: list[str]) -> str | None:
+    return next((arg for arg in argv if not arg.startswith("-")), None)
 
 
 def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> int:
@@ -43,7 +48,7 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> i
     args_list = list(sys.argv[1:] if argv is None else argv)
     traceback = "--traceback" in args_list
     try:
-        args = build_parser().parse_args(args_list)
+        args = build_parser(_verb(args_list)).parse_args(args_list)
         status: int = args.run(args, env)
         return status
     except UsageError as error:
