@@ -127,7 +127,7 @@ def test_reused_pid_is_never_signalled(hold) -> None:
     held = hold("tcp:127.0.0.1:0")
     (listener,) = [item for item in matching(inventory().listeners, held.port, None) if item.processes]
     (info,) = listener.processes
-    stale = type(info)(**{**{f: getattr(info, f) for f in info.__slots__}, "start_ticks": (info.start_ticks or 0) + 1})
+    stale = info._replace(start_ticks=(info.start_ticks or 0) + 1)
     plan = killing.KillPlan(listeners=(listener,), victims=(stale,))
     result = killing.terminate(plan, still_held=lambda: True, timeout=0.2)
     assert result.signalled == () and result.vanished == (stale,)

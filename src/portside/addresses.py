@@ -10,8 +10,8 @@ all of 127.0.0.0/8 and ::1 (and their IPv4-mapped forms); `localhost` and every
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
 from portside.errors import TargetError
 
@@ -27,8 +27,7 @@ class AddressKind(StrEnum):
     PUBLIC = "public"
 
 
-@dataclass(frozen=True, slots=True)
-class Target:
+class Target(NamedTuple):
     """A port, optionally with the host it was named by and the URL scheme it came with."""
 
     port: int

@@ -10,14 +10,13 @@ reaches only that device's addresses. Firewalls are not considered here.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from portside.addresses import AddressKind, classify
 from portside.model import Exposure, Family, InterfaceAddress
 
 
-@dataclass(frozen=True, slots=True)
-class Judgement:
+class Judgement(NamedTuple):
     exposure: Exposure
     dual_stack: bool
     reachable_on: tuple[str, ...]
@@ -39,7 +38,7 @@ def judge(
     families = {Family.IPV4, Family.IPV6} if dual_stack else {family}
     candidates = [i for i in interfaces if i.family in families]
     if bound_interface:
-        candidates = [i for i in candidates if i.index == bound_interface]
+        candidates = [i for i in candidates if i.if_index == bound_interface]
     reachable = tuple(_ordered(i.address for i in candidates))
     if bound_interface:
         if candidates and all(classify(i.address) is AddressKind.LOOPBACK for i in candidates):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import signal
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from portside import signals
 from portside.errors import RefusedError
@@ -19,14 +19,12 @@ from portside.inventory import procfs
 from portside.model import Listener, ProcessInfo
 
 
-@dataclass(frozen=True, slots=True)
-class KillPlan:
+class KillPlan(NamedTuple):
     listeners: tuple[Listener, ...]
     victims: tuple[ProcessInfo, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class KillResult:
+class KillResult(NamedTuple):
     signalled: tuple[tuple[ProcessInfo, str], ...]
     survivors: tuple[ProcessInfo, ...]
     vanished: tuple[ProcessInfo, ...]

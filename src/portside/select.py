@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 from portside.model import Connection, Exposure, Inventory, Listener
 
 
-@dataclass(frozen=True, slots=True)
-class Selection:
+class Selection(NamedTuple):
     """What to keep; empty sets keep everything."""
 
     ports: frozenset[int] = frozenset()
@@ -41,4 +40,4 @@ def select(found: Inventory, selection: Selection) -> Inventory:
         and (not selection.exposed_only or any(l.port == item.local.port for l in listeners))
         and _owned(item, selection)
     )
-    return replace(found, listeners=listeners, connections=connections)
+    return found._replace(listeners=listeners, connections=connections)

@@ -11,15 +11,14 @@ import os
 import select
 import signal
 import time
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from portside.errors import KillError
 from portside.inventory import procfs
 from portside.model import ProcessInfo
 
 
-@dataclass(frozen=True, slots=True)
-class Handle:
+class Handle(NamedTuple):
     """An open pidfd for a process whose identity has been checked."""
 
     info: ProcessInfo

@@ -4,21 +4,27 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass, field
-
-# Read by type checkers only; importing typing at run time costs start-up time.
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from typing import TextIO
+from typing import NamedTuple, TextIO
 
 
-@dataclass(frozen=True)
-class Environment:
+class Environment(NamedTuple):
     """Streams and terminal facts of one CLI run (after httpie's `context.Environment`)."""
 
-    stdout: TextIO = field(default_factory=lambda: sys.stdout)
-    stderr: TextIO = field(default_factory=lambda: sys.stderr)
-    stdin: TextIO | None = field(default_factory=lambda: sys.stdin)
-    stdout_isatty: bool = field(default_factory=lambda: sys.stdout.isatty())
-    stdin_isatty: bool = field(default_factory=lambda: sys.stdin is not None and sys.stdin.isatty())
-    colour: bool = field(default_factory=lambda: "NO_COLOR" not in os.environ)
+    stdout: TextIO
+    stderr: TextIO
+    stdin: TextIO | None
+    stdout_isatty: bool
+    stdin_isatty: bool
+    colour: bool
+
+    @classmethod
+    def of_process(cls) -> Environment:
+        """The real process's streams, tty-ness and NO_COLOR setting."""
+        return cls(
+            stdout=sys.stdout,
+            stderr=sys.stderr,
+            stdin=sys.stdin,
+            stdout_isatty=sys.stdout.isatty(),
+            stdin_isatty=sys.stdin is not None and sys.stdin.isatty(),
+            colour="NO_COLOR" not in os.environ,
+        )

@@ -44,7 +44,7 @@ def _verb(argv: list[str]) -> str | None:
 
 def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> int:
     """Run the CLI; returns the exit status instead of exiting, so tests can call it."""
-    env = env or Environment()
+    env = env or Environment.of_process()
     args_list = list(sys.argv[1:] if argv is None else argv)
     traceback = "--traceback" in args_list
     try:

@@ -26,8 +26,8 @@ def interfaces() -> tuple[InterfaceAddress, ...]:
         InterfaceAddress(
             family=FAMILY_NAMES[found.family],
             address=found.address,
-            interface=found.label or names.get(found.index, str(found.index)),
-            index=found.index,
+            interface=found.label or names.get(found.if_index, str(found.if_index)),
+            if_index=found.if_index,
         )
         for found in netlink.interface_addresses()
     )

@@ -13,7 +13,7 @@ import os
 import socket
 import struct
 from collections.abc import Iterator
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from portside.errors import InventoryError
 from portside.model import Endpoint, Family, Protocol, RawSocket
@@ -64,14 +64,13 @@ IFADDRMSG = struct.Struct("=BBBBI")
 RECV_BUFFER = 1 << 20
 
 
-@dataclass(frozen=True, slots=True)
-class InterfaceAddress:
+class InterfaceAddress(NamedTuple):
     """One address assigned to a network interface."""
 
     family: int
     address: str
     prefixlen: int
-    index: int
+    if_index: int
     label: str
 
 

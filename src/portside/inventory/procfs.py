@@ -13,8 +13,8 @@ from __future__ import annotations
 import marshal
 import os
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 from portside.inventory.users import user_name
 from portside.model import ProcessInfo
@@ -25,16 +25,14 @@ PF_KTHREAD = 0x00200000
 FORK_MIN_PIDS = 100  # below this a fork costs more than it saves
 
 
-@dataclass(frozen=True, slots=True)
-class OwnerWalk:
+class OwnerWalk(NamedTuple):
     """Result of walking /proc/*/fd: holders per inode, and pids we could not read."""
 
     holders: dict[int, list[int]]
     unreadable: tuple[int, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class StatFields:
+class StatFields(NamedTuple):
     """The fields of /proc/PID/stat that portside uses."""
 
     name: str
