@@ -1,7 +1,8 @@
 """Hold N TCP listeners on 127.0.0.1 spread over P processes, optionally each forked once.
 
 Used by the benchmarks to build a busy machine: `python bench/crowd.py 10000 50 --fork`
-prints "ready" once every socket listens, then holds them until stdin closes.
+prints "ready" once every socket listens, then holds them until stdin closes; on any
+exit (stdin closed, a holder failing, an interrupt) it ends its whole process group.
 """
 
 from __future__ import annotations
@@ -43,17 +44,17 @@ def main() -> None:
             hold(count, args.fork, write_fd)
             os._exit(0)
     os.close(write_fd)
-    got = 0
-    while got < args.processes:
-        chunk = os.read(read_fd, 64)
-        if not chunk:
-            sys.exit("a holder died before it was ready")
-        got += len(chunk)
-    print("ready", flush=True)
     try:
+        got = 0
+        while got < args.processes:
+            chunk = os.read(read_fd, 64)
+            if not chunk:
+                sys.exit("a holder died before it was ready")
+            got += len(chunk)
+        print("ready", flush=True)
         sys.stdin.read()
     finally:
-        os.killpg(0, signal.SIGTERM)
+        os.killpg(0, signal.SIGTERM)  # every holder and forked child, then this process
 
 
 if __name__ == "__main__":
