@@ -7,9 +7,9 @@ command takes rather than a copy of it. Prints one JSON object of medians in ms:
     python bench/split.py RUNS   (with the venv's python; the first run is a warm-up)
 
 Stages: socket table (`linux.raw_sockets`: netlink dump + decode), owner walk
-(`procfs.walk_owners`), process details (`procfs.process_info`, per owner pid),
-interfaces (`linux.interfaces`), assemble (`assemble`), render (`inventory_json` and
-`write_json`, i.e. json.dumps + write), and other (the rest of `main`: argparse,
+(`owners.start` + `PendingWalk.finish`), process details (`procfs.process_info`, per owner pid),
+interfaces (`linux.interfaces`), assemble (`assemble`), render (`inventory_text`: the
+JSON encoding), and other (the rest of `main`: argparse,
 backend choice, the snapshot's glue — inode set, owners dict — user names, selection).
 Start-up and imports are not in here: the driver (bench/inventory.py) times those
 with hyperfine.
@@ -30,19 +30,19 @@ from typing import Any
 import portside.cli.ls
 import portside.inventory
 from portside.cli.main import main
-from portside.inventory import linux, procfs
+from portside.inventory import linux, owners, procfs
 
 ARGV = ["ls", "--json", "--tcp"]
 
 # (stage name, module, attribute the code path looks up at call time)
-STAGES: list[tuple[str, ModuleType, str]] = [
+STAGES: list[tuple[str, ModuleType | type, str]] = [
     ("socket table", linux, "raw_sockets"),
-    ("owner walk", procfs, "walk_owners"),
+    ("owner walk", owners, "start"),
+    ("owner walk", owners.PendingWalk, "finish"),
     ("process details", procfs, "process_info"),
     ("interfaces", linux, "interfaces"),
     ("assemble", portside.inventory, "assemble"),
-    ("render", portside.cli.ls, "inventory_json"),
-    ("render", portside.cli.ls, "write_json"),
+    ("render", portside.cli.ls, "inventory_text"),
 ]
 REQUIRED = ("socket table", "owner walk", "assemble", "render")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -141,3 +142,36 @@ def test_unseen_owner_is_listed_with_a_note(cli) -> None:
         assert row["note"] and row["note"].startswith("owner not visible")
     if hidden:
         assert any("could not read the open files" in note for note in data["notes"])
+
+
+def test_fast_json_text_equals_the_dict_form(hold) -> None:
+    """`ls --json` writes text piecewise; it must be exactly the documented dict form."""
+    from portside.inventory import inventory
+    from portside.jsonable import inventory_json, inventory_text
+
+    hold("tcp:127.0.0.1:0", "tcp:[::]:0:dual", "udp:0.0.0.0:0", fork=True)
+    first = hold("tcp:127.0.0.1:0:reuseport")
+    hold(f"tcp:127.0.0.1:{first.port}:reuseport")
+    found = inventory(connections=True)
+    for with_connections in (False, True):
+        assert json.loads(inventory_text(found, with_connections)) == inventory_json(found, with_connections)
+
+
+def test_shared_walk_finds_the_same_owners_as_a_single_walk(hold) -> None:
+    """The forked, pipe-shared owner walk and a plain walk agree, over enough fds to fork."""
+    from portside.inventory import owners
+
+    held = [hold(*["tcp:127.0.0.1:0"] * 150, fork=True) for _ in range(15)]
+    wanted = set().union(*(socket_inodes(item.pid) for item in held))
+    shared = owners.start(parallel=True)
+    assert shared.child is not None, "enough fds to fork, in a single-threaded process"
+    walked = shared.finish(wanted)
+    single = owners.start(parallel=False).finish(wanted)
+    assert walked.unreadable == single.unreadable
+    assert {k: sorted(v) for k, v in walked.holders.items()} == {k: sorted(v) for k, v in single.holders.items()}
+    assert all(len(walked.holders[inode]) == 2 for inode in wanted)
+
+
+def socket_inodes(pid: int) -> set[int]:
+    links = (os.readlink(f"/proc/{pid}/fd/{name}") for name in os.listdir(f"/proc/{pid}/fd"))
+    return {int(link[8:-1]) for link in links if link.startswith("socket:[")}

@@ -13,9 +13,25 @@ from portside.exposure import Judgement, judge
 from portside.model import Connection, Family, Inventory, Listener, ProcessInfo, Protocol, RawSocket, Snapshot
 
 
-def _owners(snapshot: Snapshot, inode: int) -> tuple[ProcessInfo, ...]:
-    pids = snapshot.owners.get(inode, ())
-    return tuple(snapshot.processes[pid] for pid in pids if pid in snapshot.processes)
+class _OwnerCache(dict[int, tuple[ProcessInfo, ...]]):
+    """inode -> owning processes; sockets with the same owners share one tuple."""
+
+    def __init__(self, snapshot: Snapshot) -> None:
+        super().__init__()
+        self.snapshot = snapshot
+        self.by_pids: dict[tuple[int, ...], tuple[ProcessInfo, ...]] = {(): ()}
+
+    def __missing__(self, inode: int) -> tuple[ProcessInfo, ...]:
+        pids = self.snapshot.owners.get(inode, ())
+        found = self.by_pids.get(pids)
+        if found is None:
+            processes = self.snapshot.processes
+            found = self.by_pids[pids] = tuple(processes[pid] for pid in pids if pid in processes)
+        return found
+
+
+def _users(socks: tuple[RawSocket, ...] | list[RawSocket], user_names: dict[int, str]) -> tuple[str, ...]:
+    return tuple(sorted({user_names.get(s.uid, str(s.uid)) for s in socks if s.uid is not None}))
 
 
 def _unreadable(snapshot: Snapshot) -> str:
@@ -53,8 +69,9 @@ def _unreadable_note(snapshot: Snapshot) -> str | None:
 
 def assemble(snapshot: Snapshot, user_names: dict[int, str]) -> Inventory:
     """Build the inventory from a snapshot; `user_names` maps socket uids to names."""
-    groups: dict[tuple[Protocol, Family, str, int], list[RawSocket]] = {}
+    groups: dict[tuple[int, Protocol, Family, str], list[RawSocket]] = {}
     connections: list[Connection] = []
+    owners_of = _OwnerCache(snapshot)
     for sock in snapshot.sockets:
         if sock.remote is not None:
             connections.append(
@@ -64,12 +81,12 @@ def assemble(snapshot: Snapshot, user_names: dict[int, str]) -> Inventory:
                     state=sock.state,
                     local=sock.local,
                     remote=sock.remote,
-                    processes=_owners(snapshot, sock.inode),
+                    processes=owners_of[sock.inode],
                     inode=sock.inode,
                 )
             )
             continue
-        key = (sock.protocol, sock.family, sock.local.address, sock.local.port)
+        key = (sock.local.port, sock.protocol, sock.family, sock.local.address)
         group = groups.get(key)
         if group is None:
             groups[key] = [sock]
@@ -77,43 +94,41 @@ def assemble(snapshot: Snapshot, user_names: dict[int, str]) -> Inventory:
             group.append(sock)
 
     judged: dict[tuple[Family, str, bool | None, int], Judgement] = {}
+    users_of: dict[int | None, tuple[str, ...]] = {}
     listeners: list[Listener] = []
-    for (protocol, family, address, port), socks in groups.items():
+    # Sorting the group keys (port, protocol, family, address) orders the listeners.
+    for key in sorted(groups):
+        port, protocol, family, address = key
+        socks = groups[key]
         first = socks[0]
-        binding = (first.family, address, first.v6only, first.bound_interface)
+        binding = (family, address, first.v6only, first.bound_interface)
         judgement = judged.get(binding)
         if judgement is None:
-            judgement = judge(first.family, address, first.v6only, snapshot.interfaces, first.bound_interface)
+            judgement = judge(family, address, first.v6only, snapshot.interfaces, first.bound_interface)
             judged[binding] = judgement
         if len(socks) == 1:
-            processes = _owners(snapshot, first.inode)
+            processes = owners_of[first.inode]
             inodes: tuple[int, ...] = (first.inode,)
+            users = users_of.get(first.uid)
+            if users is None:
+                users = users_of[first.uid] = _users((first,), user_names)
+            accept_queue = first.accept_queue
         else:
             seen: dict[int, ProcessInfo] = {}
             for sock in socks:
-                for info in _owners(snapshot, sock.inode):
+                for info in owners_of[sock.inode]:
                     seen.setdefault(info.pid, info)
             processes = tuple(seen[pid] for pid in sorted(seen))
             inodes = tuple(sorted(sock.inode for sock in socks))
-        users = tuple(sorted({user_names.get(s.uid, str(s.uid)) for s in socks if s.uid is not None}))
+            users = _users(socks, user_names)
+            accept_queue = sum(s.accept_queue or 0 for s in socks) if first.accept_queue is not None else None
         listeners.append(
             Listener(
-                protocol=first.protocol,
-                family=family,
-                address=address,
-                port=port,
-                dual_stack=judgement.dual_stack,
-                exposure=judgement.exposure,
-                reachable_on=judgement.reachable_on,
-                processes=processes,
-                inodes=inodes,
-                socket_users=users,
-                accept_queue=sum(s.accept_queue or 0 for s in socks) if first.accept_queue is not None else None,
-                backlog=first.backlog,
-                note=None if processes else _hidden_note(snapshot, users),
+                protocol, family, address, port, judgement.dual_stack, judgement.exposure, judgement.reachable_on,
+                processes, inodes, users, accept_queue, first.backlog,
+                None if processes else _hidden_note(snapshot, users),
             )
         )
-    listeners.sort(key=lambda item: (item.port, item.protocol, item.family, item.address))
     connections.sort(key=lambda item: (item.local.port, item.remote.address, item.remote.port))
     notes = list(snapshot.notes)
     unreadable = _unreadable_note(snapshot)

@@ -1,10 +1,16 @@
 """The `--json` contract: model objects to plain dicts with stable keys (docs/json.md).
 
-Processes are converted once per pid and shared, since a busy machine repeats the same
-few owners across thousands of listeners.
+`inventory_text` writes the same document as `json.dumps(inventory_json(...))` without
+building it first: a busy machine has ten thousand listeners but few distinct owner
+sets, addresses and reachability lists, so each of those is encoded once and every
+listener is one string format. Tests check the two agree.
 """
 
 from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
 
 from portside.model import Connection, Endpoint, Inventory, Listener, ProcessInfo
 
@@ -79,3 +85,71 @@ def inventory_json(inventory: Inventory, with_connections: bool = False) -> Json
         result["connections"] = [connection_json(item, shared) for item in inventory.connections]
     result["notes"] = list(inventory.notes)
     return result
+
+
+_encode = json.JSONEncoder(separators=(",", ":")).encode
+
+class _Encoded(dict[int, str]):
+    """Encodings keyed by object identity: the assembler shares one tuple among all
+    listeners with the same owners (or users, or reachable addresses), so identity
+    finds repeats without hashing their contents. The objects outlive this cache."""
+
+    def __init__(self, encode: Callable[[Any], str]) -> None:
+        super().__init__()
+        self.encode = encode
+
+    def of(self, value: object) -> str:
+        key = id(value)
+        found = self.get(key)
+        if found is None:
+            found = self[key] = self.encode(value)
+        return found
+
+
+def _encode_owners(processes: tuple[ProcessInfo, ...]) -> str:
+    return _encode([process_json(info) for info in processes])
+
+
+def _number(value: int | None) -> str:
+    return "null" if value is None else str(value)
+
+
+def inventory_text(inventory: Inventory, with_connections: bool = False) -> str:
+    """`inventory_json` encoded as compact JSON text, built piecewise for speed."""
+    plain = _Encoded(_encode).of
+    owners = _Encoded(_encode_owners).of
+    heads: dict[tuple[str, str, int], str] = {}
+    middles: dict[tuple[bool, str, int, int, int], str] = {}
+    parts = []
+    # Listeners differ mostly in port and inode: the text before the port ("head") and
+    # between port and inodes ("middle") is built once per distinct combination.
+    # StrEnum members format as their values.
+    for item in inventory.listeners:
+        head_key = (item.protocol, item.family, id(item.address))
+        head = heads.get(head_key)
+        if head is None:
+            head = heads[head_key] = (
+                f'{{"protocol":"{item.protocol}","family":"{item.family}","address":{plain(item.address)},"port":'
+            )
+        middle_key = (
+            item.dual_stack, item.exposure, id(item.reachable_on), id(item.processes), id(item.socket_users)
+        )
+        middle = middles.get(middle_key)
+        if middle is None:
+            middle = middles[middle_key] = (
+                f',"dual_stack":{"true" if item.dual_stack else "false"},"exposure":"{item.exposure}",'
+                f'"reachable_on":{plain(item.reachable_on)},"processes":{owners(item.processes)},'
+                f'"socket_users":{plain(item.socket_users)},"inodes":'
+            )
+        inodes = f"[{item.inodes[0]}]" if len(item.inodes) == 1 else _encode(list(item.inodes))
+        note = "null" if item.note is None else _encode(item.note)
+        parts.append(
+            f'{head}{item.port}{middle}{inodes},"accept_queue":{_number(item.accept_queue)},'
+            f'"backlog":{_number(item.backlog)},"note":{note}}}'
+        )
+    text = '{"listeners":[' + ",".join(parts) + "]"
+    if with_connections:
+        items: tuple[Listener | Connection, ...] = inventory.connections
+        shared = _Processes({p.pid: p for item in items for p in item.processes})
+        text += ',"connections":' + _encode([connection_json(item, shared) for item in inventory.connections])
+    return text + ',"notes":' + _encode(list(inventory.notes)) + "}"

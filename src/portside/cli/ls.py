@@ -6,9 +6,9 @@ import argparse
 
 from portside.addresses import parse_port
 from portside.cli.environment import Environment
-from portside.cli.output import write_json, write_notes, write_table
+from portside.cli.output import write_notes, write_table
 from portside.inventory import inventory
-from portside.jsonable import inventory_json
+from portside.jsonable import inventory_text
 from portside.model import Connection, Inventory, Listener, Protocol
 from portside.select import Selection, select
 
@@ -84,7 +84,8 @@ def run(args: argparse.Namespace, env: Environment) -> int:
         inventory(_protocols(args), connections=args.connections, backend=args.backend), selection
     )
     if args.json:
-        write_json(env, inventory_json(found, with_connections=args.connections))
+        env.stdout.write(inventory_text(found, with_connections=args.connections))
+        env.stdout.write("\n")
         return 0
     headers = ["PROTO", "ADDRESS", "PORT", "EXPOSURE", "PID", "PROCESS", "USER"]
     write_table(env, headers, listener_rows(found.listeners))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import socket
 
-from portside.inventory import netlink, procfs
+from portside.inventory import netlink, owners, procfs
 from portside.model import Family, InterfaceAddress, ProcessInfo, Protocol, RawSocket, Snapshot
 
 LISTEN_STATES = 1 << netlink.TCP_LISTEN
@@ -47,8 +47,9 @@ def raw_sockets(protocols: tuple[Protocol, ...], connections: bool) -> list[RawS
 
 def snapshot(protocols: tuple[Protocol, ...] = (Protocol.TCP, Protocol.UDP), connections: bool = False) -> Snapshot:
     """Read sockets, their owners and the interface addresses in one pass."""
+    pending = owners.start()
     sockets = raw_sockets(protocols, connections)
-    walk = procfs.walk_owners({sock.inode for sock in sockets})
+    walk = pending.finish({sock.inode for sock in sockets})
     unreadable = tuple(pid for pid in walk.unreadable if not procfs.is_kernel_thread(pid))
     wanted_pids = {pid for pids in walk.holders.values() for pid in pids}
     wanted_pids.update(unreadable)
@@ -57,10 +58,11 @@ def snapshot(protocols: tuple[Protocol, ...] = (Protocol.TCP, Protocol.UDP), con
         info = procfs.process_info(pid)
         if info is not None:
             processes[pid] = info
-    owners = {inode: tuple(pid for pid in pids if pid in processes) for inode, pids in walk.holders.items()}
+    # Owners that exited before their details were read are dropped when the inventory is assembled.
+    holders = {inode: tuple(sorted(pids)) for inode, pids in walk.holders.items()}
     return Snapshot(
         sockets=tuple(sockets),
-        owners=owners,
+        owners=holders,
         processes=processes,
         interfaces=interfaces(),
         unreadable_pids=unreadable,

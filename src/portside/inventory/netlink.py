@@ -12,8 +12,8 @@ from __future__ import annotations
 import os
 import socket
 import struct
-from collections.abc import Iterator
-from typing import NamedTuple
+from collections.abc import Callable, Iterator
+from typing import NamedTuple, TypeVar
 
 from portside.errors import InventoryError
 from portside.model import Endpoint, Family, Protocol, RawSocket
@@ -62,6 +62,8 @@ NLMSG_LEN_TYPE = struct.Struct("=IH")
 IFADDRMSG = struct.Struct("=BBBBI")
 
 RECV_BUFFER = 1 << 20
+
+T = TypeVar("T")
 
 
 class InterfaceAddress(NamedTuple):
@@ -157,49 +159,48 @@ def decode_diag_messages(data: bytes | memoryview, protocol: Protocol) -> tuple[
     native fields and are swapped by hand. This loop is the inventory's hot path.
     """
     found: list[RawSocket] = []
+    append = found.append
     caches = {AF_INET: _AddressCache(AF_INET), AF_INET6: _AddressCache(AF_INET6)}
     families = {AF_INET: Family.IPV4, AF_INET6: Family.IPV6}
-    states = {number: name for number, name in TCP_STATE_NAMES.items()}
+    states = dict(TCP_STATE_NAMES)
+    bound_state = TCP_LISTEN
     if protocol is Protocol.UDP:
         states[TCP_CLOSE] = "unconnected"
+        bound_state = TCP_CLOSE
+    is_tcp = protocol is Protocol.TCP
     unpack = DIAG_MESSAGE.unpack_from
+    header = NLMSG_LEN_TYPE.unpack_from
+    fixed = DIAG_MESSAGE.size
     offset = 0
     end = len(data)
-    while offset + NLMSGHDR.size <= end:
-        length, mtype = NLMSG_LEN_TYPE.unpack_from(data, offset)
-        if length < NLMSGHDR.size or offset + length > end:
+    while offset + 16 <= end:
+        length, mtype = header(data, offset)
+        if length < 16 or offset + length > end:
             raise InventoryError(f"malformed netlink message (length {length})")
-        if mtype == NLMSG_DONE:
-            return found, True
-        if mtype == NLMSG_ERROR:
-            (code,) = NLMSGERR.unpack_from(data, offset + NLMSGHDR.size)
-            if code:
-                raise InventoryError(f"netlink error: {os.strerror(-code)}")
-        elif mtype == SOCK_DIAG_BY_FAMILY and length >= DIAG_MESSAGE.size:
-            (family, state, sport, dport, src, dst, interface, rqueue, wqueue, uid, inode) = unpack(
-                data, offset
-            )
+        if mtype == SOCK_DIAG_BY_FAMILY and length >= fixed:
+            family, state, sport, dport, src, dst, interface, rqueue, wqueue, uid, inode = unpack(data, offset)
             cache = caches.get(family)
             if cache is not None:
-                sport = ((sport & 0xFF) << 8) | (sport >> 8)
-                dport = ((dport & 0xFF) << 8) | (dport >> 8)
-                v6only = _v6only(data, offset + DIAG_MESSAGE.size, offset + length) if family == AF_INET6 else None
-                listening = state == TCP_LISTEN or (protocol is Protocol.UDP and state == TCP_CLOSE)
-                found.append(
+                v6only = _v6only(data, offset + fixed, offset + length) if family == AF_INET6 else None
+                local = Endpoint(cache[src], ((sport & 0xFF) << 8) | (sport >> 8))
+                if state == bound_state:
+                    remote = None
+                    queues = (rqueue, wqueue) if is_tcp else (None, None)
+                else:
+                    remote = Endpoint(cache[dst], ((dport & 0xFF) << 8) | (dport >> 8))
+                    queues = (None, None)
+                append(
                     RawSocket(
-                        protocol=protocol,
-                        family=families[family],
-                        state=states.get(state, str(state)),
-                        local=Endpoint(cache[src], sport),
-                        remote=None if listening else Endpoint(cache[dst], dport),
-                        inode=inode,
-                        uid=uid,
-                        v6only=v6only,
-                        bound_interface=interface,
-                        accept_queue=rqueue if protocol is Protocol.TCP and listening else None,
-                        backlog=wqueue if protocol is Protocol.TCP and listening else None,
+                        protocol, families[family], states.get(state) or str(state), local, remote, inode, uid,
+                        v6only, interface, *queues,
                     )
                 )
+        elif mtype == NLMSG_DONE:
+            return found, True
+        elif mtype == NLMSG_ERROR:
+            (code,) = NLMSGERR.unpack_from(data, offset + 16)
+            if code:
+                raise InventoryError(f"netlink error: {os.strerror(-code)}")
         offset += (length + 3) & ~3
     return found, False
 
@@ -226,50 +227,32 @@ def decode_addr_messages(data: bytes | memoryview) -> tuple[list[InterfaceAddres
     return found, False
 
 
-def _dump(protocol: int, request: bytes) -> list[bytes]:
-    """Send one dump request and return the raw reply buffers up to NLMSG_DONE."""
+def _dump(protocol: int, request: bytes, decode: Callable[[bytes], tuple[list[T], bool]]) -> list[T]:
+    """Send one dump request and decode the replies as they arrive, up to NLMSG_DONE."""
     try:
         sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC, protocol)
     except OSError as error:
         raise InventoryError(f"netlink is not available: {error.strerror}") from error
-    buffers: list[bytes] = []
+    found: list[T] = []
     with sock:
         sock.sendall(request)
         while True:
             chunk = sock.recv(RECV_BUFFER)
             if not chunk:
                 raise InventoryError("netlink dump ended without NLMSG_DONE")
-            buffers.append(chunk)
-            if _ends_with_done(chunk):
-                return buffers
-
-
-def _ends_with_done(chunk: bytes) -> bool:
-    offset = 0
-    last = -1
-    while offset + NLMSGHDR.size <= len(chunk):
-        length, mtype = struct.unpack_from("=IH", chunk, offset)
-        if length < NLMSGHDR.size:
-            break
-        last = mtype
-        offset += _align(length)
-    return last in (NLMSG_DONE, NLMSG_ERROR)
+            decoded, done = decode(chunk)
+            found.extend(decoded)
+            if done:
+                return found
 
 
 def sockets(family: int, protocol: Protocol, states: int) -> list[RawSocket]:
     """Every socket of `family`/`protocol` whose state is in the `states` bit mask."""
     number = socket.IPPROTO_TCP if protocol is Protocol.TCP else socket.IPPROTO_UDP
-    found: list[RawSocket] = []
-    for chunk in _dump(NETLINK_SOCK_DIAG, encode_diag_request(family, number, states)):
-        decoded, _done = decode_diag_messages(chunk, protocol)
-        found.extend(decoded)
-    return found
+    request = encode_diag_request(family, number, states)
+    return _dump(NETLINK_SOCK_DIAG, request, lambda chunk: decode_diag_messages(chunk, protocol))
 
 
 def interface_addresses() -> list[InterfaceAddress]:
     """Every IPv4 and IPv6 address of every interface in this network namespace."""
-    found: list[InterfaceAddress] = []
-    for chunk in _dump(NETLINK_ROUTE, encode_getaddr_request()):
-        decoded, _done = decode_addr_messages(chunk)
-        found.extend(decoded)
-    return found
+    return _dump(NETLINK_ROUTE, encode_getaddr_request(), decode_addr_messages)
