@@ -58,11 +58,9 @@ def snapshot(protocols: tuple[Protocol, ...] = (Protocol.TCP, Protocol.UDP), con
         info = procfs.process_info(pid)
         if info is not None:
             processes[pid] = info
-    # Owners that exited before their details were read are dropped when the inventory is assembled.
-    holders = {inode: tuple(sorted(pids)) for inode, pids in walk.holders.items()}
     return Snapshot(
         sockets=tuple(sockets),
-        owners=holders,
+        owners=walk.holders,  # owners that exit before their details are read drop out in assemble
         processes=processes,
         interfaces=interfaces(),
         unreadable_pids=unreadable,

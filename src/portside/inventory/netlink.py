@@ -168,6 +168,7 @@ def decode_diag_messages(data: bytes | memoryview, protocol: Protocol) -> tuple[
         states[TCP_CLOSE] = "unconnected"
         bound_state = TCP_CLOSE
     is_tcp = protocol is Protocol.TCP
+    bound_name = states[bound_state]
     unpack = DIAG_MESSAGE.unpack_from
     header = NLMSG_LEN_TYPE.unpack_from
     fixed = DIAG_MESSAGE.size
@@ -184,17 +185,20 @@ def decode_diag_messages(data: bytes | memoryview, protocol: Protocol) -> tuple[
                 v6only = _v6only(data, offset + fixed, offset + length) if family == AF_INET6 else None
                 local = Endpoint(cache[src], ((sport & 0xFF) << 8) | (sport >> 8))
                 if state == bound_state:
-                    remote = None
-                    queues = (rqueue, wqueue) if is_tcp else (None, None)
+                    append(
+                        RawSocket(
+                            protocol, families[family], bound_name, local, None, inode, uid, v6only, interface,
+                            rqueue if is_tcp else None, wqueue if is_tcp else None,
+                        )
+                    )
                 else:
                     remote = Endpoint(cache[dst], ((dport & 0xFF) << 8) | (dport >> 8))
-                    queues = (None, None)
-                append(
-                    RawSocket(
-                        protocol, families[family], states.get(state) or str(state), local, remote, inode, uid,
-                        v6only, interface, *queues,
+                    append(
+                        RawSocket(
+                            protocol, families[family], states.get(state) or str(state), local, remote, inode, uid,
+                            v6only, interface, None, None,
+                        )
                     )
-                )
         elif mtype == NLMSG_DONE:
             return found, True
         elif mtype == NLMSG_ERROR:

@@ -33,11 +33,11 @@ MAX_PIPE_SIZE = 1 << 20
 class OwnerWalk(NamedTuple):
     """Holders per socket inode, and the pids whose fds could not be read."""
 
-    holders: dict[int, list[int]]
+    holders: dict[int, tuple[int, ...]]
     unreadable: tuple[int, ...]
 
 
-Walked = tuple[dict[int, list[int]], list[int]]
+Walked = tuple[dict[int, tuple[int, ...]], list[int]]
 
 
 def all_pids() -> list[int]:
@@ -58,7 +58,7 @@ def _fd_counts(pids: list[int]) -> dict[int, int]:
 
 def walk_pids(pids: Iterator[int] | list[int], keep: Callable[[int], bool] | None) -> Walked:
     """Walk the fds of `pids`; record holders of the socket inodes `keep` accepts (all when None)."""
-    holders: dict[int, list[int]] = {}
+    holders: dict[int, tuple[int, ...]] = {}
     unreadable: list[int] = []
     readlink = os.readlink
     for pid in pids:
@@ -83,9 +83,9 @@ def walk_pids(pids: Iterator[int] | list[int], keep: Callable[[int], bool] | Non
                     if keep is None or keep(inode):
                         pids_of = holders.get(inode)
                         if pids_of is None:
-                            holders[inode] = [pid]
-                        elif pids_of[-1] != pid:
-                            pids_of.append(pid)
+                            holders[inode] = (pid,)
+                        elif pid not in pids_of:  # shared sockets are few: keep pids sorted
+                            holders[inode] = tuple(sorted((*pids_of, pid)))
         except PermissionError:
             unreadable.append(pid)
         except OSError:
@@ -139,11 +139,7 @@ class PendingWalk:
         for inode, pids_of in their_holders.items():
             if keep(inode):
                 mine = holders.get(inode)
-                if mine is None:
-                    holders[inode] = pids_of
-                else:
-                    mine.extend(pids_of)
-                    mine.sort()
+                holders[inode] = pids_of if mine is None else tuple(sorted((*mine, *pids_of)))
         unreadable.extend(their_unreadable)
         return OwnerWalk(holders, tuple(sorted(unreadable)))
 
