@@ -147,3 +147,13 @@ def test_negative_timeout_is_refused(cli) -> None:
     result = cli("kill", "8080", "--timeout", "-1")
     assert result.status == 2
     assert "--timeout" in result.stderr
+
+
+def test_port_held_by_an_invisible_owner_is_not_signalled(cli) -> None:
+    """A listener whose owner cannot be seen (this machine's sandbox init) is reported, never signalled."""
+    hidden = [item for item in inventory().listeners if not item.processes and item.protocol == "tcp"]
+    if not hidden:
+        pytest.skip("no listener with an invisible owner on this machine")
+    result = cli("kill", str(hidden[0].port), "--dry-run")
+    assert result.status == 1
+    assert "cannot see" in result.stderr
