@@ -32,5 +32,13 @@ class InventoryError(PortsideError, OSError):
     """The machine's socket or process tables could not be read."""
 
 
+class NothingListens(PortsideError):
+    """No socket holds the target (exit 1)."""
+
+
 class KillError(PortsideError):
-    """Signalling the owners of a port failed for a reason other than a refusal."""
+    """Signalling the owners of a port failed for a reason other than a refusal (exit 1)."""
+
+
+class StillHeld(KillError):
+    """The port is still held after signalling, or by an owner portside cannot see (exit 1)."""

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 from portside import signals
-from portside.errors import RefusedError
+from portside.errors import RefusedError, StillHeld
 from portside.inventory import procfs
 from portside.model import Listener, ProcessInfo
 
@@ -34,11 +34,16 @@ class KillResult(NamedTuple):
 def protected_pids() -> frozenset[int]:
     """pid 1, this process and every ancestor of it: never signalled."""
     me = os.getpid()
-    return frozenset({1, me, *(info.pid for info in procfs.ancestry(me))})
+    info = procfs.process_info(me)
+    return frozenset({1, me, *(parent.pid for parent in (procfs.ancestry(info) if info else ()))})
 
 
 def plan(listeners: tuple[Listener, ...], protected: frozenset[int]) -> KillPlan:
-    """The owners to signal; raises RefusedError when one of them must not be touched."""
+    """The owners to signal; raises RefusedError when one of them must not be touched,
+    and StillHeld when a listener's owner cannot be seen (it could never be freed)."""
+    hidden = [item for item in listeners if not item.processes]
+    if hidden:
+        raise StillHeld(f"port {hidden[0].port} is held by a process portside cannot see: {hidden[0].note}")
     victims: dict[int, ProcessInfo] = {}
     for listener in listeners:
         for info in listener.processes:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from portside.model import Family, Listener
+from portside.model import Connection, Family, Listener
 
 
 def accepts(listener: Listener, address: str) -> bool:
@@ -33,3 +33,10 @@ def matching(listeners: tuple[Listener, ...], port: int, addresses: tuple[str, .
         for item in listeners
         if item.port == port and (addresses is None or any(accepts(item, a) for a in addresses))
     )
+
+
+def clients(connections: tuple[Connection, ...], listeners: tuple[Listener, ...]) -> tuple[Connection, ...]:
+    """The connections made to `listeners`' ports, less the listening sockets themselves."""
+    ports = {item.port for item in listeners}
+    inodes = {inode for item in listeners for inode in item.inodes}
+    return tuple(c for c in connections if c.local.port in ports and c.inode not in inodes)

@@ -85,7 +85,6 @@ class Snapshot(NamedTuple):
     interfaces: tuple[InterfaceAddress, ...]
     unreadable_pids: tuple[int, ...] = ()
     notes: tuple[str, ...] = ()
-    backend: str = "linux"
     privileged: bool = False
 
 

@@ -33,11 +33,12 @@ def select(found: Inventory, selection: Selection) -> Inventory:
         and (not selection.exposed_only or item.exposure is not Exposure.LOOPBACK)
         and _owned(item, selection)
     )
+    kept_ports = {item.port for item in listeners}
     connections = tuple(
         item
         for item in found.connections
         if (not selection.ports or item.local.port in selection.ports or item.remote.port in selection.ports)
-        and (not selection.exposed_only or any(l.port == item.local.port for l in listeners))
+        and (not selection.exposed_only or item.local.port in kept_ports)
         and _owned(item, selection)
     )
     return found._replace(listeners=listeners, connections=connections)

@@ -57,13 +57,11 @@ def wait_exited(handles: list[Handle], timeout: float) -> list[Handle]:
     alive = {h.pidfd: h for h in handles}
     for fd in alive:
         poller.register(fd, select.POLLIN)
-    deadline_ms = int(timeout * 1000)
     end = time.monotonic() + timeout
-    while alive and deadline_ms > 0:
-        for fd, _event in poller.poll(deadline_ms):
+    while alive and (remaining_ms := int((end - time.monotonic()) * 1000)) > 0:
+        for fd, _event in poller.poll(remaining_ms):
             poller.unregister(fd)
             alive.pop(fd, None)
-        deadline_ms = int((end - time.monotonic()) * 1000)
     return list(alive.values())
 
 

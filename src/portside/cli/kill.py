@@ -7,17 +7,13 @@ import argparse
 from portside.addresses import parse_target
 from portside.cli.environment import Environment
 from portside.cli.output import write_json
-from portside.errors import PortsideError, UsageError
+from portside.errors import StillHeld, UsageError
 from portside.inventory import inventory
 from portside.jsonable import process_json
 from portside.kill import KillPlan, plan, protected_pids, terminate
 from portside.match import matching
 from portside.model import Listener
 from portside.resolve import addresses_of
-
-
-class StillHeld(PortsideError):
-    """The port is still held after signalling (exit 1)."""
 
 
 def add_parser(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -55,9 +51,6 @@ def run(args: argparse.Namespace, env: Environment) -> int:
     if not held:
         env.stdout.write(f"port {target.port} is free; nothing to kill\n")
         return 0
-    hidden = [item for item in held if not item.processes]
-    if hidden:
-        raise StillHeld(f"port {target.port} is held by a process portside cannot see: {hidden[0].note}")
     kill_plan = plan(held, protected_pids())
     if args.dry_run:
         if args.json:

@@ -8,16 +8,12 @@ import time
 from portside.addresses import parse_target
 from portside.cli.environment import Environment
 from portside.cli.output import write_json, write_notes
-from portside.errors import PortsideError
+from portside.errors import NothingListens
 from portside.inventory import inventory, procfs
 from portside.jsonable import Json, connection_json, listener_json, process_json
-from portside.match import matching
-from portside.model import Connection, Listener, ProcessInfo
+from portside.match import clients, matching
+from portside.model import ProcessInfo
 from portside.resolve import addresses_of
-
-
-class NothingListens(PortsideError):
-    """No socket holds the target (exit 1)."""
 
 
 def add_parser(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -27,23 +23,14 @@ def add_parser(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     parser.set_defaults(run=run)
 
 
-def _clients(connections: tuple[Connection, ...], listeners: tuple[Listener, ...]) -> tuple[Connection, ...]:
-    ports = {item.port for item in listeners}
-    inodes = {inode for item in listeners for inode in item.inodes}
-    return tuple(c for c in connections if c.local.port in ports and c.inode not in inodes)
-
-
 def _when(seconds: float | None) -> str:
     if seconds is None:
         return "?"
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(seconds))
 
 
-def _process_detail(info: ProcessInfo) -> Json:
-    detail = process_json(info)
-    detail["cwd"] = procfs.process_cwd(info.pid)
-    detail["parents"] = [process_json(parent) for parent in procfs.ancestry(info.pid)]
-    return detail
+def _detail_json(info: ProcessInfo, cwd: str | None, parents: list[ProcessInfo]) -> Json:
+    return {**process_json(info), "cwd": cwd, "parents": [process_json(parent) for parent in parents]}
 
 
 def run(args: argparse.Namespace, env: Environment) -> int:
@@ -54,19 +41,21 @@ def run(args: argparse.Namespace, env: Environment) -> int:
     if not held:
         where = f"{target.host} port {target.port}" if target.host else f"port {target.port}"
         raise NothingListens(f"nothing listens on {where} (tcp or udp)")
-    clients = _clients(found.connections, held)
-    details = {info.pid: _process_detail(info) for item in held for info in item.processes}
+    connected = clients(found.connections, held)
+    owners = {info.pid: info for item in held for info in item.processes}
+    cwds = {pid: procfs.process_cwd(pid) for pid in owners}
+    parents = {pid: procfs.ancestry(info) for pid, info in owners.items()}
     if args.json:
         listeners = []
         for item in held:
             entry = listener_json(item)
-            entry["processes"] = [details[p.pid] for p in item.processes]
+            entry["processes"] = [_detail_json(p, cwds[p.pid], parents[p.pid]) for p in item.processes]
             listeners.append(entry)
         write_json(env, {
             "target": args.target,
             "port": target.port,
             "listeners": listeners,
-            "connections": [connection_json(c) for c in clients],
+            "connections": [connection_json(c) for c in connected],
             "notes": list(found.notes),
         })
         return 0
@@ -78,15 +67,14 @@ def run(args: argparse.Namespace, env: Environment) -> int:
         if item.note:
             out.write(f"  {item.note}\n")
         for info in item.processes:
-            detail = details[info.pid]
             out.write(f"  pid {info.pid}  {info.name}  user {info.user}  started {_when(info.start_time)}\n")
             out.write(f"    cmdline: {' '.join(info.cmdline) or '?'}\n")
-            out.write(f"    cwd:     {detail['cwd'] or '?'}\n")
-            chain = " <- ".join(f"{p['pid']} {p['name']}" for p in detail["parents"])  # type: ignore[attr-defined]
+            out.write(f"    cwd:     {cwds[info.pid] or '?'}\n")
+            chain = " <- ".join(f"{p.pid} {p.name}" for p in parents[info.pid])
             out.write(f"    parents: {chain or '-'}\n")
-    if clients:
-        out.write(f"connections ({len(clients)}):\n")
-        for conn in clients:
+    if connected:
+        out.write(f"connections ({len(connected)}):\n")
+        for conn in connected:
             owner = ", ".join(f"{p.pid} {p.name}" for p in conn.processes) or "owner not visible"
             out.write(f"  {conn.remote.address}:{conn.remote.port} -> {conn.local.port}  {conn.state}  ({owner})\n")
     write_notes(env, found.notes)

@@ -1,7 +1,7 @@
 """The Linux adapter: sockets from netlink sock_diag, owners from /proc, addresses from rtnetlink.
 
-Reads happen in the order that keeps the picture consistent: the socket table first,
-then the owner walk restricted to those inodes, then the owning processes' details.
+The owner walk starts first (in a forked child, see owners.py) and overlaps the socket
+table; it then keeps only those sockets' inodes, and last come the owners' details.
 """
 
 from __future__ import annotations
@@ -64,6 +64,5 @@ def snapshot(protocols: tuple[Protocol, ...] = (Protocol.TCP, Protocol.UDP), con
         processes=processes,
         interfaces=interfaces(),
         unreadable_pids=unreadable,
-        backend="linux",
         privileged=os.geteuid() == 0,
     )

@@ -71,7 +71,6 @@ class InterfaceAddress(NamedTuple):
 
     family: int
     address: str
-    prefixlen: int
     if_index: int
     label: str
 
@@ -217,7 +216,7 @@ def decode_addr_messages(data: bytes | memoryview) -> tuple[list[InterfaceAddres
             return found, True
         if mtype != RTM_NEWADDR or len(payload) < IFADDRMSG.size:
             continue
-        family, prefixlen, _flags, _scope, index = IFADDRMSG.unpack_from(payload, 0)
+        family, _prefixlen, _flags, _scope, index = IFADDRMSG.unpack_from(payload, 0)
         if family not in (socket.AF_INET, socket.AF_INET6):
             continue
         attrs = dict(_attributes(payload, IFADDRMSG.size))
@@ -227,7 +226,7 @@ def decode_addr_messages(data: bytes | memoryview) -> tuple[list[InterfaceAddres
         if raw is None or len(raw) != (4 if family == socket.AF_INET else 16):
             continue
         label = bytes(attrs[IFA_LABEL]).split(b"\0", 1)[0].decode() if IFA_LABEL in attrs else ""
-        found.append(InterfaceAddress(family, socket.inet_ntop(family, bytes(raw)), prefixlen, index, label))
+        found.append(InterfaceAddress(family, socket.inet_ntop(family, bytes(raw)), index, label))
     return found, False
 
 

@@ -102,5 +102,4 @@ def snapshot(protocols: tuple[Protocol, ...] = (Protocol.TCP, Protocol.UDP), con
         processes=processes,
         interfaces=interfaces(),
         notes=tuple(notes),
-        backend="portable",
     )

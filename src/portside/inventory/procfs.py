@@ -118,11 +118,11 @@ def process_cwd(pid: int) -> str | None:
         return None
 
 
-def ancestry(pid: int) -> list[ProcessInfo]:
-    """The parent chain of `pid`, nearest parent first, up to pid 1 or a hidden parent."""
+def ancestry(process: ProcessInfo) -> list[ProcessInfo]:
+    """The parent chain of `process`, nearest parent first, up to pid 1 or a hidden parent."""
     chain: list[ProcessInfo] = []
-    seen = {pid}
-    info = process_info(pid)
+    seen = {process.pid}
+    info: ProcessInfo | None = process
     while info is not None and info.ppid and info.ppid not in seen:
         seen.add(info.ppid)
         info = process_info(info.ppid)
