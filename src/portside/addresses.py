@@ -33,6 +33,7 @@ class Target(NamedTuple):
     port: int
     host: str | None = None
     scheme: str | None = None
+    path: str = "/"
 
     @property
     def address(self) -> str | None:
@@ -120,13 +121,16 @@ def parse_target(text: str) -> Target:
     if not text:
         raise TargetError(original, "empty target (expected a port like 8080 or an address like 127.0.0.1:8080)")
     scheme: str | None = None
+    path = "/"
     if "://" in text:
         scheme, _, text = text.partition("://")
         scheme = scheme.lower()
         if scheme not in SCHEME_PORTS:
             raise TargetError(original, f"unsupported scheme {scheme!r} (expected one of {', '.join(SCHEME_PORTS)})")
-        for stop in "/?#":
-            text = text.split(stop, 1)[0]
+        text = text.split("#", 1)[0]
+        cut = min((index for index in (text.find("/"), text.find("?")) if index >= 0), default=len(text))
+        text, path = text[:cut], text[cut:]
+        path = path if path.startswith("/") else "/" + path
         if "@" in text:
             text = text.rsplit("@", 1)[1]
         if not text:
@@ -139,8 +143,8 @@ def parse_target(text: str) -> Target:
     if port_text is None:
         if scheme is None:
             raise TargetError(original, "no port given (expected HOST:PORT, a URL or a bare port)")
-        return Target(port=SCHEME_PORTS[scheme], host=host, scheme=scheme)
-    return Target(port=parse_port(port_text, original), host=host, scheme=scheme)
+        return Target(port=SCHEME_PORTS[scheme], host=host, scheme=scheme, path=path)
+    return Target(port=parse_port(port_text, original), host=host, scheme=scheme, path=path)
 
 
 def classify(address: str) -> AddressKind:

@@ -12,7 +12,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from portside.model import Connection, Endpoint, Inventory, Listener, ProcessInfo
+from portside.model import Connection, Endpoint, Inventory, Lease, Listener, ProcessInfo
 
 Json = dict[str, object]
 
@@ -153,3 +153,17 @@ def inventory_text(inventory: Inventory, with_connections: bool = False) -> str:
         shared = _Processes({p.pid: p for item in items for p in item.processes})
         text += ',"connections":' + _encode([connection_json(item, shared) for item in inventory.connections])
     return text + ',"notes":' + _encode(list(inventory.notes)) + "}"
+
+
+def lease_json(lease: Lease, alive: bool | None = None) -> Json:
+    data: Json = {
+        "port": lease.port,
+        "name": lease.name,
+        "owner_pid": lease.owner_pid,
+        "expires": lease.expires,
+        "protocol": lease.protocol.value,
+        "created": lease.created,
+    }
+    if alive is not None:
+        data["alive"] = alive
+    return data

@@ -128,3 +128,26 @@ class Inventory(NamedTuple):
     listeners: tuple[Listener, ...]
     connections: tuple[Connection, ...] = ()
     notes: tuple[str, ...] = ()
+
+
+class Lease(NamedTuple):
+    """A port handed to an owner process until released, until the owner exits, or until it expires.
+
+    The owner is a pid pinned by its start time (`owner_start`, kernel clock ticks), so a
+    recycled pid never keeps a dead owner's lease alive.
+    """
+
+    port: int
+    protocol: Protocol
+    name: str | None
+    owner_pid: int
+    owner_start: int
+    created: float
+    expires: float | None
+
+
+class LeaseState(NamedTuple):
+    """A lease as `leases` reports it: with whether its owner still runs."""
+
+    lease: Lease
+    alive: bool

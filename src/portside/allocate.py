@@ -1,0 +1,224 @@
+"""Hand out ports no one else will take: free now, outside the kernel's range, leased.
+
+A port is handed out inside one store transaction that checks, in this order, that it
+is in the pool (portpool.py), that no live owner holds a lease on it, and that a test
+bind of `[::]` (dual-stack, without SO_REUSEADDR, so it collides with any socket on
+127.0.0.1, 0.0.0.0, ::1, :: or another address, and with TIME_WAIT) succeeds; then the
+lease is written. Parallel pickers therefore never get the same port, and the kernel's
+own outgoing connections never draw from the pool.
+
+Leases of dead or expired owners are reclaimed when a pick meets them, and all of them
+at once at most every `SWEEP_SECONDS`. A name keeps the port it had last time while
+that port is free, so bookmarks keep working.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import random
+import socket
+import sqlite3
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from portside.errors import PortsideError, UsageError
+from portside.inventory.kernel import kernel_ports
+from portside.liveness import is_alive, start_token
+from portside.model import Lease, LeaseState, Protocol
+from portside.portpool import IANA_DYNAMIC, PortRange, pool
+from portside.state import Store, open_store
+
+RANDOM_TRIES = 48
+SWEEP_SECONDS = 30.0
+LEASE_COLUMNS = "port, protocol, name, owner_pid, owner_start, created, expires"
+
+
+class PoolExhausted(PortsideError):
+    """Every port of the pool is leased or in use (exit 1)."""
+
+
+class LeaseHeld(PortsideError):
+    """A named lease belongs to another live owner (exit 1)."""
+
+
+def _lease(row: tuple[Any, ...]) -> Lease:
+    port, protocol, name, pid, start, created, expires = row
+    return Lease(port, Protocol(protocol), name, pid, start, created, expires)
+
+
+def _live(lease: Lease, now: float) -> bool:
+    return (lease.expires is None or lease.expires > now) and is_alive(lease.owner_pid, lease.owner_start)
+
+
+def bindable(port: int, protocol: Protocol = Protocol.TCP) -> bool:
+    """True when no socket of this network namespace holds `port` on any address (a test bind)."""
+    kind = socket.SOCK_STREAM if protocol is Protocol.TCP else socket.SOCK_DGRAM
+    for family, address in ((socket.AF_INET6, "::"), (socket.AF_INET, "0.0.0.0")):
+        try:
+            probe = socket.socket(family, kind)
+        except OSError:
+            continue
+        try:
+            if family == socket.AF_INET6:
+                probe.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+            probe.bind((address, port))
+            return True
+        except OSError as error:
+            if error.errno in (errno.EADDRINUSE, errno.EACCES):
+                return False
+        finally:
+            probe.close()
+    return False
+
+
+class _Picker:
+    """One transaction's view: the pool, the clock and the owner the leases go to."""
+
+    def __init__(self, db: sqlite3.Connection, ports: tuple[int, ...], owner: tuple[int, int], now: float) -> None:
+        self.db = db
+        self.ports = ports
+        self.owner = owner
+        self.now = now
+
+    def lease_on(self, port: int) -> Lease | None:
+        row = self.db.execute(f"SELECT {LEASE_COLUMNS} FROM leases WHERE port = ?", (port,)).fetchone()
+        return _lease(row) if row else None
+
+    def claimable(self, port: int, avoid_named: bool) -> bool:
+        """No live lease on `port` (a dead one is removed), optionally not remembered by a name."""
+        lease = self.lease_on(port)
+        if lease is not None:
+            if _live(lease, self.now):
+                return False
+            self.db.execute("DELETE FROM leases WHERE port = ?", (port,))
+        return not (avoid_named and self.db.execute("SELECT 1 FROM names WHERE port = ?", (port,)).fetchone())
+
+    def choose(self, protocol: Protocol) -> int:
+        tries = random.choices(self.ports, k=min(RANDOM_TRIES, len(self.ports)))
+        for port in tries:
+            if self.claimable(port, avoid_named=True) and bindable(port, protocol):
+                return port
+        start = random.randrange(len(self.ports))
+        leased = in_use = 0
+        for port in self.ports[start:] + self.ports[:start]:
+            if not self.claimable(port, avoid_named=False):
+                leased += 1
+            elif not bindable(port, protocol):
+                in_use += 1
+            else:
+                return port
+        first, last = self.ports[0], self.ports[-1]
+        raise PoolExhausted(
+            f"no free port among the {len(self.ports)} of the pool ({first}-{last} outside the kernel's range): "
+            f"{leased} leased, {in_use} in use by sockets; release leases or choose another --range"
+        )
+
+    def grant(self, port: int, protocol: Protocol, name: str | None, expires: float | None) -> Lease:
+        lease = Lease(port, protocol, name, self.owner[0], self.owner[1], self.now, expires)
+        self.db.execute(f"INSERT INTO leases ({LEASE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)", lease)
+        if name is not None:
+            self.db.execute(
+                "INSERT INTO names (name, port, protocol, used) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (name) DO UPDATE SET port = excluded.port, protocol = excluded.protocol, "
+                "used = excluded.used",
+                (name, port, protocol.value, self.now),
+            )
+        return lease
+
+    def named(self, name: str, protocol: Protocol, wanted: PortRange, expires: float | None) -> Lease:
+        row = self.db.execute(f"SELECT {LEASE_COLUMNS} FROM leases WHERE name = ?", (name,)).fetchone()
+        if row:
+            held = _lease(row)
+            if _live(held, self.now):
+                if (held.owner_pid, held.owner_start) != self.owner:
+                    raise LeaseHeld(f"name {name!r} is leased to pid {held.owner_pid} (port {held.port})")
+                self.db.execute("UPDATE leases SET expires = ? WHERE port = ?", (expires, held.port))
+                return held._replace(expires=expires)
+            self.db.execute("DELETE FROM leases WHERE port = ?", (held.port,))
+        remembered = self.db.execute("SELECT port FROM names WHERE name = ?", (name,)).fetchone()
+        if remembered and remembered[0] in wanted and remembered[0] in self.ports:
+            port = int(remembered[0])
+            if self.claimable(port, avoid_named=False) and bindable(port, protocol):
+                return self.grant(port, protocol, name, expires)
+        return self.grant(self.choose(protocol), protocol, name, expires)
+
+    def sweep(self) -> None:
+        """Drop every lease whose owner is gone or whose time is up, at most every SWEEP_SECONDS."""
+        row = self.db.execute("SELECT value FROM meta WHERE key = 'swept'").fetchone()
+        if row and self.now - float(row[0]) < SWEEP_SECONDS:
+            return
+        self.db.execute("DELETE FROM leases WHERE expires IS NOT NULL AND expires <= ?", (self.now,))
+        owners = self.db.execute("SELECT DISTINCT owner_pid, owner_start FROM leases").fetchall()
+        for pid, start in owners:
+            if not is_alive(pid, start):
+                self.db.execute("DELETE FROM leases WHERE owner_pid = ? AND owner_start = ?", (pid, start))
+        self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('swept', ?)", (self.now,))
+
+
+def owner_identity(pid: int | None) -> tuple[int, int]:
+    """(pid, start time) of the would-be owner; UsageError when no such process runs."""
+    pid = os.getpid() if pid is None else pid
+    token = start_token(pid)
+    if token is None:
+        raise UsageError(f"no running process with pid {pid} to own the lease")
+    return pid, token
+
+
+def pick(
+    count: int = 1,
+    *,
+    names: Sequence[str] = (),
+    protocol: Protocol = Protocol.TCP,
+    port_range: PortRange | None = None,
+    ttl: float | None = None,
+    owner: int | None = None,
+    store: Store | None = None,
+) -> list[Lease]:
+    """Lease `count` free ports (or one per name in `names`) to `owner` (default: this process).
+
+    Names are canonical already (names.parse_name). A lease ends at `release`, when the
+    owner exits, or `ttl` seconds from now.
+    """
+    if names and count != len(names):
+        raise UsageError("give either a count or names: each name gets one port")
+    if count < 1:
+        raise UsageError(f"invalid count {count}: expected 1 or more")
+    wanted = port_range or IANA_DYNAMIC
+    ports = pool(wanted, kernel_ports())
+    identity = owner_identity(owner)
+    store = store or open_store()
+    now = time.time()
+    expires = now + ttl if ttl is not None else None
+    with store.transaction() as db:
+        picker = _Picker(db, ports, identity, now)
+        picker.sweep()
+        if names:
+            return [picker.named(name, protocol, wanted, expires) for name in names]
+        return [picker.grant(picker.choose(protocol), protocol, None, expires) for _ in range(count)]
+
+
+def release(key: int | str, *, owner: int | None = None, store: Store | None = None) -> list[Lease]:
+    """End the lease on a port (int) or of a name (str); with `owner`, only that owner's.
+
+    UsageError when there is no such lease. The name keeps its port for next time.
+    """
+    store = store or open_store()
+    column = "port" if isinstance(key, int) else "name"
+    with store.transaction() as db:
+        rows = db.execute(f"SELECT {LEASE_COLUMNS} FROM leases WHERE {column} = ?", (key,)).fetchall()
+        found = [_lease(row) for row in rows if owner is None or row[3] == owner]
+        if not found:
+            what = f"port {key}" if isinstance(key, int) else f"name {key!r}"
+            raise UsageError(f"no lease on {what}" + (f" owned by pid {owner}" if owner is not None else ""))
+        db.executemany("DELETE FROM leases WHERE port = ?", [(lease.port,) for lease in found])
+    return found
+
+
+def leases(store: Store | None = None) -> list[LeaseState]:
+    """Every recorded lease, sorted by port, with whether its owner runs and its time is not up."""
+    store = store or open_store()
+    now = time.time()
+    rows = store.read().execute(f"SELECT {LEASE_COLUMNS} FROM leases ORDER BY port").fetchall()
+    return [LeaseState(lease, _live(lease, now)) for lease in map(_lease, rows)]

@@ -1,0 +1,31 @@
+"""`portside release PORT|NAME`: end a lease now; a name keeps its port for next time."""
+
+from __future__ import annotations
+
+import argparse
+
+from portside.addresses import parse_port
+from portside.allocate import release
+from portside.cli.environment import Environment
+from portside.cli.output import write_json
+from portside.jsonable import lease_json
+from portside.names import parse_name
+
+
+def add_parser(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = verbs.add_parser("release", help="end the lease on a port or of a name")
+    parser.add_argument("key", metavar="PORT|NAME", help="a leased port, or the name it was picked with")
+    parser.add_argument("--json", action="store_true", help="machine-readable output (docs/json.md)")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace, env: Environment) -> int:
+    text = args.key.strip()
+    key: int | str = parse_port(text) if text.isdigit() else parse_name(text)
+    ended = release(key)
+    if args.json:
+        write_json(env, {"released": [lease_json(lease) for lease in ended]})
+    else:
+        env.stdout.write("".join(f"released {lease.port}" + (f" ({lease.name})" if lease.name else "") + "\n"
+                                 for lease in ended))
+    return 0

@@ -1,0 +1,29 @@
+"""Read the kernel's port settings: the ephemeral range and the reserved ports.
+
+Linux keeps both under /proc/sys/net/ipv4 (shared by IPv6). Elsewhere the kernel draws
+ephemeral ports from IANA's dynamic range, which is what is assumed when /proc is absent.
+"""
+
+from __future__ import annotations
+
+from portside.portpool import IANA_DYNAMIC, KernelPorts, parse_local_port_range, parse_reserved_ports
+
+SYSCTL = "/proc/sys/net/ipv4"
+
+
+def _read(name: str) -> str | None:
+    try:
+        with open(f"{SYSCTL}/{name}", encoding="ascii") as file:
+            return file.read()
+    except OSError:
+        return None
+
+
+def kernel_ports() -> KernelPorts:
+    """The ports the kernel hands out or keeps for itself on this machine."""
+    ephemeral = _read("ip_local_port_range")
+    reserved = _read("ip_local_reserved_ports")
+    return KernelPorts(
+        ephemeral=parse_local_port_range(ephemeral) if ephemeral is not None else IANA_DYNAMIC,
+        reserved=parse_reserved_ports(reserved) if reserved is not None else frozenset(),
+    )

@@ -1,0 +1,34 @@
+"""Is a lease's owner still the process that took it? A pid plus its start time says so.
+
+Pids are recycled; the start time (kernel clock ticks since boot on Linux) is not, so a
+lease records both and dies with its owner even when the pid comes back as someone else.
+"""
+
+from __future__ import annotations
+
+import os
+
+from portside.inventory.procfs import PROC, parse_stat
+
+
+def start_token(pid: int) -> int | None:
+    """The start time that pins `pid`'s identity, or None when no such process runs."""
+    if pid <= 0:
+        return None
+    if os.path.isdir(PROC):
+        try:
+            with open(f"{PROC}/{pid}/stat", "rb") as file:
+                return parse_stat(file.read()).start_ticks
+        except (OSError, ValueError, IndexError):
+            return None
+    import psutil
+
+    try:
+        return int(psutil.Process(pid).create_time() * 100)
+    except psutil.Error:
+        return None
+
+
+def is_alive(pid: int, token: int) -> bool:
+    """True while `pid` runs and is the very process whose start time is `token`."""
+    return start_token(pid) == token
