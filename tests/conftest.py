@@ -19,6 +19,8 @@ import pytest
 from portside.cli.environment import Environment
 from portside.cli.main import main
 
+pytest_plugins = ["pytester"]
+
 HOLDER = str(Path(__file__).with_name("holder.py"))
 IS_ROOT = os.geteuid() == 0
 
@@ -151,3 +153,11 @@ def netns() -> Iterator[Namespace]:
 
 def listeners_on(data: dict, port: int, protocol: str = "tcp") -> list[dict]:  # type: ignore[type-arg]
     return [item for item in data["listeners"] if item["port"] == port and item["protocol"] == protocol]
+
+
+@pytest.fixture(autouse=True)
+def state_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets a state store of its own (leases, names), through PORTSIDE_HOME."""
+    home = tmp_path / "portside-state"
+    monkeypatch.setenv("PORTSIDE_HOME", str(home))
+    return home

@@ -167,7 +167,7 @@ def owner_identity(pid: int | None) -> tuple[int, int]:
 
 
 def pick(
-    count: int = 1,
+    count: int | None = None,
     *,
     names: Sequence[str] = (),
     protocol: Protocol = Protocol.TCP,
@@ -181,7 +181,9 @@ def pick(
     Names are canonical already (names.parse_name). A lease ends at `release`, when the
     owner exits, or `ttl` seconds from now.
     """
-    if names and count != len(names):
+    if count is None:
+        count = len(names) or 1
+    elif names and count != len(names):
         raise UsageError("give either a count or names: each name gets one port")
     if count < 1:
         raise UsageError(f"invalid count {count}: expected 1 or more")

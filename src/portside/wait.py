@@ -146,7 +146,9 @@ class _Waiter:
                     wakes.append(self.deadline)
                 for key, _ in self.selector.select(max(0.0, min(wakes, default=now) - time.monotonic())):
                     item, address = key.data
-                    sock = item.in_flight.pop(address)
+                    sock = item.in_flight.pop(address, None)
+                    if sock is None:
+                        continue  # dropped earlier in this batch: its target is decided
                     self.selector.unregister(sock)
                     self.finish(item, address, sock, _classify(sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)))
                 self.expire(waiting, time.monotonic())

@@ -54,7 +54,7 @@ def run(args: argparse.Namespace, env: Environment) -> int:
     if names and args.count != "1":
             raise UsageError("--count and --name do not mix: each --name gets one port")
     leases = pick(
-        len(names) or count,
+        None if names else count,
         names=names,
         protocol=Protocol.UDP if args.udp else Protocol.TCP,
         port_range=parse_range(args.port_range) if args.port_range is not None else None,

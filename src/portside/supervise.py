@@ -1,0 +1,134 @@
+"""Run a service on an assigned port, wait until it answers, and stop it with all it started.
+
+The command runs in a session of its own with `PORT` (and `HOST=127.0.0.1`) in its
+environment, and `{port}` in its arguments replaced by the port. Stopping sends SIGTERM
+to its process group and to every descendant found under it (children that moved to a
+group of their own included), through checked pidfds, then SIGKILL after a grace period.
+Processes that daemonise away from the tree (reparented to init) are beyond its reach.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import signal
+import subprocess
+import time
+from collections.abc import Mapping, Sequence
+
+from portside import signals
+from portside.addresses import Target
+from portside.errors import PortsideError
+from portside.inventory.procfs import PROC, parse_stat, process_info
+from portside.wait import HttpExpectation, WaitTimeout, describe, wait_for
+
+POLL = 0.1
+
+
+class ServiceFailed(PortsideError):
+    """The service exited, or did not answer in time, before it was ready (exit 1)."""
+
+
+def descendants(root: int) -> list[int]:
+    """Every live process under `root` (children, grandchildren, ...), found through /proc's ppid links."""
+    children: dict[int, list[int]] = {}
+    try:
+        entries = os.listdir(PROC)
+    except OSError:
+        return []
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"{PROC}/{entry}/stat", "rb") as file:
+                ppid = parse_stat(file.read()).ppid
+        except (OSError, ValueError, IndexError):
+            continue
+        children.setdefault(ppid, []).append(int(entry))
+    found: list[int] = []
+    frontier = [root]
+    while frontier:
+        pid = frontier.pop()
+        for child in children.get(pid, ()):
+            found.append(child)
+            frontier.append(child)
+    return found
+
+
+class Service:
+    """A started command, the port it was given, and how to stop it."""
+
+    def __init__(self, process: subprocess.Popen[bytes], port: int, host: str) -> None:
+        self.process = process
+        self.port = port
+        self.host = host
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}/"
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def stop(self, grace: float = 5.0) -> int | None:
+        """SIGTERM the service and its descendants, SIGKILL what outlives `grace`; the exit status."""
+        tree = [self.process.pid, *descendants(self.process.pid)]
+        infos = [info for info in map(process_info, tree) if info is not None]
+        handles = [handle for handle in map(signals.open_checked, infos) if handle is not None]
+        try:
+            for handle in handles:
+                signals.send(handle, signal.SIGTERM)
+            if self.process.poll() is None:
+                try:
+                    os.killpg(self.process.pid, signal.SIGTERM)
+                except (ProcessLookupError, PermissionError):
+                    pass
+            alive = signals.wait_exited(handles, grace)
+            for handle in alive:
+                signals.send(handle, signal.SIGKILL)
+            signals.wait_exited(alive, grace)
+        finally:
+            signals.close(handles)
+        try:
+            return self.process.wait(grace)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            return self.process.wait()
+
+
+def start_service(
+    command: Sequence[str] | str,
+    *,
+    port: int,
+    env: Mapping[str, str] | None = None,
+    cwd: str | os.PathLike[str] | None = None,
+    http: HttpExpectation | None = None,
+    path: str = "/",
+    timeout: float = 30.0,
+) -> Service:
+    """Start `command` with PORT=`port`; return once it accepts on localhost (and answers `http`)."""
+    argv = shlex.split(command) if isinstance(command, str) else list(command)
+    if not argv:
+        raise ServiceFailed("empty command")
+    argv = [arg.replace("{port}", str(port)) for arg in argv]
+    environment = {**os.environ, **(env or {}), "PORT": str(port), "HOST": "127.0.0.1"}
+    try:
+        process = subprocess.Popen(argv, env=environment, cwd=cwd, start_new_session=True)
+    except OSError as error:
+        raise ServiceFailed(f"cannot start {argv[0]!r}: {error.strerror}") from None
+    service = Service(process, port, "127.0.0.1")
+    target = Target(port, "localhost", "http", path)
+    deadline = time.monotonic() + timeout
+    while True:
+        left = deadline - time.monotonic()
+        (waited,) = wait_for([(f"localhost:{port}", target)], timeout=max(0.0, min(POLL, left)), http=http)
+        if waited.ready:
+            return service
+        status = process.poll()
+        if status is not None:
+            raise ServiceFailed(f"{shlex.join(argv)} exited with status {status} before answering on port {port}")
+        if left <= 0:
+            service.stop()
+            raise WaitTimeout(f"{shlex.join(argv)} did not answer on port {port} within {timeout:g} s "
+                              f"({describe(waited)}); stopped it")

@@ -1,0 +1,146 @@
+"""`portside wait`: real listeners appearing, vanishing, answering HTTP, on either loopback family."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from portside.addresses import parse_target
+from portside.allocate import pick, release
+from portside.wait import HttpExpectation, wait_for
+
+
+def free() -> int:
+    (lease,) = pick()
+    release(lease.port)
+    return lease.port
+
+
+@pytest.fixture
+def http_server(tmp_path: Path) -> Iterator[int]:
+    """Python's http.server on 127.0.0.1, serving a directory with index.html."""
+    (tmp_path / "index.html").write_text("<h1>hello</h1>")
+    port = free()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1", "--directory", str(tmp_path)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    waited = wait_for([("s", parse_target(f"127.0.0.1:{port}"))], timeout=10)
+    assert waited[0].ready
+    yield port
+    proc.kill()
+    proc.wait()
+
+
+def test_etc_hosts_here_maps_localhost_to_ipv4_only() -> None:
+    """The premise of the next test: this machine's resolver says localhost is 127.0.0.1 alone."""
+    lines = [line.split() for line in Path("/etc/hosts").read_text().splitlines() if not line.startswith("#")]
+    v6 = [fields[0] for fields in lines if "localhost" in fields[1:] and ":" in fields[0]]
+    if v6:
+        pytest.skip(f"/etc/hosts maps localhost to {v6} here")
+
+
+@pytest.mark.parametrize("spec", ["tcp:127.0.0.1:{}", "tcp:[::1]:{}"])
+def test_localhost_is_dialled_on_both_families(cli, hold, spec: str) -> None:
+    port = free()
+    hold(spec.format(port))
+    result = cli("wait", f"localhost:{port}", "--timeout", "5", "--json")
+    assert result.status == 0
+    (entry,) = result.json()["targets"]
+    assert entry["ready"] and entry["address"] == ("::1" if "::1" in spec else "127.0.0.1")
+
+
+def test_a_listener_that_appears_later_is_seen_quickly(cli, hold) -> None:
+    port = free()
+    appeared: list[float] = []
+
+    def later() -> None:
+        time.sleep(0.3)
+        hold(f"tcp:127.0.0.1:{port}")
+        appeared.append(time.monotonic())
+
+    thread = threading.Thread(target=later)
+    thread.start()
+    result = cli("wait", str(port), "--timeout", "10")
+    done = time.monotonic()
+    thread.join()
+    assert result.status == 0 and result.stdout.startswith(f"{port}: accepting on 127.0.0.1 after ")
+    assert done - appeared[0] < 0.5
+
+
+def test_timeout_says_what_it_last_saw(cli) -> None:
+    port = free()
+    began = time.monotonic()
+    result = cli("wait", f"localhost:{port}", "--timeout", "0.3")
+    assert 0.3 <= time.monotonic() - began < 2
+    assert result.status == 1
+    assert result.stderr == (
+        f"portside: timed out after 0.3 s waiting for localhost:{port} to be accepting "
+        "(last seen: ::1 refused, 127.0.0.1 refused)\n"
+    )
+
+
+def test_closed_waits_until_nothing_accepts(cli, hold) -> None:
+    port = free()
+    held = hold(f"tcp:127.0.0.1:{port}", f"tcp:[::1]:{port}")
+    assert cli("wait", f"localhost:{port}", "--closed", "--timeout", "0.2").status == 1
+    threading.Timer(0.3, held.proc.kill).start()
+    result = cli("wait", f"localhost:{port}", "--closed", "--timeout", "10")
+    assert result.status == 0 and result.stdout.startswith(f"localhost:{port}: closed after ")
+
+
+def test_several_targets_all_must_be_ready(cli, hold) -> None:
+    first, second = free(), free()
+    hold(f"tcp:127.0.0.1:{first}")
+    assert cli("wait", str(first), str(second), "--timeout", "0.2").status == 1
+    threading.Timer(0.2, lambda: hold(f"tcp:[::1]:{second}")).start()
+    result = cli("wait", str(first), str(second), "--timeout", "10")
+    assert result.status == 0 and len(result.stdout.splitlines()) == 2
+
+
+def test_http_default_wants_2xx_or_3xx(cli, http_server: int) -> None:
+    result = cli("wait", f"http://localhost:{http_server}/", "--http", "--json", "--timeout", "5")
+    (entry,) = result.json()["targets"]
+    assert result.status == 0 and entry["seen"]["127.0.0.1"] == "HTTP 200"
+
+
+def test_http_status_and_path_are_honoured(cli, http_server: int) -> None:
+    assert cli("wait", f"http://localhost:{http_server}/missing", "--http", "404", "--timeout", "5").status == 0
+    result = cli("wait", f"http://localhost:{http_server}/missing", "--http", "200", "--timeout", "0.3")
+    assert result.status == 1 and "127.0.0.1 HTTP 404" in result.stderr
+
+
+def test_http_against_a_silent_tcp_listener_times_out_with_the_reason(cli, hold) -> None:
+    port = free()
+    hold(f"tcp:127.0.0.1:{port}")
+    result = cli("wait", f"127.0.0.1:{port}", "--http", "--timeout", "0.4")
+    assert result.status == 1 and "no HTTP answer in time" in result.stderr
+
+
+def test_library_reports_every_address() -> None:
+    port = free()
+    (waited,) = wait_for([("x", parse_target(f"localhost:{port}"))], timeout=0.05, http=HttpExpectation())
+    assert not waited.ready and waited.seen == {"::1": "refused", "127.0.0.1": "refused"}
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["wait"], "the following arguments are required: TARGET"),
+    (["wait", "70000"], "out of range"),
+    (["wait", "nohost"], "no port given"),
+    (["wait", "1", "--timeout", "soon"], "invalid --timeout"),
+    (["wait", "1", "--timeout", "-3"], "invalid --timeout"),
+    (["wait", "1", "--http", "999"], "invalid --http status"),
+    (["wait", "1", "--http", "ok"], "invalid --http status"),
+    (["wait", "1", "--http", "200", "--closed"], "not allowed with argument"),
+    (["wait", "no-such-host.invalid:80"], "cannot resolve"),
+])
+def test_bad_input_is_one_line_and_exit_2(cli, args: list[str], message: str) -> None:
+    result = cli(*args)
+    assert result.status == 2, result
+    assert message in result.stderr and result.stderr.count("\n") == 1
