@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 
 import pytest
+from conftest import IS_ROOT
 
 
 @pytest.mark.parametrize(
@@ -34,10 +36,17 @@ def test_bad_input_is_one_line_and_exit_2(cli, argv: list[str], message: str) ->
     assert "Traceback" not in result.stderr
 
 
-def test_unresolvable_name_is_exit_2(cli) -> None:
-    result = cli("who", "no-such-host.invalid:80")
-    assert result.status == 2
-    assert "cannot resolve host name" in result.stderr
+@pytest.mark.parametrize("verb", ["who", "wait"])
+def test_unresolvable_name_is_exit_2(verb: str) -> None:
+    """Resolved inside an empty network namespace, so the DNS query cannot leave this machine."""
+    if not IS_ROOT or shutil.which("unshare") is None:
+        pytest.skip("needs root and unshare for a private network namespace")
+    out = subprocess.run(
+        ["unshare", "--net", sys.executable, "-m", "portside", verb, "no-such-host.invalid:80"],
+        capture_output=True, text=True, check=False,
+    )
+    assert out.returncode == 2
+    assert "cannot resolve host name" in out.stderr and out.stderr.count("\n") == 1
 
 
 def test_module_entry_point_runs(hold) -> None:

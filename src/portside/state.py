@@ -95,6 +95,10 @@ class Store:
         except OSError as error:
             raise StateFileError(f"cannot create state directory {directory}: {error.strerror}") from None
         _check_header(self.path)
+        try:
+            os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600))
+        except OSError as error:
+            raise StateFileError(f"cannot open state file {self.path}: {error.strerror}") from None
         self._thread_lock = threading.Lock()
         self._lock_fd = os.open(directory / LOCK_NAME, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         try:
