@@ -13,7 +13,8 @@ import os
 import socket
 import sys
 
-from portside.allocate import LeaseHeld, pick, release
+from portside.allocate import pick, release
+from portside.errors import LeaseHeld
 
 
 def main() -> None:

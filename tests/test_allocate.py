@@ -229,6 +229,7 @@ def test_json_keys_and_leases_listing(cli) -> None:
     (["pick", "--range", "70000-80000"], "out of range"),
     (["pick", "--range", "5-3"], "is above"),
     (["pick", "--range", "abc"], "not a port number"),
+    (["pick", "--range", ""], "expected LO-HI"),
     (["pick", "--range", "40000-40100"], "inside the kernel's ephemeral range"),
     (["pick", "--count", "0"], "invalid --count"),
     (["pick", "--count", "x"], "invalid --count"),

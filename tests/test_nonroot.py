@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -50,3 +51,24 @@ def test_nobody_plain_output_lists_hidden_socket_and_notes(hold) -> None:
     assert f"127.0.0.1  {roots.port}" in result.stdout
     assert "note: could not read the open files" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_nobody_picks_and_lists_leases_in_its_own_store() -> None:
+    with tempfile.TemporaryDirectory(prefix="portside-nobody-") as where:
+        home = Path(where)
+        os.chown(home, 65534, 65534)
+        check_nobody_store(home)
+
+
+def check_nobody_store(home: Path) -> None:
+    env = {"PYTHONPATH": SRC, "PATH": "/usr/bin:/bin", "PORTSIDE_HOME": str(home)}
+    portside = [*AS_NOBODY, SYSTEM_PYTHON, "-m", "portside"]
+    picked = subprocess.run([*portside, "pick", "--name", "api", "--json"], capture_output=True, text=True, env=env,
+                            timeout=60, check=False)
+    assert picked.returncode == 0, picked.stderr
+    (lease,) = json.loads(picked.stdout)["ports"]
+    assert lease["name"] == "api" and lease["owner_pid"] == os.getpid()
+    listed = subprocess.run([*portside, "leases", "--json"], capture_output=True, text=True, env=env, timeout=60,
+                            check=False)
+    assert [entry["port"] for entry in json.loads(listed.stdout)["leases"]] == [lease["port"]]
+    assert (home / "state.db").stat().st_uid == 65534 and (home / "state.db").stat().st_mode & 0o077 == 0

@@ -50,7 +50,7 @@ def test_port_in_env_and_children_stopped(service):
         log.write(f"{web.pid}\\n")
 
 def test_a_command_that_dies_is_reported(service):
-    from portside.supervise import ServiceFailed
+    from portside.errors import ServiceFailed
     import pytest
     with pytest.raises(ServiceFailed, match="exited with status 3 before answering"):
         service([sys.executable, "-c", "raise SystemExit(3)"])

@@ -81,9 +81,19 @@ def test_timeout_says_what_it_last_saw(cli) -> None:
     assert 0.3 <= time.monotonic() - began < 2
     assert result.status == 1
     assert result.stderr == (
-        f"portside: timed out after 0.3 s waiting for localhost:{port} to be accepting "
+        f"portside: timed out after 0.3 s waiting for localhost:{port} to accept "
         "(last seen: ::1 refused, 127.0.0.1 refused)\n"
     )
+
+
+def test_json_timeout_is_a_document_and_exit_1(cli) -> None:
+    port = free()
+    result = cli("wait", f"[::1]:{port}", "--timeout", "0.1", "--json")
+    assert result.status == 1 and result.stderr == ""
+    assert result.json()["targets"] == [
+        {"target": f"[::1]:{port}", "ready": False, "address": None, "elapsed_s": pytest.approx(0.1, abs=0.1),
+         "seen": {"::1": "refused"}}
+    ]
 
 
 def test_closed_waits_until_nothing_accepts(cli, hold) -> None:

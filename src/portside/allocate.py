@@ -23,7 +23,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from portside.errors import PortsideError, UsageError
+from portside.errors import LeaseHeld, PoolExhausted, UsageError
 from portside.inventory.kernel import kernel_ports
 from portside.liveness import is_alive, start_token
 from portside.model import Lease, LeaseState, Protocol
@@ -33,14 +33,6 @@ from portside.state import Store, open_store
 RANDOM_TRIES = 48
 SWEEP_SECONDS = 30.0
 LEASE_COLUMNS = "port, protocol, name, owner_pid, owner_start, created, expires"
-
-
-class PoolExhausted(PortsideError):
-    """Every port of the pool is leased or in use (exit 1)."""
-
-
-class LeaseHeld(PortsideError):
-    """A named lease belongs to another live owner (exit 1)."""
 
 
 def _lease(row: tuple[Any, ...]) -> Lease:

@@ -42,3 +42,27 @@ class KillError(PortsideError):
 
 class StillHeld(KillError):
     """The port is still held after signalling, or by an owner portside cannot see (exit 1)."""
+
+
+class EmptyPool(UsageError):
+    """The requested range has no port left once the kernel's ports are taken out (exit 2)."""
+
+
+class StateFileError(UsageError):
+    """The state file exists but is not portside's store; it is left untouched (exit 2)."""
+
+
+class PoolExhausted(PortsideError):
+    """Every port of the pool is leased or in use (exit 1)."""
+
+
+class LeaseHeld(PortsideError):
+    """A named lease belongs to another live owner (exit 1)."""
+
+
+class WaitTimeout(PortsideError):
+    """The deadline passed before every target was ready (exit 1)."""
+
+
+class ServiceFailed(PortsideError):
+    """The service exited, or did not answer in time, before it was ready (exit 1)."""

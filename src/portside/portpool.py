@@ -12,7 +12,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import NamedTuple
 
-from portside.errors import UsageError
+from portside.errors import EmptyPool, UsageError
 
 MAX_PORT = 65535
 
@@ -38,10 +38,6 @@ class KernelPorts(NamedTuple):
 
     ephemeral: PortRange
     reserved: frozenset[int]
-
-
-class EmptyPool(UsageError):
-    """The requested range has no port left once the kernel's ports are taken out (exit 2)."""
 
 
 def _number(text: str, original: str) -> int:

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from portside.errors import UsageError
+from portside.errors import StateFileError
 
 try:
     import fcntl
@@ -53,10 +53,6 @@ CREATE TABLE IF NOT EXISTS names (
 CREATE INDEX IF NOT EXISTS names_port ON names (port);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value);
 """
-
-
-class StateFileError(UsageError):
-    """The state file exists but is not portside's store; it is left untouched (exit 2)."""
 
 
 def state_dir() -> Path:

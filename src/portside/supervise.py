@@ -18,15 +18,11 @@ from collections.abc import Mapping, Sequence
 
 from portside import signals
 from portside.addresses import Target
-from portside.errors import PortsideError
+from portside.errors import ServiceFailed, WaitTimeout
 from portside.inventory.procfs import PROC, parse_stat, process_info
-from portside.wait import HttpExpectation, WaitTimeout, describe, wait_for
+from portside.wait import HttpExpectation, describe, wait_for
 
 POLL = 0.1
-
-
-class ServiceFailed(PortsideError):
-    """The service exited, or did not answer in time, before it was ready (exit 1)."""
 
 
 def descendants(root: int) -> list[int]:

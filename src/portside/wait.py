@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from portside.addresses import Target
-from portside.errors import PortsideError
+from portside.errors import WaitTimeout
 from portside.probe.http import NotHttp, parse_response_head
 from portside.resolve import LOOPBACKS, addresses_of
 
@@ -30,10 +30,6 @@ CONNECTED = "connected"
 REFUSED = "refused"
 TIMEOUT = "timeout"
 UNREACHABLE = "unreachable"
-
-
-class WaitTimeout(PortsideError):
-    """The deadline passed before every target was ready (exit 1)."""
 
 
 class HttpExpectation(NamedTuple):

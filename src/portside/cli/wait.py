@@ -8,8 +8,8 @@ from portside.addresses import parse_target
 from portside.cli.environment import Environment
 from portside.cli.output import write_json
 from portside.durations import parse_duration
-from portside.errors import UsageError
-from portside.wait import HttpExpectation, Waited, WaitTimeout, describe, wait_for
+from portside.errors import UsageError, WaitTimeout
+from portside.wait import HttpExpectation, Waited, describe, wait_for
 
 DEFAULT_TIMEOUT = "30s"
 
@@ -57,7 +57,7 @@ def run(args: argparse.Namespace, env: Environment) -> int:
         env.stdout.write("".join(_line(w, args.closed) for w in results if w.ready))
     late = [w for w in results if not w.ready]
     if late and not args.json:
-        wanted = "closed" if args.closed else str(http) if http else "accepting"
+        wanted = "close" if args.closed else f"answer {http}" if http else "accept"
         raise WaitTimeout(f"timed out after {timeout:g} s waiting for "
-                          + "; ".join(f"{w.text} to be {wanted} (last seen: {describe(w)})" for w in late))
+                          + "; ".join(f"{w.text} to {wanted} (last seen: {describe(w)})" for w in late))
     return 1 if late else 0
