@@ -99,12 +99,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--trials", type=int, default=7)
     parser.add_argument("--idle", type=float, default=3.0)
+    parser.add_argument("--only", default="", help="run only the waiters whose name contains this")
     args = parser.parse_args()
     print(f"machine: {os.cpu_count()} cores, {os.uname().release}; medians of {args.trials} trials, "
           f"CPU over {args.idle:g} s of waiting")
     print("| waiter | detection median ms | detection max ms | CPU % of a core while waiting |")
     print("|---|---|---|---|")
     for name, command in waiters().items():
+        if args.only not in name:
+            continue
         results = [trial(command, args.idle) for _ in range(args.trials)]
         latencies = [latency for latency, _ in results]
         cpu = statistics.median(c for _, c in results)

@@ -3,7 +3,7 @@
 Each target is dialled on every address it resolves to (`localhost` on both ::1 and
 127.0.0.1, whatever /etc/hosts says), in rounds: one non-blocking connect per address,
 then the next round `interval` after the last began. A round is a few microseconds of
-system calls, so a 5 ms interval detects a new listener within a few milliseconds while
+system calls, so a 3 ms interval detects a new listener within a few milliseconds while
 costing around one percent of a core. An open target is ready the moment one address
 connects (and, with an HTTP expectation, answers a GET with the wanted status); a
 `closed` target is ready after a round in which no address connected.
@@ -24,7 +24,7 @@ from portside.errors import WaitTimeout
 from portside.probe.http import NotHttp, parse_response_head
 from portside.resolve import LOOPBACKS, addresses_of
 
-INTERVAL = 0.005
+INTERVAL = 0.003
 ATTEMPT_TIMEOUT = 1.0
 CONNECTED = "connected"
 REFUSED = "refused"
@@ -77,6 +77,24 @@ def _classify(code: int) -> str:
     if code in (errno.ETIMEDOUT, errno.EINPROGRESS, errno.EALREADY):
         return TIMEOUT
     return UNREACHABLE
+
+
+def _settled(sock: socket.socket, code: int) -> int | None:
+    """The outcome of a non-blocking connect if already known, else None.
+
+    On loopback the handshake (or the RST) happens inside connect() itself, so most
+    attempts are decided here without a trip through the selector.
+    """
+    if code not in (errno.EINPROGRESS, errno.EAGAIN):
+        return code
+    error = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+    if error:
+        return int(error)
+    try:
+        sock.getpeername()
+    except OSError:
+        return None
+    return 0
 
 
 def _http_status(sock: socket.socket, target: Target, timeout: float) -> str:
@@ -136,7 +154,10 @@ class _Waiter:
                 for item in waiting:
                     if not item.in_flight and now >= item.next_round:
                         self.start_round(item, now)
-                wakes = [item.next_round for item in waiting if not item.in_flight and item.ready_at is None]
+                waiting = [item for item in waiting if item.ready_at is None]
+                if not waiting:
+                    return
+                wakes = [item.next_round for item in waiting if not item.in_flight]
                 wakes += [item.round_began + ATTEMPT_TIMEOUT for item in waiting if item.in_flight]
                 if self.deadline is not None:
                     wakes.append(self.deadline)
@@ -159,8 +180,8 @@ class _Waiter:
         for address in item.addresses:
             family = socket.AF_INET6 if ":" in address else socket.AF_INET
             sock = socket.socket(family, socket.SOCK_STREAM | socket.SOCK_NONBLOCK | socket.SOCK_CLOEXEC)
-            code = sock.connect_ex((address, item.target.port))
-            if code in (errno.EINPROGRESS, errno.EAGAIN):
+            code = _settled(sock, sock.connect_ex((address, item.target.port)))
+            if code is None:
                 self.selector.register(sock, selectors.EVENT_WRITE, (item, address))
                 item.in_flight[address] = sock
             else:

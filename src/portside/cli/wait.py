@@ -55,6 +55,7 @@ def run(args: argparse.Namespace, env: Environment) -> int:
         ]})
     else:
         env.stdout.write("".join(_line(w, args.closed) for w in results if w.ready))
+    env.stdout.flush()
     late = [w for w in results if not w.ready]
     if late and not args.json:
         wanted = "close" if args.closed else f"answer {http}" if http else "accept"
