@@ -3,8 +3,9 @@
     python3 bench/wait_latency.py [--trials 7] [--idle 3]
 
 For each waiter and trial: start it on a free loopback port, let it start up (1 s), measure
-its CPU time over `--idle` seconds of waiting (from /proc/PID/stat), then listen on the
-port and time until the waiter reports success on stdout. Prints medians as Markdown.
+its CPU time over `--idle` seconds of waiting (from /proc/PID/stat), then, after a random
+0-300 ms (so no waiter's polling is phase-locked to the listener), listen on the port and
+time until the waiter reports success on stdout. Prints medians as Markdown.
 wait-on runs through its Node API (`npm install --prefix bench/node wait-on` first) with
 its default 250 ms interval and with 10 ms; a plain 1 ms connect loop is the baseline.
 Only 127.0.0.1 / ::1 are dialled; every waiter ends by itself (60 s timeouts).
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
 import socket
 import statistics
 import subprocess
@@ -80,6 +82,7 @@ def trial(command: list[str], idle: float) -> tuple[float, float]:
         before = cpu_seconds(proc.pid)
         time.sleep(idle)
         cpu = 100 * (cpu_seconds(proc.pid) - before) / idle
+        time.sleep(random.uniform(0, 0.3))  # no fixed phase between the waiter's polls and the listen
         with socket.socket() as server:
             server.bind(("127.0.0.1", port))
             server.listen(16)
