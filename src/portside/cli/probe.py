@@ -1,0 +1,37 @@
+"""`portside probe TARGET`: what answers there — TCP outcome per address, and the protocol spoken."""
+
+from __future__ import annotations
+
+import argparse
+
+from portside.addresses import parse_target
+from portside.cli.environment import Environment
+from portside.cli.output import write_json
+from portside.probe.runner import Attempt, probe
+
+
+def add_parser(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = verbs.add_parser("probe", help="what answers at a target: TCP outcome and protocol per address")
+    parser.add_argument("target", help="62893, localhost:5432, [::1]:6379, https://api.localhost:8443/")
+    parser.add_argument("--json", action="store_true", help="machine-readable output (docs/json.md)")
+    parser.set_defaults(run=run)
+
+
+def _summary(attempt: Attempt) -> str:
+    if attempt.protocol is None:
+        return ""
+    shown = ", ".join(f"{key} {value}" for key, value in attempt.details.items() if value not in (None, "", []))
+    return f"  {attempt.protocol}" + (f" ({shown})" if shown else "")
+
+
+def run(args: argparse.Namespace, env: Environment) -> int:
+    target = parse_target(args.target)
+    attempts = probe(target)
+    if args.json:
+        write_json(env, {"target": args.target, "attempts": [attempt._asdict() for attempt in attempts]})
+    else:
+        for attempt in attempts:
+            shown = f"[{attempt.address}]" if ":" in attempt.address else attempt.address
+            took = f" in {attempt.connect_ms:.2f} ms" if attempt.connect_ms is not None else ""
+            env.stdout.write(f"{shown}:{attempt.port}  {attempt.tcp}{took}{_summary(attempt)}\n")
+    return 0 if any(attempt.tcp == "connected" for attempt in attempts) else 1

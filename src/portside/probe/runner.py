@@ -1,0 +1,136 @@
+"""The one place probes touch sockets: connect, then feed each fingerprint what the port says.
+
+Every address of the target is dialled in the resolver's order. After a TCP connect, the
+fingerprints run one at a time, each on a fresh connection with bounded bytes and time:
+first a silent wait for a banner, then TLS, PostgreSQL, Redis, memcached and HTTP (for
+`https://` targets TLS is all that is asked). A reply another fingerprint recognises as
+HTTP is followed by the HTTP probe at once.
+"""
+
+from __future__ import annotations
+
+import errno
+import socket
+import time
+from collections.abc import Callable
+from typing import NamedTuple, Protocol
+
+from portside.addresses import Target
+from portside.probe.fingerprints import NOT_MINE, Banner, Http, Memcached, Postgres, Redis, Tls, Verdict, unknown
+from portside.resolve import LOOPBACKS, addresses_of
+
+CONNECT_TIMEOUT = 1.0
+BANNER_WAIT = 0.3
+REPLY_WAIT = 0.5
+MAX_BYTES = 64 * 1024
+
+
+class Fingerprint(Protocol):
+    name: str
+
+    def opening(self) -> bytes: ...
+
+    def feed(self, data: bytes) -> Verdict | bytes | None: ...
+
+    def at_eof(self, data: bytes) -> Verdict: ...
+
+
+class Attempt(NamedTuple):
+    """What one address said: the TCP outcome, the connect time, and the protocol if any."""
+
+    address: str
+    port: int
+    tcp: str
+    connect_ms: float | None
+    protocol: str | None
+    details: dict[str, object]
+
+
+def _connect(address: str, port: int, timeout: float) -> tuple[str, float | None, socket.socket | None]:
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+    sock.settimeout(timeout)
+    began = time.perf_counter()
+    try:
+        sock.connect((address, port))
+    except TimeoutError:
+        sock.close()
+        return "timeout", None, None
+    except ConnectionRefusedError:
+        sock.close()
+        return "refused", round(1000 * (time.perf_counter() - began), 3), None
+    except OSError as error:
+        sock.close()
+        return ("timeout" if error.errno == errno.ETIMEDOUT else "unreachable"), None, None
+    return "connected", round(1000 * (time.perf_counter() - began), 3), sock
+
+
+def converse(address: str, port: int, fingerprint: Fingerprint, wait: float) -> tuple[Verdict, bytes]:
+    """One fingerprint on a fresh connection: its verdict, and the bytes the port sent."""
+    _, _, sock = _connect(address, port, CONNECT_TIMEOUT)
+    if sock is None:
+        return NOT_MINE, b""
+    data = b""
+    try:
+        opening = fingerprint.opening()
+        if opening:
+            sock.sendall(opening)
+        deadline = time.monotonic() + wait
+        while len(data) < MAX_BYTES:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return NOT_MINE, data
+            sock.settimeout(left)
+            chunk = sock.recv(4096)
+            if not chunk:
+                return fingerprint.at_eof(data), data
+            data += chunk
+            step = fingerprint.feed(data)
+            if isinstance(step, bytes):
+                sock.sendall(step)
+            elif step is not None:
+                return step, data
+        return NOT_MINE, data
+    except (TimeoutError, OSError):
+        return NOT_MINE, data
+    finally:
+        sock.close()
+
+
+def _identify(address: str, port: int, target: Target) -> Verdict:
+    host = target.host or address
+    shown = f"[{host}]" if ":" in host else host
+    http: Callable[[], Fingerprint] = lambda: Http(f"{shown}:{port}", target.path)
+    sni = target.host if target.host and target.address is None else None
+    if target.scheme in ("https", "wss"):
+        plan: list[tuple[Callable[[], Fingerprint], float]] = [(lambda: Tls(sni), REPLY_WAIT)]
+    else:
+        plan = [
+            (Banner, BANNER_WAIT), (lambda: Tls(sni), REPLY_WAIT), (Postgres, REPLY_WAIT), (Redis, REPLY_WAIT),
+            (Memcached, REPLY_WAIT), (http, REPLY_WAIT),
+        ]
+    first = b""
+    for make, wait in plan:
+        verdict, data = converse(address, port, make(), wait)
+        if verdict.protocol is not None:
+            return verdict
+        first = first or data
+        if data.startswith(b"HTTP/1."):
+            verdict, _ = converse(address, port, http(), REPLY_WAIT)
+            if verdict.protocol is not None:
+                return verdict
+    return unknown(first) if first else Verdict("unknown", {"first_bytes": "", "note": "said nothing"})
+
+
+def probe(target: Target) -> list[Attempt]:
+    """Dial every address of `target`; for each that connects, name the protocol spoken there."""
+    attempts = []
+    for address in addresses_of(target) or LOOPBACKS:
+        tcp, connect_ms, sock = _connect(address, target.port, CONNECT_TIMEOUT)
+        if sock is None:
+            attempts.append(Attempt(address, target.port, tcp, connect_ms, None, {}))
+            continue
+        sock.close()
+        verdict = _identify(address, target.port, target)
+        attempts.append(Attempt(address, target.port, tcp, connect_ms, verdict.protocol, verdict.details))
+    return attempts
