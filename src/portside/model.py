@@ -151,3 +151,18 @@ class LeaseState(NamedTuple):
 
     lease: Lease
     alive: bool
+
+
+class Severity(StrEnum):
+    FAULT = "fault"
+    WARNING = "warning"
+    INFO = "info"
+
+
+class Finding(NamedTuple):
+    """One conclusion of `doctor`: a stable code, how bad, what was seen, and the fix."""
+
+    code: str
+    severity: Severity
+    observed: str
+    fix: str

@@ -27,3 +27,9 @@ def kernel_ports() -> KernelPorts:
         ephemeral=parse_local_port_range(ephemeral) if ephemeral is not None else IANA_DYNAMIC,
         reserved=parse_reserved_ports(reserved) if reserved is not None else frozenset(),
     )
+
+
+def unprivileged_port_start() -> int:
+    """The lowest port a user without CAP_NET_BIND_SERVICE may bind (1024 where unknown)."""
+    text = _read("ip_unprivileged_port_start")
+    return int(text) if text is not None and text.strip().isdigit() else 1024
