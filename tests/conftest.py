@@ -151,6 +151,15 @@ def netns() -> Iterator[Namespace]:
             subprocess.run(["ip", "netns", "del", each], check=False)
 
 
+def unleased_port() -> int:
+    """A port of the allocation pool that is free now (leased to this test, then released at once)."""
+    from portside.allocate import pick, release
+
+    (lease,) = pick()
+    release(lease.port)
+    return lease.port
+
+
 def listeners_on(data: dict, port: int, protocol: str = "tcp") -> list[dict]:  # type: ignore[type-arg]
     return [item for item in data["listeners"] if item["port"] == port and item["protocol"] == protocol]
 

@@ -15,8 +15,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import unleased_port
 
-from portside.allocate import bindable, leases, pick, release
+from portside.allocate import bindable, leases, pick
 from portside.inventory.kernel import kernel_ports
 from portside.model import Protocol
 from portside.portpool import EmptyPool, PortRange
@@ -57,13 +58,6 @@ def pickers() -> Iterator[list[Picker]]:
             each.kill9()
 
 
-def one_free_port() -> int:
-    """A port of the pool that is free now (leased to this test, then released)."""
-    (lease,) = pick()
-    release(lease.port)
-    return lease.port
-
-
 ADDRESSES = [
     (socket.AF_INET, "127.0.0.1"), (socket.AF_INET, "0.0.0.0"), (socket.AF_INET6, "::1"), (socket.AF_INET6, "::"),
 ]
@@ -95,7 +89,7 @@ def test_udp_pick_binds_udp_everywhere() -> None:
     "tcp:127.0.0.1:{}", "tcp:127.0.0.2:{}", "tcp:0.0.0.0:{}", "tcp:[::1]:{}", "tcp:[::]:{}:v6only", "tcp:[::]:{}:dual",
 ])
 def test_a_port_held_on_any_address_is_never_picked(cli, hold, spec: str) -> None:
-    port = one_free_port()
+    port = unleased_port()
     hold(spec.format(port))
     assert not bindable(port)
     result = cli("pick", "--range", str(port))
@@ -104,14 +98,14 @@ def test_a_port_held_on_any_address_is_never_picked(cli, hold, spec: str) -> Non
 
 
 def test_udp_holder_blocks_udp_pick_only(cli, hold) -> None:
-    port = one_free_port()
+    port = unleased_port()
     hold(f"udp:127.0.0.1:{port}")
     assert cli("pick", "--udp", "--range", str(port)).status == 1
     assert cli("pick", "--range", str(port)).stdout == f"{port}\n"
 
 
 def test_a_leased_port_is_not_handed_out_again(cli) -> None:
-    port = one_free_port()
+    port = unleased_port()
     me = str(os.getpid())
     first = cli("pick", "--range", str(port), "--owner", me)
     assert first.stdout == f"{port}\n"
@@ -126,7 +120,7 @@ def test_reserved_ports_of_the_kernel_are_skipped(state_home: Path) -> None:
         pytest.skip("writing net.ipv4.ip_local_reserved_ports needs root")
     knob = Path("/proc/sys/net/ipv4/ip_local_reserved_ports")
     before = knob.read_text()
-    port = one_free_port()
+    port = unleased_port()
     try:
         knob.write_text(f"{port}\n")
         with pytest.raises(EmptyPool):
@@ -181,7 +175,7 @@ def test_named_port_taken_by_someone_else_moves_and_is_remembered(cli, hold) -> 
 
 
 def test_ttl_ends_a_lease(cli) -> None:
-    port = one_free_port()
+    port = unleased_port()
     me = str(os.getpid())
     leased = cli("pick", "--range", str(port), "--ttl", "300ms", "--owner", me, "--json").json()
     (entry,) = leased["ports"]

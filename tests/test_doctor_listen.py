@@ -9,18 +9,12 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import IS_ROOT
+from conftest import IS_ROOT, unleased_port
 
-from portside.allocate import bindable, pick, release
+from portside.allocate import bindable
 from portside.inventory.kernel import kernel_ports
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
-
-
-def free() -> int:
-    (lease,) = pick()
-    release(lease.port)
-    return lease.port
 
 
 def findings(cli, port: int) -> tuple[int, list[dict]]:  # type: ignore[no-untyped-def,type-arg]
@@ -32,7 +26,7 @@ def findings(cli, port: int) -> tuple[int, list[dict]]:  # type: ignore[no-untyp
 
 
 def test_free_port_is_ok(cli) -> None:
-    status, found = findings(cli, free())
+    status, found = findings(cli, unleased_port())
     assert status == 0 and [f["code"] for f in found] == ["ok"]
 
 
@@ -46,7 +40,7 @@ def test_port_in_use_names_the_holder(cli, hold) -> None:
 
 
 def test_time_wait_is_seen_and_is_real(cli) -> None:
-    port = free()
+    port = unleased_port()
     server = socket.create_server(("127.0.0.1", port))
     client = socket.create_connection(("127.0.0.1", port))
     conn, _ = server.accept()

@@ -11,14 +11,7 @@ from pathlib import Path
 
 import pytest
 import servers
-
-from portside.allocate import pick, release
-
-
-def free() -> int:
-    (lease,) = pick()
-    release(lease.port)
-    return lease.port
+from conftest import unleased_port
 
 
 @pytest.fixture
@@ -61,7 +54,7 @@ EXPECTED = {
 
 @pytest.mark.parametrize("name", SERVERS)
 def test_probe_names_the_real_server(cli, started, tmp_path: Path, name: str) -> None:
-    port = free()
+    port = unleased_port()
     started.append(SERVERS[name](tmp_path, port))
     found = attempt_on(cli, f"localhost:{port}")
     protocol, details = EXPECTED[name]
@@ -76,14 +69,14 @@ def test_probe_names_the_real_server(cli, started, tmp_path: Path, name: str) ->
 
 
 def test_https_target_speaks_tls_first(cli, started, tmp_path: Path) -> None:
-    port = free()
+    port = unleased_port()
     started.append(servers.nginx(tmp_path, port, tls=True))
     found = attempt_on(cli, f"https://localhost:{port}/")
     assert found["protocol"] == "tls" and found["details"]["alpn"] in ("http/1.1", None)
 
 
 def test_python_http_server_and_both_families(cli, started, tmp_path: Path) -> None:
-    port = free()
+    port = unleased_port()
     started.append(servers.start([sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"], port))
     result = cli("probe", f"localhost:{port}", "--json")
     attempts = {a["address"]: a for a in result.json()["attempts"]}
@@ -116,7 +109,7 @@ def test_unknown_server_shows_its_first_bytes(cli) -> None:
 
 
 def test_nothing_listening_is_exit_1(cli) -> None:
-    port = free()
+    port = unleased_port()
     result = cli("probe", f"localhost:{port}", "--json")
     assert result.status == 1
     assert [(a["address"], a["tcp"]) for a in result.json()["attempts"]] == [("::1", "refused"), ("127.0.0.1", "refused")]

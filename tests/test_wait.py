@@ -10,23 +10,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import unleased_port
 
 from portside.addresses import parse_target
-from portside.allocate import pick, release
 from portside.wait import HttpExpectation, wait_for
-
-
-def free() -> int:
-    (lease,) = pick()
-    release(lease.port)
-    return lease.port
 
 
 @pytest.fixture
 def http_server(tmp_path: Path) -> Iterator[int]:
     """Python's http.server on 127.0.0.1, serving a directory with index.html."""
     (tmp_path / "index.html").write_text("<h1>hello</h1>")
-    port = free()
+    port = unleased_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1", "--directory", str(tmp_path)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -48,7 +42,7 @@ def test_etc_hosts_here_maps_localhost_to_ipv4_only() -> None:
 
 @pytest.mark.parametrize("spec", ["tcp:127.0.0.1:{}", "tcp:[::1]:{}"])
 def test_localhost_is_dialled_on_both_families(cli, hold, spec: str) -> None:
-    port = free()
+    port = unleased_port()
     hold(spec.format(port))
     result = cli("wait", f"localhost:{port}", "--timeout", "5", "--json")
     assert result.status == 0
@@ -57,7 +51,7 @@ def test_localhost_is_dialled_on_both_families(cli, hold, spec: str) -> None:
 
 
 def test_a_listener_that_appears_later_is_seen_quickly(cli, hold) -> None:
-    port = free()
+    port = unleased_port()
     appeared: list[float] = []
 
     def later() -> None:
@@ -75,7 +69,7 @@ def test_a_listener_that_appears_later_is_seen_quickly(cli, hold) -> None:
 
 
 def test_timeout_says_what_it_last_saw(cli) -> None:
-    port = free()
+    port = unleased_port()
     began = time.monotonic()
     result = cli("wait", f"localhost:{port}", "--timeout", "0.3")
     assert 0.3 <= time.monotonic() - began < 2
@@ -87,7 +81,7 @@ def test_timeout_says_what_it_last_saw(cli) -> None:
 
 
 def test_json_timeout_is_a_document_and_exit_1(cli) -> None:
-    port = free()
+    port = unleased_port()
     result = cli("wait", f"[::1]:{port}", "--timeout", "0.1", "--json")
     assert result.status == 1 and result.stderr == ""
     assert result.json()["targets"] == [
@@ -97,7 +91,7 @@ def test_json_timeout_is_a_document_and_exit_1(cli) -> None:
 
 
 def test_closed_waits_until_nothing_accepts(cli, hold) -> None:
-    port = free()
+    port = unleased_port()
     held = hold(f"tcp:127.0.0.1:{port}", f"tcp:[::1]:{port}")
     assert cli("wait", f"localhost:{port}", "--closed", "--timeout", "0.2").status == 1
     threading.Timer(0.3, held.proc.kill).start()
@@ -106,7 +100,7 @@ def test_closed_waits_until_nothing_accepts(cli, hold) -> None:
 
 
 def test_several_targets_all_must_be_ready(cli, hold) -> None:
-    first, second = free(), free()
+    first, second = unleased_port(), unleased_port()
     hold(f"tcp:127.0.0.1:{first}")
     assert cli("wait", str(first), str(second), "--timeout", "0.2").status == 1
     threading.Timer(0.2, lambda: hold(f"tcp:[::1]:{second}")).start()
@@ -127,14 +121,14 @@ def test_http_status_and_path_are_honoured(cli, http_server: int) -> None:
 
 
 def test_http_against_a_silent_tcp_listener_times_out_with_the_reason(cli, hold) -> None:
-    port = free()
+    port = unleased_port()
     hold(f"tcp:127.0.0.1:{port}")
     result = cli("wait", f"127.0.0.1:{port}", "--http", "--timeout", "0.4")
     assert result.status == 1 and "no HTTP answer in time" in result.stderr
 
 
 def test_library_reports_every_address() -> None:
-    port = free()
+    port = unleased_port()
     (waited,) = wait_for([("x", parse_target(f"localhost:{port}"))], timeout=0.05, http=HttpExpectation())
     assert not waited.ready and waited.seen == {"::1": "refused", "127.0.0.1": "refused"}
 

@@ -119,7 +119,7 @@ class _Picker:
             )
         return lease
 
-    def named(self, name: str, protocol: Protocol, wanted: PortRange, expires: float | None) -> Lease:
+    def named(self, name: str, protocol: Protocol, expires: float | None) -> Lease:
         row = self.db.execute(f"SELECT {LEASE_COLUMNS} FROM leases WHERE name = ?", (name,)).fetchone()
         if row:
             held = _lease(row)
@@ -130,7 +130,7 @@ class _Picker:
                 return held._replace(expires=expires)
             self.db.execute("DELETE FROM leases WHERE port = ?", (held.port,))
         remembered = self.db.execute("SELECT port FROM names WHERE name = ?", (name,)).fetchone()
-        if remembered and remembered[0] in wanted and remembered[0] in self.ports:
+        if remembered and remembered[0] in self.ports:
             port = int(remembered[0])
             if self.claimable(port, avoid_named=False) and bindable(port, protocol):
                 return self.grant(port, protocol, name, expires)
@@ -149,7 +149,7 @@ class _Picker:
         self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('swept', ?)", (self.now,))
 
 
-def owner_identity(pid: int | None) -> tuple[int, int]:
+def _owner_identity(pid: int | None) -> tuple[int, int]:
     """(pid, start time) of the would-be owner; UsageError when no such process runs."""
     pid = os.getpid() if pid is None else pid
     token = start_token(pid)
@@ -179,9 +179,8 @@ def pick(
         raise UsageError("give either a count or names: each name gets one port")
     if count < 1:
         raise UsageError(f"invalid count {count}: expected 1 or more")
-    wanted = port_range or IANA_DYNAMIC
-    ports = pool(wanted, kernel_ports())
-    identity = owner_identity(owner)
+    ports = pool(port_range or IANA_DYNAMIC, kernel_ports())
+    identity = _owner_identity(owner)
     store = store or open_store()
     now = time.time()
     expires = now + ttl if ttl is not None else None
@@ -189,7 +188,7 @@ def pick(
         picker = _Picker(db, ports, identity, now)
         picker.sweep()
         if names:
-            return [picker.named(name, protocol, wanted, expires) for name in names]
+            return [picker.named(name, protocol, expires) for name in names]
         return [picker.grant(picker.choose(protocol), protocol, None, expires) for _ in range(count)]
 
 

@@ -7,15 +7,21 @@ lease records both and dies with its owner even when the pid comes back as someo
 from __future__ import annotations
 
 import os
+from functools import lru_cache
 
 from portside.inventory.procfs import PROC, parse_stat
+
+
+@lru_cache(maxsize=1)
+def _has_proc() -> bool:
+    return os.path.isdir(PROC)
 
 
 def start_token(pid: int) -> int | None:
     """The start time that pins `pid`'s identity, or None when no such process runs."""
     if pid <= 0:
         return None
-    if os.path.isdir(PROC):
+    if _has_proc():
         try:
             with open(f"{PROC}/{pid}/stat", "rb") as file:
                 return parse_stat(file.read()).start_ticks

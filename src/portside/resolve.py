@@ -28,3 +28,8 @@ def addresses_of(target: Target) -> tuple[str, ...] | None:
     except socket.gaierror as error:
         raise TargetError(target.host, f"cannot resolve host name ({error.strerror})") from None
     return tuple(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+def dial_addresses(target: Target) -> tuple[str, ...]:
+    """Addresses a client dials for `target`; a bare port means localhost, so both loopbacks."""
+    return addresses_of(target) or LOOPBACKS

@@ -20,9 +20,8 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from portside.addresses import Target
-from portside.errors import WaitTimeout
-from portside.probe.http import NotHttp, parse_response_head
-from portside.resolve import LOOPBACKS, addresses_of
+from portside.probe.fingerprints import Http
+from portside.resolve import dial_addresses
 
 INTERVAL = 0.003
 ATTEMPT_TIMEOUT = 1.0
@@ -60,7 +59,7 @@ class _Target:
     def __init__(self, text: str, target: Target) -> None:
         self.text = text
         self.target = target
-        self.addresses = addresses_of(target) or LOOPBACKS
+        self.addresses = dial_addresses(target)
         self.seen: dict[str, str] = {}
         self.ready_at: float | None = None
         self.address: str | None = None
@@ -97,35 +96,28 @@ def _settled(sock: socket.socket, code: int) -> int | None:
     return 0
 
 
-def _http_status(sock: socket.socket, target: Target, timeout: float) -> str:
+def _http_status(sock: socket.socket, target: Target, address: str, timeout: float) -> str:
     """GET the target's path on a connected socket; the answer as 'HTTP 200' or what went wrong."""
     sock.setblocking(True)
     sock.settimeout(timeout)
     conversation: socket.socket = sock
+    http = Http.to(target, address)
     try:
         if target.scheme in ("https", "wss"):
             context = ssl.create_default_context()
             context.check_hostname = False
             context.verify_mode = ssl.CERT_NONE
             conversation = context.wrap_socket(sock, server_hostname=target.host)
-        host = target.host or "localhost"
-        shown = f"[{host}]" if ":" in host else host
-        request = (
-            f"GET {target.path} HTTP/1.1\r\nHost: {shown}:{target.port}\r\nConnection: close\r\n"
-            "User-Agent: portside-wait\r\nAccept: */*\r\n\r\n"
-        )
-        conversation.sendall(request.encode())
+        conversation.sendall(http.opening())
         data = b""
         while True:
             chunk = conversation.recv(4096)
             if not chunk:
                 return "closed without an HTTP answer"
             data += chunk
-            head = parse_response_head(data)
-            if head is not None:
-                return f"HTTP {head.status}"
-    except NotHttp:
-        return "answered, but not HTTP"
+            verdict = http.feed(data)
+            if verdict is not None:
+                return f"HTTP {verdict.details['status']}" if verdict.protocol else "answered, but not HTTP"
     except TimeoutError:
         return "no HTTP answer in time"
     except OSError as error:
@@ -193,7 +185,7 @@ class _Waiter:
         """Record one attempt's outcome and decide the target if it can be decided now."""
         if outcome == CONNECTED and self.http is not None and not self.closed:
             left = ATTEMPT_TIMEOUT if self.deadline is None else self.deadline - time.monotonic()
-            outcome = _http_status(sock, item.target, max(0.05, min(ATTEMPT_TIMEOUT, left)))
+            outcome = _http_status(sock, item.target, address, max(0.05, min(ATTEMPT_TIMEOUT, left)))
         else:
             sock.close()
         item.seen[address] = outcome
@@ -243,14 +235,6 @@ def wait_for(
         Waited(item.text, item.ready_at is not None, item.address, (item.ready_at or ended) - began, item.seen)
         for item in items
     ]
-
-
-def wait_until_ready(target: Target, *, timeout: float, http: HttpExpectation | None = None) -> Waited:
-    """Wait for one target to accept (or answer HTTP); WaitTimeout says what it last saw."""
-    (waited,) = wait_for([(str(target.port), target)], timeout=timeout, http=http)
-    if not waited.ready:
-        raise WaitTimeout(f"port {target.port} not ready after {timeout:g} s ({describe(waited)})")
-    return waited
 
 
 def describe(waited: Waited) -> str:

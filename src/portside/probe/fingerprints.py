@@ -15,6 +15,7 @@ import ssl
 import struct
 from typing import NamedTuple
 
+from portside.addresses import Target
 from portside.probe.http import NotHttp, parse_response_head
 
 
@@ -55,7 +56,7 @@ class Banner:
             if line is None:
                 return None if len(data) < 512 else NOT_MINE
             text = line.decode("latin-1")
-            kind = "smtp" if "SMTP" in text.upper() else "ftp" if "FTP" in text.upper() else "smtp"
+            kind = "ftp" if "FTP" in text.upper() and "SMTP" not in text.upper() else "smtp"
             return Verdict(kind, {"banner": text})
         return _mysql(data)
 
@@ -99,9 +100,15 @@ class Http:
         self.host = host
         self.path = path
 
+    @classmethod
+    def to(cls, target: Target, address: str) -> Http:
+        """The GET a client of `target` sends to `address`: Host is the name typed, else the address."""
+        host = target.host or address
+        return cls(f"[{host}]:{target.port}" if ":" in host else f"{host}:{target.port}", target.path)
+
     def opening(self) -> bytes:
         return (
-            f"GET {self.path} HTTP/1.1\r\nHost: {self.host}\r\nUser-Agent: portside-probe\r\nAccept: */*\r\n"
+            f"GET {self.path} HTTP/1.1\r\nHost: {self.host}\r\nUser-Agent: portside\r\nAccept: */*\r\n"
             "Connection: close\r\n\r\n"
         ).encode()
 

@@ -17,7 +17,7 @@ from typing import NamedTuple, Protocol
 
 from portside.addresses import Target
 from portside.probe.fingerprints import NOT_MINE, Banner, Http, Memcached, Postgres, Redis, Tls, Verdict, unknown
-from portside.resolve import LOOPBACKS, addresses_of
+from portside.resolve import dial_addresses
 
 CONNECT_TIMEOUT = 1.0
 BANNER_WAIT = 0.3
@@ -97,10 +97,8 @@ def converse(address: str, port: int, fingerprint: Fingerprint, wait: float) -> 
         sock.close()
 
 
-def _identify(address: str, port: int, target: Target) -> Verdict:
-    host = target.host or address
-    shown = f"[{host}]" if ":" in host else host
-    http: Callable[[], Fingerprint] = lambda: Http(f"{shown}:{port}", target.path)
+def _identify(address: str, target: Target) -> Verdict:
+    http: Callable[[], Fingerprint] = lambda: Http.to(target, address)
     sni = target.host if target.host and target.address is None else None
     if target.scheme in ("https", "wss"):
         plan: list[tuple[Callable[[], Fingerprint], float]] = [(lambda: Tls(sni), REPLY_WAIT)]
@@ -111,12 +109,12 @@ def _identify(address: str, port: int, target: Target) -> Verdict:
         ]
     first = b""
     for make, wait in plan:
-        verdict, data = converse(address, port, make(), wait)
+        verdict, data = converse(address, target.port, make(), wait)
         if verdict.protocol is not None:
             return verdict
         first = first or data
         if data.startswith(b"HTTP/1."):
-            verdict, _ = converse(address, port, http(), REPLY_WAIT)
+            verdict, _ = converse(address, target.port, http(), REPLY_WAIT)
             if verdict.protocol is not None:
                 return verdict
     return unknown(first) if first else Verdict("unknown", {"first_bytes": "", "note": "said nothing"})
@@ -125,12 +123,12 @@ def _identify(address: str, port: int, target: Target) -> Verdict:
 def probe(target: Target) -> list[Attempt]:
     """Dial every address of `target`; for each that connects, name the protocol spoken there."""
     attempts = []
-    for address in addresses_of(target) or LOOPBACKS:
+    for address in dial_addresses(target):
         tcp, connect_ms, sock = _connect(address, target.port, CONNECT_TIMEOUT)
         if sock is None:
             attempts.append(Attempt(address, target.port, tcp, connect_ms, None, {}))
             continue
         sock.close()
-        verdict = _identify(address, target.port, target)
+        verdict = _identify(address, target)
         attempts.append(Attempt(address, target.port, tcp, connect_ms, verdict.protocol, verdict.details))
     return attempts
