@@ -1,5 +1,10 @@
 """Pure judgement for `doctor`: evidence gathered by the adapters in, ranked Findings out.
 
+`doctor TARGET` answers "why can I not reach it": what each address said to a client of
+the target's scheme, set against what listens where (here, on other addresses, in other
+network namespaces), how the name resolves (/etc/hosts, getaddrinfo's order), the
+firewall's rules and the proxy variables a client would obey.
+
 `--listen PORT` answers "why can my server not bind PORT": someone holds it, closed
 connections in TIME_WAIT still pin it, it lies in the kernel's ephemeral range (an
 outgoing connection may take it at any moment), or it is privileged for this user.
@@ -7,10 +12,14 @@ outgoing connection may take it at any moment), or it is privileged for this use
 
 from __future__ import annotations
 
+import ipaddress
 from typing import NamedTuple
 
-from portside.model import Finding, Listener, Severity
+from portside.addresses import AddressKind, Target, classify
+from portside.firewall import FirewallRule, catching
+from portside.model import Finding, ForeignListener, Listener, ProcessInfo, Severity
 from portside.portpool import PortRange
+from portside.proxyenv import ProxyRoute
 
 RANK = {Severity.FAULT: 0, Severity.WARNING: 1, Severity.INFO: 2}
 
@@ -26,10 +35,16 @@ class ListenEvidence(NamedTuple):
     root: bool
 
 
+def _shown(address: str, port: int) -> str:
+    return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
+
+
+def _owners(listener: Listener) -> str:
+    return ", ".join(f"pid {p.pid} ({p.name})" for p in listener.processes) or "an owner not visible to you"
+
+
 def _holder_text(listener: Listener) -> str:
-    owners = ", ".join(f"pid {p.pid} ({p.name})" for p in listener.processes) or "an owner not visible to you"
-    shown = f"[{listener.address}]" if ":" in listener.address else listener.address
-    return f"{shown}:{listener.port} held by {owners}"
+    return f"{_shown(listener.address, listener.port)} held by {_owners(listener)}"
 
 
 def ranked(findings: list[Finding]) -> list[Finding]:
@@ -78,4 +93,276 @@ def diagnose_listen(evidence: ListenEvidence) -> list[Finding]:
                 f"use a port >= {evidence.unprivileged_start}, or grant the binary the capability: "
                 "sudo setcap cap_net_bind_service=+ep /path/to/server",
             ))
+    return ranked(findings)
+
+
+class Exchange(NamedTuple):
+    """What one address did for a client of the target's scheme (probe/exchange.py gathers it).
+
+    `reply`: http, banner, silent, closed, other (bytes that are not HTTP) or tls-failed;
+    None when TCP did not connect. `accepted` is False when the connection sat unaccepted
+    in the server's queue; `other_scheme` is True when the port spoke the other of TLS
+    and plain HTTP instead.
+    """
+
+    address: str
+    tcp: str
+    connect_ms: float | None
+    reply: str | None = None
+    status: int | None = None
+    detail: str = ""
+    accepted: bool | None = None
+    other_scheme: bool = False
+
+
+class TargetEvidence(NamedTuple):
+    """Everything `doctor TARGET` judges."""
+
+    target: Target
+    name: str | None
+    resolved: tuple[str, ...] | None
+    resolve_error: str | None
+    hosts_localhost: tuple[str, ...] | None
+    exchanges: tuple[Exchange, ...]
+    listeners: tuple[Listener, ...]
+    stopped: tuple[ProcessInfo, ...]
+    elsewhere: tuple[ForeignListener, ...]
+    rules: tuple[FirewallRule, ...]
+    notes: tuple[str, ...]
+    proxy: ProxyRoute | None
+    connect_timeout: float = 1.0
+
+
+def covers(listener: Listener, address: str) -> bool:
+    """Does `listener` accept connections to `address` (itself, its family's wildcard, or dual-stack ::)?"""
+    version = ipaddress.ip_address(address).version
+    if listener.address == address:
+        return True
+    if listener.address == "0.0.0.0":
+        return version == 4
+    if listener.address == "::":
+        return version == 6 or listener.dual_stack
+    return False
+
+
+def _interface(address: str) -> str | None:
+    return "lo" if classify(address) is AddressKind.LOOPBACK else None
+
+
+def _rules_text(rules: tuple[FirewallRule, ...]) -> str:
+    return "; ".join(f"{rule.source} {rule.location}: {rule.text}" for rule in rules)
+
+
+def _fix_rules(rules: tuple[FirewallRule, ...], port: int) -> str:
+    return "; ".join(dict.fromkeys(rule.remove.replace("PORT", str(port)) for rule in rules))
+
+
+def _firewall(evidence: TargetEvidence) -> list[Finding]:
+    port = evidence.target.port
+    findings = []
+    unread = f" (firewall rules unread: {'; '.join(evidence.notes)})" if evidence.notes else ""
+    for exchange in evidence.exchanges:
+        shown = _shown(exchange.address, port)
+        caught = catching(evidence.rules, exchange.address, port, _interface(exchange.address))
+        specific = tuple(rule for rule in caught if not rule.policy)
+        listening = [lst for lst in evidence.listeners if covers(lst, exchange.address)]
+        if exchange.tcp == "timeout":
+            full = [lst for lst in listening if lst.accept_queue is not None and lst.backlog is not None
+                    and lst.accept_queue > 0 and lst.accept_queue >= lst.backlog]
+            if full and not specific:
+                findings.append(_not_accepting(evidence, exchange))
+                continue
+            drops = tuple(rule for rule in specific if rule.verdict == "drop") or caught
+            observed = f"connecting to {shown} timed out after {evidence.connect_timeout:g} s: the SYN was dropped"
+            findings.append(Finding(
+                "firewall-drop", Severity.FAULT,
+                observed + (f"; matching rule: {_rules_text(drops)}" if drops else f"; no rule naming port {port} "
+                            f"was found{unread}"),
+                f"remove the rule: {_fix_rules(drops, port)}" if drops
+                else f"look for the rule: nft -a list ruleset | grep -w {port}",
+            ))
+        elif exchange.tcp in ("refused", "unreachable"):
+            rejects = tuple(rule for rule in specific if rule.verdict == "reject")
+            if rejects:
+                findings.append(Finding(
+                    "firewall-reject", Severity.FAULT,
+                    f"{shown} was {exchange.tcp}: rejected by {_rules_text(rejects)}",
+                    f"remove the rule: {_fix_rules(rejects, port)}",
+                ))
+            elif listening:
+                findings.append(Finding(
+                    "firewall-reject", Severity.FAULT,
+                    f"{shown} was {exchange.tcp} although {_owners(listening[0])} listens on "
+                    f"{_shown(listening[0].address, port)}: something rejects it; no rule naming port {port} "
+                    f"was found{unread}",
+                    f"look for the rule: nft -a list ruleset | grep -w {port}",
+                ))
+    return findings
+
+
+def _absent(evidence: TargetEvidence) -> list[Finding]:
+    """Nothing answered: say where the port does listen, if anywhere."""
+    port = evidence.target.port
+    dialled = [exchange.address for exchange in evidence.exchanges]
+    tried = ", ".join(_shown(address, port) for address in dialled)
+    if any(covers(listener, address) for listener in evidence.listeners for address in dialled):
+        return []
+    if evidence.listeners:
+        where = "; ".join(f"{_shown(lst.address, port)} by {_owners(lst)}" for lst in evidence.listeners)
+        first = evidence.listeners[0].address
+        return [Finding(
+            "listening-elsewhere", Severity.FAULT,
+            f"nothing listens on {tried}, but port {port} listens on {where}",
+            f"dial {_shown(first, port)}, or make the server listen on the address you dial "
+            "(127.0.0.1 and ::1, or localhost)",
+        )]
+    if evidence.elsewhere:
+        where = "; ".join(f"{_shown(f.address, port)} in {f.namespace} (pid {f.pid}, {f.process})"
+                          for f in evidence.elsewhere)
+        pid = evidence.elsewhere[0].pid
+        return [Finding(
+            "other-namespace", Severity.FAULT,
+            f"nothing listens on port {port} in this network namespace, but {where}",
+            f"publish the port to this namespace (e.g. docker run -p 127.0.0.1:{port}:{port} ...), or connect from "
+            f"inside it: nsenter --net --target {pid} portside doctor {port}",
+        )]
+    return [Finding(
+        "nothing-listening", Severity.FAULT,
+        f"{tried}: refused, and no socket on this machine listens on TCP port {port}",
+        f"start the server on port {port}, or find the port it did take: portside ls",
+    )]
+
+
+def _family(evidence: TargetEvidence) -> list[Finding]:
+    if not evidence.resolved:
+        return []
+    by_address = {exchange.address: exchange for exchange in evidence.exchanges}
+    first = by_address.get(evidence.resolved[0])
+    answering = [e.address for e in evidence.exchanges if e.tcp == "connected"]
+    if first is None or first.tcp == "connected" or not answering:
+        return []
+    port = evidence.target.port
+    return [Finding(
+        "family-mismatch", Severity.FAULT,
+        f"{evidence.name} resolves to {', '.join(evidence.resolved)} (getaddrinfo: Python, Node, most clients), "
+        f"and {_shown(first.address, port)} is {first.tcp}; the server answers only on "
+        f"{', '.join(_shown(a, port) for a in answering)}",
+        "make the server listen on both families (bind :: with IPV6_V6ONLY=0, or both ::1 and 127.0.0.1), "
+        f"or dial {_shown(answering[0], port)} instead of the name",
+    )]
+
+
+def _hosts(evidence: TargetEvidence) -> list[Finding]:
+    mapped = evidence.hosts_localhost
+    if evidence.name != "localhost" or mapped is None:
+        return []
+    wrong = [a for a in mapped if classify(a) is not AddressKind.LOOPBACK]
+    fix = "put these lines in /etc/hosts: 127.0.0.1 localhost and ::1 localhost"
+    if wrong:
+        return [Finding("hosts-misconfigured", Severity.FAULT,
+                        f"/etc/hosts maps localhost to {', '.join(wrong)}, which is not loopback", fix)]
+    if mapped:
+        return []
+    resolved = evidence.resolved or ()
+    outside = [a for a in resolved if classify(a) is not AddressKind.LOOPBACK]
+    said = (f"getaddrinfo fails ({evidence.resolve_error})" if evidence.resolve_error
+            else f"getaddrinfo answers {', '.join(resolved)}")
+    severity = Severity.FAULT if evidence.resolve_error or outside else Severity.WARNING
+    return [Finding("hosts-misconfigured", severity, f"/etc/hosts has no line for localhost; {said}", fix)]
+
+
+def _not_accepting(evidence: TargetEvidence, exchange: Exchange) -> Finding:
+    waiting = [lst for lst in evidence.listeners if covers(lst, exchange.address)]
+    queue = (f" (accept queue {waiting[0].accept_queue}, backlog {waiting[0].backlog})"
+             if waiting and waiting[0].accept_queue is not None else "")
+    stopped = ", ".join(f"pid {p.pid} ({p.name})" for p in evidence.stopped)
+    shown = _shown(exchange.address, evidence.target.port)
+    observed = (f"connecting to {shown} timed out: the server's accept queue is full{queue}"
+                if exchange.tcp == "timeout" else
+                f"{shown} completes the TCP handshake, but the server never accepts the connection{queue}")
+    return Finding(
+        "not-accepting", Severity.FAULT,
+        observed + (f"; {stopped} is stopped (SIGSTOP, Ctrl-Z or a debugger)" if stopped else ""),
+        (f"resume it: kill -CONT {' '.join(str(p.pid) for p in evidence.stopped)} (or fg in its shell)"
+         if stopped else "the server is stuck or overloaded: see what it does (py-spy dump, gdb -p PID), "
+                         "then restart it"),
+    )
+
+
+def _answers(evidence: TargetEvidence) -> list[Finding]:
+    target = evidence.target
+    port = target.port
+    findings = []
+    for exchange in evidence.exchanges:
+        shown = _shown(exchange.address, port)
+        if exchange.accepted is False:
+            findings.append(_not_accepting(evidence, exchange))
+        elif exchange.other_scheme:
+            right = "http" if target.scheme in ("https", "wss") else "https"
+            spoken = "plain HTTP" if right == "http" else "TLS"
+            answer = " ".join(str(part) for part in (exchange.reply, exchange.status, exchange.detail) if part)
+            findings.append(Finding(
+                "wrong-scheme", Severity.FAULT,
+                f"{shown} speaks {spoken}, but the target asks for {target.scheme or 'http'} (the answer was {answer})",
+                f"use {right}://{evidence.name or exchange.address}:{port}{target.path}",
+            ))
+        elif exchange.reply == "http" and exchange.status is not None and exchange.status >= 500:
+            findings.append(Finding(
+                "http-error", Severity.FAULT,
+                f"{shown} answers GET {target.path} with {exchange.status} {exchange.detail}",
+                "the server is reachable but failing: read its log or error output",
+            ))
+        elif exchange.reply == "silent" and target.scheme is not None:
+            findings.append(Finding(
+                "no-answer", Severity.FAULT,
+                f"{shown} accepted the connection but sent nothing back within the wait",
+                f"see what the server does, and what it speaks: portside probe {_shown(exchange.address, port)}",
+            ))
+        elif exchange.reply in ("other", "closed", "tls-failed") and target.scheme is not None:
+            said = f"first bytes {exchange.detail}" if exchange.detail else "nothing"
+            findings.append(Finding(
+                "wrong-protocol", Severity.FAULT,
+                f"{shown} does not speak {target.scheme}: it answered {exchange.reply} ({said})",
+                f"see what it speaks: portside probe {_shown(exchange.address, port)}",
+            ))
+    return findings
+
+
+def _proxy(evidence: TargetEvidence) -> list[Finding]:
+    route = evidence.proxy
+    if route is None:
+        return []
+    host = evidence.name or (evidence.exchanges[0].address if evidence.exchanges else "localhost")
+    severity = Severity.FAULT if evidence.target.scheme else Severity.WARNING
+    covered = f"no_proxy={route.no_proxy!r} does not cover {host}" if route.no_proxy else "no_proxy is not set"
+    return [Finding(
+        "proxy-env", severity,
+        f"{route.variable}={route.proxy} would carry the request (curl, wget, Python, Node read it) and {covered}",
+        "export no_proxy=localhost,127.0.0.1,::1,.localhost NO_PROXY=localhost,127.0.0.1,::1,.localhost",
+    )]
+
+
+def _works(evidence: TargetEvidence) -> Finding | None:
+    port = evidence.target.port
+    for exchange in evidence.exchanges:
+        if exchange.tcp == "connected" and exchange.reply in ("http", "banner", "silent", None):
+            if exchange.reply == "http" and exchange.status is not None and exchange.status >= 500:
+                continue
+            said = f"; HTTP {exchange.status} {exchange.detail}".rstrip() if exchange.reply == "http" else ""
+            return Finding("ok", Severity.INFO,
+                           f"{_shown(exchange.address, port)} connected in {exchange.connect_ms} ms{said}",
+                           "none needed")
+    return None
+
+
+def diagnose_target(evidence: TargetEvidence) -> list[Finding]:
+    """Why connecting to the target fails (or `ok` with how it answered), ranked."""
+    findings = [*_hosts(evidence), *_family(evidence), *_firewall(evidence), *_answers(evidence),
+                *_proxy(evidence)]
+    if not any(exchange.tcp == "connected" for exchange in evidence.exchanges):
+        findings.extend(_absent(evidence))
+    if not any(finding.severity is Severity.FAULT for finding in findings):
+        works = _works(evidence)
+        if works is not None:
+            findings.append(works)
     return ranked(findings)

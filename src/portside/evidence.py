@@ -1,18 +1,32 @@
-"""Gather what `doctor` judges: the machine's listeners, TIME_WAIT sockets and kernel port settings.
+"""Gather what `doctor` judges: what each address says, and what the machine says about why.
 
 The adapters' side of doctor.py (which stays pure): everything here reads the machine.
+For a target the checks run side by side — the dials, the resolver, /etc/hosts, the
+listeners here and in other network namespaces, the firewall — so a run that meets
+dropped packets still ends within about two seconds.
 """
 
 from __future__ import annotations
 
 import os
 import socket
+import time
+from collections.abc import Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 
-from portside.doctor import ListenEvidence
+from portside.addresses import AddressKind, Target, classify
+from portside.doctor import Exchange, ListenEvidence, TargetEvidence
 from portside.errors import InventoryError
+from portside.hostsfile import mapped_to, parse_hosts
 from portside.inventory import inventory
 from portside.inventory.kernel import kernel_ports, unprivileged_port_start
-from portside.model import Protocol
+from portside.model import Listener, ProcessInfo, Protocol
+from portside.probe.runner import CONNECT_TIMEOUT
+from portside.proxyenv import proxy_route
+from portside.resolve import LOOPBACKS, addresses_of
+
+HOSTS = "/etc/hosts"
+BUDGET = 2.2
 
 TCP_TIME_WAIT = 6
 
@@ -41,4 +55,80 @@ def listen_evidence(port: int) -> ListenEvidence:
         ephemeral=kernel_ports().ephemeral,
         unprivileged_start=unprivileged_port_start(),
         root=hasattr(os, "geteuid") and os.geteuid() == 0,
+    )
+
+
+def _getaddrinfo(name: str, port: int) -> tuple[tuple[str, ...], str | None]:
+    try:
+        infos = socket.getaddrinfo(name, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as error:
+        return (), error.strerror
+    return tuple(dict.fromkeys(str(info[4][0]) for info in infos)), None
+
+
+def _hosts_localhost() -> tuple[str, ...] | None:
+    try:
+        with open(HOSTS, encoding="utf-8", errors="replace") as hosts:
+            return mapped_to(parse_hosts(hosts.read()), "localhost")
+    except OSError:
+        return None
+
+
+def _listeners(port: int) -> tuple[tuple[Listener, ...], tuple[ProcessInfo, ...]]:
+    from portside.inventory.procfs import PROC, parse_stat
+
+    found = tuple(lst for lst in inventory(protocols=(Protocol.TCP,)).listeners if lst.port == port)
+    stopped = []
+    for process in {p.pid: p for lst in found for p in lst.processes}.values():
+        try:
+            with open(f"{PROC}/{process.pid}/stat", "rb") as stat:
+                if parse_stat(stat.read()).state in ("T", "t"):
+                    stopped.append(process)
+        except OSError:
+            continue
+    return found, tuple(stopped)
+
+
+def _client_name(target: Target) -> str | None:
+    """The name a client resolves: the host typed, `localhost` for a bare port, None for an address."""
+    if target.host is None:
+        return "localhost"
+    return None if target.address is not None else target.host.lower().rstrip(".")
+
+
+def target_evidence(target: Target, environ: Mapping[str, str]) -> TargetEvidence:
+    """Dial the target as its clients would, and gather what explains the outcome; bounded to ~BUDGET seconds."""
+    from portside.inventory.firewall import ruleset
+    from portside.inventory.namespaces import listeners_elsewhere
+    from portside.probe.exchange import exchange
+
+    deadline = time.monotonic() + BUDGET
+    name = _client_name(target)
+    # Names other than localhost's go through the resolver first (an unknown name is a usage error);
+    # localhost's are dialled on both loopbacks while getaddrinfo's own order is read beside them.
+    dialled = addresses_of(target) if name is not None and name != "localhost" else None
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        resolving = pool.submit(_getaddrinfo, name, target.port) if name == "localhost" else None
+        hosts = pool.submit(_hosts_localhost)
+        listening = pool.submit(_listeners, target.port)
+        foreign = pool.submit(listeners_elsewhere, target.port)
+        rules = pool.submit(ruleset)
+        addresses = dialled or ((target.address,) if target.address else LOOPBACKS)
+        dials: list[Future[Exchange]] = [pool.submit(exchange, a, target, deadline) for a in addresses]
+        resolved, error = resolving.result() if resolving is not None else (None, None)
+        extra = [a for a in resolved or () if a not in addresses and classify(a) is AddressKind.LOOPBACK]
+        dials.extend(pool.submit(exchange, a, target, deadline) for a in extra)
+        (found, stopped), (elsewhere, complete) = listening.result(), foreign.result()
+        read = rules.result()
+        exchanges = tuple(dial.result() for dial in dials)
+    notes = read.notes + (() if complete else ("some processes' network namespaces were not readable",))
+    if name is not None and name != "localhost" and not target.is_loopback_name:
+        resolved = dialled
+    route_host = name or target.address or "localhost"
+    return TargetEvidence(
+        target=target, name=name, resolved=resolved, resolve_error=error,
+        hosts_localhost=hosts.result(), exchanges=exchanges, listeners=found, stopped=stopped,
+        elsewhere=elsewhere, rules=read.rules, notes=notes,
+        proxy=proxy_route(target.scheme or "http", route_host, target.port, environ),
+        connect_timeout=CONNECT_TIMEOUT,
     )

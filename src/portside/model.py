@@ -110,6 +110,16 @@ class Listener(NamedTuple):
     note: str | None = None
 
 
+class ForeignListener(NamedTuple):
+    """A TCP listener in another network namespace (a container, `ip netns`), and a process living there."""
+
+    namespace: str
+    address: str
+    port: int
+    pid: int
+    process: str
+
+
 class Connection(NamedTuple):
     """An established TCP connection, or a connected UDP socket, with its owners."""
 

@@ -1,29 +1,40 @@
-"""`portside doctor --listen PORT`: why a server cannot bind PORT, with the evidence and the fix."""
+"""`portside doctor TARGET` / `--listen PORT`: why a connection fails or a bind fails, with evidence and fixes."""
 
 from __future__ import annotations
 
 import argparse
+import os
 
-from portside.addresses import parse_port
+from portside.addresses import parse_port, parse_target
 from portside.cli.environment import Environment
 from portside.cli.output import write_json
-from portside.doctor import diagnose_listen
-from portside.evidence import listen_evidence
-from portside.model import Severity
+from portside.doctor import diagnose_listen, diagnose_target
+from portside.errors import UsageError
+from portside.evidence import listen_evidence, target_evidence
+from portside.model import Finding, Severity
 
 
 def add_parser(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = verbs.add_parser("doctor", help="why a server cannot bind a port: findings with evidence and fixes")
-    parser.add_argument("--listen", required=True, metavar="PORT", help="the TCP port a server fails to bind")
+    parser = verbs.add_parser("doctor", help="why a connection (or a server's bind) fails: findings, evidence, fixes")
+    parser.add_argument("target", nargs="?", help="what a client fails to reach: 62893, localhost:3000, https://app.localhost:8443/")
+    parser.add_argument("--listen", metavar="PORT", help="instead: why a server cannot bind this TCP port")
     parser.add_argument("--json", action="store_true", help="machine-readable output (docs/json.md)")
     parser.set_defaults(run=run)
 
 
+def _findings(args: argparse.Namespace) -> tuple[str, list[Finding]]:
+    if (args.target is None) == (args.listen is None):
+        raise UsageError("doctor needs a TARGET (why a connection fails) or --listen PORT (why a bind fails), not both")
+    if args.listen is not None:
+        port = parse_port(args.listen.strip())
+        return f"listen:{port}", diagnose_listen(listen_evidence(port))
+    return args.target, diagnose_target(target_evidence(parse_target(args.target), os.environ))
+
+
 def run(args: argparse.Namespace, env: Environment) -> int:
-    port = parse_port(args.listen.strip())
-    findings = diagnose_listen(listen_evidence(port))
+    shown, findings = _findings(args)
     if args.json:
-        write_json(env, {"target": f"listen:{port}", "findings": [
+        write_json(env, {"target": shown, "findings": [
             {"code": f.code, "severity": f.severity.value, "observed": f.observed, "fix": f.fix} for f in findings
         ]})
     else:

@@ -46,7 +46,8 @@ class Attempt(NamedTuple):
     details: dict[str, object]
 
 
-def _connect(address: str, port: int, timeout: float) -> tuple[str, float | None, socket.socket | None]:
+def connect(address: str, port: int, timeout: float) -> tuple[str, float | None, socket.socket | None]:
+    """Dial `address`:`port`: the outcome (connected/refused/timeout/unreachable), its time, and the open socket."""
     family = socket.AF_INET6 if ":" in address else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
     sock.settimeout(timeout)
@@ -65,36 +66,51 @@ def _connect(address: str, port: int, timeout: float) -> tuple[str, float | None
     return "connected", round(1000 * (time.perf_counter() - began), 3), sock
 
 
-def converse(address: str, port: int, fingerprint: Fingerprint, wait: float) -> tuple[Verdict, bytes]:
-    """One fingerprint on a fresh connection: its verdict, and the bytes the port sent."""
-    _, _, sock = _connect(address, port, CONNECT_TIMEOUT)
-    if sock is None:
-        return NOT_MINE, b""
+class Channel(Protocol):
+    def sendall(self, data: bytes, /) -> None: ...
+
+    def recv(self, size: int, /) -> bytes: ...
+
+    def settimeout(self, value: float | None, /) -> None: ...
+
+
+def talk(channel: Channel, fingerprint: Fingerprint, wait: float) -> tuple[Verdict | None, bytes]:
+    """Run one fingerprint over an open channel: its verdict (None: the peer stayed silent), and the bytes it sent."""
     data = b""
     try:
         opening = fingerprint.opening()
         if opening:
-            sock.sendall(opening)
+            channel.sendall(opening)
         deadline = time.monotonic() + wait
         while len(data) < MAX_BYTES:
             left = deadline - time.monotonic()
             if left <= 0:
-                return NOT_MINE, data
-            sock.settimeout(left)
-            chunk = sock.recv(4096)
+                return None, data
+            channel.settimeout(left)
+            chunk = channel.recv(4096)
             if not chunk:
                 return fingerprint.at_eof(data), data
             data += chunk
             step = fingerprint.feed(data)
             if isinstance(step, bytes):
-                sock.sendall(step)
+                channel.sendall(step)
             elif step is not None:
                 return step, data
         return NOT_MINE, data
-    except (TimeoutError, OSError):
+    except TimeoutError:
+        return None, data
+    except OSError:
         return NOT_MINE, data
-    finally:
-        sock.close()
+
+
+def converse(address: str, port: int, fingerprint: Fingerprint, wait: float) -> tuple[Verdict, bytes]:
+    """One fingerprint on a fresh connection: its verdict, and the bytes the port sent."""
+    _, _, sock = connect(address, port, CONNECT_TIMEOUT)
+    if sock is None:
+        return NOT_MINE, b""
+    with sock:
+        verdict, data = talk(sock, fingerprint, wait)
+    return verdict or NOT_MINE, data
 
 
 def _identify(address: str, target: Target) -> Verdict:
@@ -124,7 +140,7 @@ def probe(target: Target) -> list[Attempt]:
     """Dial every address of `target`; for each that connects, name the protocol spoken there."""
     attempts = []
     for address in dial_addresses(target):
-        tcp, connect_ms, sock = _connect(address, target.port, CONNECT_TIMEOUT)
+        tcp, connect_ms, sock = connect(address, target.port, CONNECT_TIMEOUT)
         if sock is None:
             attempts.append(Attempt(address, target.port, tcp, connect_ms, None, {}))
             continue

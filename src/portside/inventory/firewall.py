@@ -1,0 +1,58 @@
+"""Read the firewall: `nft -a list ruleset`, and iptables-legacy's tables when they are loaded.
+
+Reading needs root (CAP_NET_ADMIN); without it the rules come back empty with a note
+saying why. The legacy tools run only when /proc/net/ip*_tables_names shows legacy
+tables in use, so reading never loads a kernel module.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from typing import NamedTuple
+
+from portside.firewall import FirewallRule, parse_iptables_save, parse_nft
+
+SBIN = "/usr/local/sbin:/usr/sbin:/sbin"
+TIMEOUT = 2.0
+
+
+class Ruleset(NamedTuple):
+    rules: tuple[FirewallRule, ...]
+    notes: tuple[str, ...]
+
+
+def _run(command: list[str]) -> tuple[str | None, str | None]:
+    path = shutil.which(command[0], path=os.environ.get("PATH", "") + ":" + SBIN)
+    if path is None:
+        return None, f"{command[0]} is not installed: its rules were not read"
+    try:
+        done = subprocess.run([path, *command[1:]], capture_output=True, text=True, timeout=TIMEOUT, check=False)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return None, f"{command[0]} could not be read ({error})"
+    if done.returncode != 0:
+        reason = (done.stderr.strip().splitlines() or [f"exit {done.returncode}"])[-1]
+        return None, f"{command[0]} rules could not be read: {reason}"
+    return done.stdout, None
+
+
+def _legacy_in_use(version: int) -> bool:
+    try:
+        with open(f"/proc/net/ip{'6' if version == 6 else ''}_tables_names") as names:
+            return bool(names.read().strip())
+    except OSError:
+        return False
+
+
+def ruleset() -> Ruleset:
+    """Every drop/reject rule and drop policy this network namespace's firewall holds."""
+    text, note = _run(["nft", "-a", "list", "ruleset"])
+    rules = list(parse_nft(text or ""))
+    notes = [note] if note else []
+    for version, tool in ((4, "iptables-legacy"), (6, "ip6tables-legacy")):
+        if _legacy_in_use(version):
+            legacy, note = _run([f"{tool}-save", "-t", "filter"])
+            rules.extend(parse_iptables_save(legacy or "", version, tool))
+            notes.extend([note] if note else [])
+    return Ruleset(tuple(rules), tuple(notes))

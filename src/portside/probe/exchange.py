@@ -1,0 +1,114 @@
+"""What a client of the target's scheme meets at one address: doctor's view of a connection.
+
+An `http://` target gets a GET, an `https://` one a TLS handshake and then the GET, a
+bare port a short listen for a banner. A plain answer to TLS (or the reverse) is checked
+on a fresh connection with the other scheme, and a connection that stays silent is looked
+up in the kernel's socket table: its server side has no inode until the server accepts
+it, so "never accepted" is seen, not guessed. Every step is bounded by one deadline.
+"""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import time
+
+from portside.addresses import Target
+from portside.doctor import Exchange
+from portside.model import Protocol
+from portside.probe.fingerprints import Http, Tls, Verdict
+from portside.probe.runner import CONNECT_TIMEOUT, REPLY_WAIT, Channel, connect, converse, talk
+
+BANNER_WAIT = 0.3
+SECURE = ("https", "wss")
+PLAIN = ("http", "ws")
+TCP_ESTABLISHED = 1
+
+
+def _accepted(local: tuple[str, int], port: int) -> bool | None:
+    """Whether the server accepted the connection from `local` to `port`; None when the kernel cannot say."""
+    from portside.inventory import netlink
+
+    for family in (socket.AF_INET, socket.AF_INET6):
+        try:
+            found = netlink.sockets(family, Protocol.TCP, 1 << TCP_ESTABLISHED)
+        except OSError:
+            return None
+        for raw in found:
+            if raw.local.port == port and raw.remote is not None and raw.remote.port == local[1]:
+                return raw.inode != 0
+    return None
+
+
+def _tls_channel(sock: socket.socket, server_name: str | None, wait: float) -> ssl.SSLSocket:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    context.set_alpn_protocols(["http/1.1"])
+    sock.settimeout(wait)
+    return context.wrap_socket(sock, server_hostname=server_name)
+
+
+def _other_scheme(address: str, target: Target, wait: float) -> bool:
+    """Does the port speak the scheme the target did not ask for (TLS for http://, plain HTTP for https://)?"""
+    if target.scheme in SECURE:
+        verdict, _ = converse(address, target.port, Http.to(target, address), wait)
+        return verdict.protocol == "http"
+    verdict, _ = converse(address, target.port, Tls(_server_name(target)), wait)
+    return verdict.protocol == "tls" and "error" not in verdict.details
+
+
+def _server_name(target: Target) -> str | None:
+    return target.host if target.host and target.address is None else None
+
+
+def _reply(address: str, target: Target, tcp: str, connect_ms: float | None, verdict: Verdict | None, data: bytes,
+           deadline: float) -> Exchange:
+    wait = min(REPLY_WAIT, max(0.05, deadline - time.monotonic()))
+    if verdict is not None and verdict.protocol == "http":
+        status = verdict.details.get("status")
+        code = status if isinstance(status, int) else None
+        server = verdict.details.get("server")
+        detail = f"{verdict.details.get('reason', '')}" + (f" (server: {server})" if server else "")
+        other = target.scheme in PLAIN and code in (400, 497) and _other_scheme(address, target, wait)
+        return Exchange(address, tcp, connect_ms, "http", code, detail, other_scheme=other)
+    return Exchange(address, tcp, connect_ms, "other" if data else "closed", detail=data[:32].hex(" "),
+                    other_scheme=_other_scheme(address, target, wait))
+
+
+def exchange(address: str, target: Target, deadline: float) -> Exchange:
+    """Dial `address` as a client of `target` would, and say what happened, finishing by `deadline`."""
+
+    def left(most: float) -> float:
+        return min(most, max(0.05, deadline - time.monotonic()))
+
+    tcp, connect_ms, sock = connect(address, target.port, left(CONNECT_TIMEOUT))
+    if sock is None:
+        return Exchange(address, tcp, connect_ms)
+    with sock:
+        local = sock.getsockname()[:2]
+        silent = Exchange(address, tcp, connect_ms, "silent")
+        if target.scheme not in SECURE + PLAIN:
+            sock.settimeout(BANNER_WAIT)
+            try:
+                data = sock.recv(64)
+            except TimeoutError:
+                return silent._replace(accepted=_accepted(local, target.port))
+            except OSError:
+                data = b""
+            return Exchange(address, tcp, connect_ms, "banner" if data else "closed", detail=data[:32].hex(" "))
+        channel: Channel = sock
+        if target.scheme in SECURE:
+            try:
+                channel = _tls_channel(sock, _server_name(target), left(CONNECT_TIMEOUT))
+            except TimeoutError:
+                accepted = _accepted(local, target.port)
+                other = accepted is not False and _other_scheme(address, target, left(REPLY_WAIT))
+                return silent._replace(accepted=accepted, other_scheme=other)
+            except (ssl.SSLError, OSError) as error:
+                other = _other_scheme(address, target, left(REPLY_WAIT))
+                return Exchange(address, tcp, connect_ms, "tls-failed", detail=str(error), other_scheme=other)
+        verdict, data = talk(channel, Http.to(target, address), left(CONNECT_TIMEOUT))
+        if verdict is None and not data:
+            return silent._replace(accepted=_accepted(local, target.port))
+    return _reply(address, target, tcp, connect_ms, verdict, data, deadline)
