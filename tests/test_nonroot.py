@@ -72,3 +72,33 @@ def check_nobody_store(home: Path) -> None:
                             check=False)
     assert [entry["port"] for entry in json.loads(listed.stdout)["leases"]] == [lease["port"]]
     assert (home / "state.db").stat().st_uid == 65534 and (home / "state.db").stat().st_mode & 0o077 == 0
+
+
+def doctor_as_nobody(*args: str, prefix: list[str] | None = None) -> tuple[int, dict]:  # type: ignore[type-arg]
+    env = {"PYTHONPATH": SRC, "PATH": "/usr/bin:/bin:/usr/sbin:/sbin"}
+    out = subprocess.run([*(prefix or []), *AS_NOBODY, SYSTEM_PYTHON, "-m", "portside", "doctor", *args, "--json"],
+                         capture_output=True, text=True, env=env, timeout=60, check=False)
+    assert "Traceback" not in out.stderr, out.stderr
+    return out.returncode, json.loads(out.stdout)
+
+
+def test_nobody_doctor_names_a_hidden_owner(hold) -> None:
+    roots = hold("tcp:127.0.0.1:0")
+    status, report = doctor_as_nobody(f"127.0.0.2:{roots.port}")
+    assert status == 1 and [f["code"] for f in report["findings"]] == ["listening-elsewhere"]
+    assert f"127.0.0.1:{roots.port} by an owner not visible to you" in report["findings"][0]["observed"]
+
+
+@pytest.mark.parametrize(("verdict", "code"), [("drop", "firewall-drop"), ("reject with tcp reset", "firewall-reject")])
+def test_nobody_doctor_says_the_firewall_was_unreadable(hold, netns, verdict: str, code: str) -> None:
+    if shutil.which("nft", path="/usr/sbin:/sbin") is None:
+        pytest.skip("nft is not installed (.ci/run installs it)")
+    held = hold("tcp:127.0.0.1:0", prefix=netns.prefix())
+    script = ("add table inet nobodytest\nadd chain inet nobodytest input { type filter hook input priority 0; }\n"
+              f"add rule inet nobodytest input tcp dport {held.port} {verdict}\n")
+    subprocess.run([*netns.prefix(), "nft", "-f", "-"], input=script, text=True, check=True)
+    status, report = doctor_as_nobody(f"127.0.0.1:{held.port}", prefix=netns.prefix())
+    assert status == 1 and [f["code"] for f in report["findings"]] == [code]
+    observed = report["findings"][0]["observed"]
+    assert f"no rule naming port {held.port} was found (firewall rules unread: nft rules could not be read" in observed
+    assert report["findings"][0]["fix"] == f"look for the rule: sudo nft -a list ruleset | grep -w {held.port}"

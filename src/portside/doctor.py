@@ -179,7 +179,7 @@ def _firewall(evidence: TargetEvidence) -> list[Finding]:
                 observed + (f"; matching rule: {_rules_text(drops)}" if drops else f"; no rule naming port {port} "
                             f"was found{unread}"),
                 f"remove the rule: {_fix_rules(drops, port)}" if drops
-                else f"look for the rule: nft -a list ruleset | grep -w {port}",
+                else f"look for the rule: sudo nft -a list ruleset | grep -w {port}",
             ))
         elif exchange.tcp in ("refused", "unreachable"):
             rejects = tuple(rule for rule in specific if rule.verdict == "reject")
@@ -195,7 +195,7 @@ def _firewall(evidence: TargetEvidence) -> list[Finding]:
                     f"{shown} was {exchange.tcp} although {_owners(listening[0])} listens on "
                     f"{_shown(listening[0].address, port)}: something rejects it; no rule naming port {port} "
                     f"was found{unread}",
-                    f"look for the rule: nft -a list ruleset | grep -w {port}",
+                    f"look for the rule: sudo nft -a list ruleset | grep -w {port}",
                 ))
     return findings
 

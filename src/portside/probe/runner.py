@@ -2,7 +2,7 @@
 
 Every address of the target is dialled in the resolver's order. After a TCP connect, the
 fingerprints run one at a time, each on a fresh connection with bounded bytes and time:
-first a silent wait for a banner, then TLS, PostgreSQL, Redis, memcached and HTTP (for
+first a silent wait for a banner, then TLS, PostgreSQL, Redis, memcached, MongoDB and HTTP (for
 `https://` targets TLS is all that is asked). A reply another fingerprint recognises as
 HTTP is followed by the HTTP probe at once.
 """
@@ -16,7 +16,18 @@ from collections.abc import Callable
 from typing import NamedTuple, Protocol
 
 from portside.addresses import Target
-from portside.probe.fingerprints import NOT_MINE, Banner, Http, Memcached, Postgres, Redis, Tls, Verdict, unknown
+from portside.probe.fingerprints import (
+    NOT_MINE,
+    Banner,
+    Http,
+    Memcached,
+    Mongo,
+    Postgres,
+    Redis,
+    Tls,
+    Verdict,
+    unknown,
+)
 from portside.resolve import dial_addresses
 
 CONNECT_TIMEOUT = 1.0
@@ -121,7 +132,7 @@ def _identify(address: str, target: Target) -> Verdict:
     else:
         plan = [
             (Banner, BANNER_WAIT), (lambda: Tls(sni), REPLY_WAIT), (Postgres, REPLY_WAIT), (Redis, REPLY_WAIT),
-            (Memcached, REPLY_WAIT), (http, REPLY_WAIT),
+            (Memcached, REPLY_WAIT), (Mongo, REPLY_WAIT), (http, REPLY_WAIT),
         ]
     first = b""
     for make, wait in plan:
