@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from portside.firewall import catches, catching, parse_iptables_save, parse_nft
-from portside.hostsfile import mapped_to, parse_hosts
+from portside.hostsfile import answers_localhost_names, mapped_to, parse_hosts
 from portside.inventory.namespaces import parse_net_tcp
 from portside.proxyenv import bypasses, proxy_route
 
@@ -33,6 +33,14 @@ def test_hosts_mapping_follows_file_order(lines: list[tuple[str, list[str]]], na
     expected = tuple(dict.fromkeys(a for a, names in lines if name in names))
     assert mapped_to(parse_hosts(text), name) == expected
     assert mapped_to(parse_hosts(text), name.upper() + ".") == expected
+
+
+@given(st.text(), st.lists(st.sampled_from(["files", "dns", "mdns4_minimal", "[NOTFOUND=return]", "myhostname",
+                                            "resolve"]), max_size=5))
+def test_nsswitch_hosts_line(noise: str, modules: list[str]) -> None:
+    text = f"# hosts: myhostname\npasswd: files\nhosts:\t{' '.join(modules)} # resolve\n"
+    assert answers_localhost_names(text) == bool({"myhostname", "resolve"} & set(modules))
+    answers_localhost_names(noise)
 
 
 def test_hosts_comment_lines_do_not_count() -> None:

@@ -79,12 +79,14 @@ def needs(*tools: str) -> None:
             pytest.skip(f"{tool} is not installed (.ci/run installs it)")
 
 
-def hosts_prefix(tmp_path: Path, text: str, net: bool = False) -> list[str]:
-    """Run a command with /etc/hosts replaced by `text` in a private mount namespace (and, with net, an empty netns)."""
+def hosts_prefix(tmp_path: Path, text: str, net: bool = False, nsswitch: str = "hosts: files dns\n") -> list[str]:
+    """Run a command with /etc/hosts (and nsswitch.conf) replaced in a private mount namespace (net: and netns)."""
     needs("unshare")
-    hosts = tmp_path / "hosts"
+    hosts, nss = tmp_path / "hosts", tmp_path / "nsswitch.conf"
     hosts.write_text(text)
-    inner = ("ip link set lo up; " if net else "") + f'mount --bind {hosts} /etc/hosts && exec "$@"'
+    nss.write_text(nsswitch)
+    inner = ("ip link set lo up; " if net else "") + (
+        f'mount --bind {hosts} /etc/hosts && mount --bind {nss} /etc/nsswitch.conf && exec "$@"')
     return ["unshare", "--mount", *(["--net"] if net else []), "sh", "-c", inner, "sh"]
 
 
@@ -159,6 +161,21 @@ def test_healthy_hosts_file_gives_no_hosts_finding(webapp, tmp_path: Path) -> No
     prefix = hosts_prefix(tmp_path, "127.0.0.1 localhost\n::1 localhost ip6-localhost\n")
     status, report, _ = doctor(f"localhost:{app.port}", prefix=prefix)
     assert status == 0 and codes(report) == ["ok"]
+
+
+@pytest.mark.parametrize(("hosts", "nsswitch", "expected"), [
+    ("127.0.0.1 localhost\n", "hosts: files dns\n", ["localhost-subdomain", "ok"]),
+    ("127.0.0.1 localhost app.localhost\n::1 app.localhost\n", "hosts: files dns\n", ["ok"]),
+    ("127.0.0.1 localhost\n", "hosts: files myhostname dns\n", ["ok"]),
+])
+def test_localhost_subdomains_for_getaddrinfo_clients(webapp, tmp_path: Path, hosts: str, nsswitch: str,
+                                                      expected: list[str]) -> None:
+    app = webapp("127.0.0.1", "::1")
+    prefix = hosts_prefix(tmp_path, hosts, nsswitch=nsswitch)
+    status, report, _ = doctor(f"http://app.localhost:{app.port}/", prefix=prefix)
+    assert status == 0 and codes(report) == expected
+    if "localhost-subdomain" in expected:
+        assert finding(report, "localhost-subdomain")["fix"].startswith("add to /etc/hosts: 127.0.0.1 app.localhost")
 
 
 def nft(ns: Namespace, *rules: str) -> None:

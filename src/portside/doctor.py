@@ -122,7 +122,8 @@ class TargetEvidence(NamedTuple):
     name: str | None
     resolved: tuple[str, ...] | None
     resolve_error: str | None
-    hosts_localhost: tuple[str, ...] | None
+    hosts_mapped: tuple[str, ...] | None
+    nss_localhost: bool
     exchanges: tuple[Exchange, ...]
     listeners: tuple[Listener, ...]
     stopped: tuple[ProcessInfo, ...]
@@ -252,8 +253,20 @@ def _family(evidence: TargetEvidence) -> list[Finding]:
     )]
 
 
+def _subdomain(evidence: TargetEvidence) -> list[Finding]:
+    name = evidence.name
+    if not name or not name.endswith(".localhost") or evidence.hosts_mapped != () or evidence.nss_localhost:
+        return []
+    return [Finding(
+        "localhost-subdomain", Severity.WARNING,
+        f"{name} is loopback for browsers and curl (RFC 6761), but getaddrinfo (Python, Node, Go's cgo resolver) "
+        "finds it neither in /etc/hosts nor through an NSS module, and asks DNS",
+        f"add to /etc/hosts: 127.0.0.1 {name} and ::1 {name} (or use libnss-myhostname / systemd-resolved)",
+    )]
+
+
 def _hosts(evidence: TargetEvidence) -> list[Finding]:
-    mapped = evidence.hosts_localhost
+    mapped = evidence.hosts_mapped
     if evidence.name != "localhost" or mapped is None:
         return []
     wrong = [a for a in mapped if classify(a) is not AddressKind.LOOPBACK]
@@ -357,7 +370,7 @@ def _works(evidence: TargetEvidence) -> Finding | None:
 
 def diagnose_target(evidence: TargetEvidence) -> list[Finding]:
     """Why connecting to the target fails (or `ok` with how it answered), ranked."""
-    findings = [*_hosts(evidence), *_family(evidence), *_firewall(evidence), *_answers(evidence),
+    findings = [*_hosts(evidence), *_subdomain(evidence), *_family(evidence), *_firewall(evidence), *_answers(evidence),
                 *_proxy(evidence)]
     if not any(exchange.tcp == "connected" for exchange in evidence.exchanges):
         findings.extend(_absent(evidence))

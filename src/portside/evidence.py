@@ -17,7 +17,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from portside.addresses import AddressKind, Target, classify
 from portside.doctor import Exchange, ListenEvidence, TargetEvidence
 from portside.errors import InventoryError
-from portside.hostsfile import mapped_to, parse_hosts
+from portside.hostsfile import answers_localhost_names, mapped_to, parse_hosts
 from portside.inventory import inventory
 from portside.inventory.kernel import kernel_ports, unprivileged_port_start
 from portside.model import Listener, ProcessInfo, Protocol
@@ -26,6 +26,7 @@ from portside.proxyenv import proxy_route
 from portside.resolve import LOOPBACKS, addresses_of
 
 HOSTS = "/etc/hosts"
+NSSWITCH = "/etc/nsswitch.conf"
 BUDGET = 2.2
 
 TCP_TIME_WAIT = 6
@@ -66,12 +67,19 @@ def _getaddrinfo(name: str, port: int) -> tuple[tuple[str, ...], str | None]:
     return tuple(dict.fromkeys(str(info[4][0]) for info in infos)), None
 
 
-def _hosts_localhost() -> tuple[str, ...] | None:
+def _read(path: str) -> str | None:
     try:
-        with open(HOSTS, encoding="utf-8", errors="replace") as hosts:
-            return mapped_to(parse_hosts(hosts.read()), "localhost")
+        with open(path, encoding="utf-8", errors="replace") as text:
+            return text.read()
     except OSError:
         return None
+
+
+def _hosts_mapping(name: str | None) -> tuple[tuple[str, ...] | None, bool]:
+    """What /etc/hosts maps `name` to (None: unreadable), and whether NSS answers *.localhost names itself."""
+    hosts = _read(HOSTS)
+    mapped = mapped_to(parse_hosts(hosts), name) if hosts is not None and name else None
+    return mapped, answers_localhost_names(_read(NSSWITCH) or "")
 
 
 def _listeners(port: int) -> tuple[tuple[Listener, ...], tuple[ProcessInfo, ...]]:
@@ -109,7 +117,7 @@ def target_evidence(target: Target, environ: Mapping[str, str]) -> TargetEvidenc
     dialled = addresses_of(target) if name is not None and name != "localhost" else None
     with ThreadPoolExecutor(max_workers=8) as pool:
         resolving = pool.submit(_getaddrinfo, name, target.port) if name == "localhost" else None
-        hosts = pool.submit(_hosts_localhost)
+        hosts = pool.submit(_hosts_mapping, name)
         listening = pool.submit(_listeners, target.port)
         foreign = pool.submit(listeners_elsewhere, target.port)
         rules = pool.submit(ruleset)
@@ -125,9 +133,10 @@ def target_evidence(target: Target, environ: Mapping[str, str]) -> TargetEvidenc
     if name is not None and name != "localhost" and not target.is_loopback_name:
         resolved = dialled
     route_host = name or target.address or "localhost"
+    mapped, nss_localhost = hosts.result()
     return TargetEvidence(
         target=target, name=name, resolved=resolved, resolve_error=error,
-        hosts_localhost=hosts.result(), exchanges=exchanges, listeners=found, stopped=stopped,
+        hosts_mapped=mapped, nss_localhost=nss_localhost, exchanges=exchanges, listeners=found, stopped=stopped,
         elsewhere=elsewhere, rules=read.rules, notes=notes,
         proxy=proxy_route(target.scheme or "http", route_host, target.port, environ),
         connect_timeout=CONNECT_TIMEOUT,

@@ -1,7 +1,9 @@
-"""Read /etc/hosts text: which addresses a name is mapped to there, in file order.
+"""Read /etc/hosts and the hosts line of /etc/nsswitch.conf: where getaddrinfo will send a name.
 
-glibc's getaddrinfo (Python, Node, most servers) answers `localhost` from this file
-before any DNS; a missing or wrong line sends clients somewhere else. Pure: text in.
+glibc's getaddrinfo (Python, Node, most servers) answers `localhost` from the hosts file
+before any DNS; a missing or wrong line sends clients somewhere else. It knows no
+`*.localhost` names unless the file lists them or an NSS module (myhostname, resolve)
+answers them. Pure: text in.
 """
 
 from __future__ import annotations
@@ -28,3 +30,12 @@ def mapped_to(entries: tuple[HostsEntry, ...], name: str) -> tuple[str, ...]:
     """Addresses the file gives `name`, in file order, each once."""
     wanted = name.lower().rstrip(".")
     return tuple(dict.fromkeys(entry.address for entry in entries if wanted in entry.names))
+
+
+def answers_localhost_names(nsswitch: str) -> bool:
+    """Does the `hosts:` line of nsswitch.conf name a module that resolves every *.localhost (myhostname, resolve)?"""
+    for line in nsswitch.splitlines():
+        fields = line.split("#", 1)[0].split()
+        if fields and fields[0] == "hosts:":
+            return any(module in ("myhostname", "resolve") for module in fields[1:])
+    return False
