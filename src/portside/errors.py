@@ -66,3 +66,7 @@ class WaitTimeout(PortsideError):
 
 class ServiceFailed(PortsideError):
     """The service exited, or did not answer in time, before it was ready (exit 1)."""
+
+
+class RouteHeld(PortsideError):
+    """A name is routed to a live `portside run` of another process (exit code 1)."""

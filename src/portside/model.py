@@ -163,6 +163,17 @@ class LeaseState(NamedTuple):
     alive: bool
 
 
+class Route(NamedTuple):
+    """NAME.localhost -> 127.0.0.1:port. A `run` route lives while its owner does; an `alias` until removed."""
+
+    name: str
+    port: int
+    kind: str
+    owner_pid: int | None
+    owner_start: int | None
+    created: float
+
+
 class Severity(StrEnum):
     FAULT = "fault"
     WARNING = "warning"

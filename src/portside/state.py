@@ -1,4 +1,4 @@
-"""The embedded store: one SQLite file (WAL) holding leases and remembered names.
+"""The embedded store: one SQLite file (WAL) holding leases, remembered names and routes.
 
 Writers serialise on an advisory `flock` of a sibling lock file before `BEGIN IMMEDIATE`:
 the kernel queues them and wakes the next at once, where SQLite's own busy handler would
@@ -52,7 +52,16 @@ CREATE TABLE IF NOT EXISTS names (
 );
 CREATE INDEX IF NOT EXISTS names_port ON names (port);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value);
+CREATE TABLE IF NOT EXISTS routes (
+    name TEXT PRIMARY KEY,
+    port INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    owner_pid INTEGER,
+    owner_start INTEGER,
+    created REAL NOT NULL
+);
 """
+SCHEMA_VERSION = 2  # 1: leases and names; 2: routes
 
 
 def state_dir() -> Path:
@@ -129,12 +138,14 @@ class Store:
         if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
             db.execute("PRAGMA journal_mode = WAL")
         db.execute("PRAGMA synchronous = NORMAL")
-        if app_id != APPLICATION_ID:
+        (version,) = db.execute("PRAGMA user_version").fetchone()
+        if app_id != APPLICATION_ID or version < SCHEMA_VERSION:
             with self._atomic():
                 for statement in SCHEMA.split(";"):
                     if statement.strip():
                         db.execute(statement)
                 db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+                db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     @contextmanager
     def _atomic(self) -> Iterator[sqlite3.Connection]:

@@ -14,7 +14,7 @@ import shlex
 import signal
 import subprocess
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from portside import signals
 from portside.addresses import Target
@@ -23,6 +23,17 @@ from portside.inventory.procfs import PROC, parse_stat, process_info
 from portside.wait import HttpExpectation, describe, wait_for
 
 POLL = 0.1
+
+
+PR_SET_PDEATHSIG = 1
+
+
+def _parent_death_signal() -> Callable[[], None]:
+    """A function for the child to run before exec: SIGTERM when the parent dies (prctl, resolved here, not there)."""
+    import ctypes
+
+    prctl = ctypes.CDLL(None, use_errno=True).prctl
+    return lambda: prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def descendants(root: int) -> list[int]:
@@ -102,15 +113,21 @@ def start_service(
     http: HttpExpectation | None = None,
     path: str = "/",
     timeout: float = 30.0,
+    die_with_parent: bool = False,
 ) -> Service:
-    """Start `command` with PORT=`port`; return once it accepts on localhost (and answers `http`)."""
+    """Start `command` with PORT=`port`; return once it accepts on localhost (and answers `http`).
+
+    With `die_with_parent` the command gets SIGTERM when this process dies, even by SIGKILL (Linux).
+    """
     argv = shlex.split(command) if isinstance(command, str) else list(command)
     if not argv:
         raise ServiceFailed("empty command")
     argv = [arg.replace("{port}", str(port)) for arg in argv]
     environment = {**os.environ, **(env or {}), "PORT": str(port), "HOST": "127.0.0.1"}
     try:
-        process = subprocess.Popen(argv, env=environment, cwd=cwd, start_new_session=True)
+        # The child only calls the already-resolved prctl before exec: no lock another thread could hold.
+        process = subprocess.Popen(argv, env=environment, cwd=cwd, start_new_session=True,
+                                   preexec_fn=_parent_death_signal() if die_with_parent else None)  # noqa: PLW1509
     except OSError as error:
         raise ServiceFailed(f"cannot start {argv[0]!r}: {error.strerror}") from None
     service = Service(process, port, "127.0.0.1")

@@ -1,0 +1,1 @@
+"""The `.localhost` reverse proxy: NAME.localhost -> the port `portside run` gave NAME."""

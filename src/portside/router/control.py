@@ -1,0 +1,151 @@
+"""Start, find and stop the proxy: one per state directory, recorded in proxy.json beside the store.
+
+`start` spawns `portside proxy serve` in a session of its own (started on demand by
+`run`), under a lock so two `run`s never start two proxies; the proxy writes its record
+(pid, start time, port) only once it listens, and removes it when it stops. A record
+whose pid is dead or was reused is treated as absent. `stop` signals through a checked pidfd.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import NamedTuple
+
+from portside import signals
+from portside.addresses import parse_port
+from portside.errors import ServiceFailed, UsageError
+from portside.inventory.procfs import process_info
+from portside.liveness import is_alive, start_token
+from portside.state import state_dir
+
+try:
+    import fcntl
+except ImportError:  # Windows: no lock; a second proxy fails to bind and exits.
+    fcntl = None  # type: ignore[assignment]
+
+DEFAULT_PORT = 7355
+RECORD = "proxy.json"
+LOG = "proxy.log"
+START_TIMEOUT = 10.0
+
+
+class ProxyRecord(NamedTuple):
+    pid: int
+    start: int
+    port: int
+    hosts: tuple[str, ...]
+    scheme: str
+
+
+def proxy_port() -> int:
+    """`PORTSIDE_PROXY_PORT`, else 7355."""
+    text = os.environ.get("PORTSIDE_PROXY_PORT", "").strip()
+    if not text:
+        return DEFAULT_PORT
+    try:
+        return parse_port(text)
+    except UsageError as error:
+        raise UsageError(f"PORTSIDE_PROXY_PORT: {error}") from None
+
+
+def _record_path() -> Path:
+    return state_dir() / RECORD
+
+
+def running() -> ProxyRecord | None:
+    """The live proxy of this state directory, if one runs."""
+    try:
+        data = json.loads(_record_path().read_text())
+        record = ProxyRecord(int(data["pid"]), int(data["start"]), int(data["port"]), tuple(data["hosts"]),
+                             str(data["scheme"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return record if is_alive(record.pid, record.start) else None
+
+
+def write_record(port: int, hosts: tuple[str, ...], scheme: str) -> None:
+    """Called by the serving process once it listens: atomically, so readers never see half a record."""
+    path = _record_path()
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    pid = os.getpid()
+    record = {"pid": pid, "start": start_token(pid), "port": port, "hosts": list(hosts), "scheme": scheme}
+    partial = path.with_suffix(f".{pid}.tmp")
+    partial.write_text(json.dumps(record))
+    os.replace(partial, path)
+
+
+def clear_record() -> None:
+    """Called by the serving process as it stops: remove the record if it is still this process's."""
+    current = running()
+    if current is None or current.pid == os.getpid():
+        try:
+            _record_path().unlink()
+        except FileNotFoundError:
+            pass
+
+
+@contextmanager
+def _start_lock() -> Iterator[None]:
+    directory = state_dir()
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(directory / "proxy.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        if fcntl is not None:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def start(port: int | None = None, *, lan: bool = False, https: bool = False) -> tuple[ProxyRecord, bool]:
+    """The running proxy, starting one if none runs; True when this call started it."""
+    with _start_lock():
+        current = running()
+        if current is not None:
+            return current, False
+        port = port or proxy_port()
+        log_path = state_dir() / LOG
+        argv = [sys.executable, "-m", "portside", "proxy", "serve", "--port", str(port)]
+        argv += ["--lan"] if lan else []
+        argv += ["--https"] if https else []
+        with open(log_path, "ab") as log:
+            process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            current = running()
+            if current is not None and current.pid == process.pid:
+                return current, True
+            if process.poll() is not None:
+                tail = log_path.read_text(errors="replace").strip().splitlines()[-1:] or [f"exit {process.returncode}"]
+                raise ServiceFailed(f"the proxy did not start: {tail[0]}")
+            time.sleep(0.02)
+        process.terminate()
+        raise ServiceFailed(f"the proxy did not start within {START_TIMEOUT:g} s (see {log_path})")
+
+
+def stop(grace: float = 5.0) -> ProxyRecord | None:
+    """Stop the running proxy (SIGTERM through a checked pidfd, SIGKILL after `grace`); None when none ran."""
+    current = running()
+    if current is None:
+        return None
+    info = process_info(current.pid)
+    handle = signals.open_checked(info) if info is not None and info.start_ticks == current.start else None
+    if handle is None:
+        return None
+    try:
+        signals.send(handle, signal.SIGTERM)
+        if signals.wait_exited([handle], grace):
+            signals.send(handle, signal.SIGKILL)
+            signals.wait_exited([handle], grace)
+    finally:
+        signals.close([handle])
+    clear_record()
+    return current

@@ -1,0 +1,38 @@
+"""The proxy's own answers: unknown names, dead backends, refused hosts — HTML for browsers, text for curl.
+
+Every page lists the live routes, so a typo is one click from the right name.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable
+
+from portside.model import Route
+
+REASONS = {400: "Bad Request", 404: "Not Found", 421: "Misdirected Request", 502: "Bad Gateway"}
+
+
+def _links(routes: Iterable[Route], proxy_port: int, scheme: str) -> list[tuple[str, str]]:
+    suffix = "" if (scheme, proxy_port) in (("http", 80), ("https", 443)) else f":{proxy_port}"
+    return [(f"{scheme}://{r.name}.localhost{suffix}/", f"{r.name} -> 127.0.0.1:{r.port} ({r.kind})") for r in routes]
+
+
+def error_page(status: int, message: str, routes: Iterable[Route], *, proxy_port: int, scheme: str,
+               wants_html: bool) -> bytes:
+    """A complete HTTP/1.1 response (Connection: close) saying what went wrong and where the live services are."""
+    links = _links(routes, proxy_port, scheme)
+    title = f"{status} {REASONS.get(status, 'Error')}"
+    if wants_html:
+        items = "".join(f'<li><a href="{html.escape(url)}">{html.escape(url)}</a> {html.escape(text)}</li>'
+                        for url, text in links) or "<li>none: start one with <code>portside run NAME -- CMD</code></li>"
+        body = (f"<!doctype html><html><head><meta charset=utf-8><title>{title}</title></head><body>"
+                f"<h1>{title}</h1><p>{html.escape(message)}</p><h2>Live services</h2><ul>{items}</ul>"
+                "<p><small>portside proxy</small></p></body></html>\n").encode()
+        kind = b"text/html; charset=utf-8"
+    else:
+        lines = "".join(f"  {url}  {text}\n" for url, text in links) or "  none: portside run NAME -- CMD\n"
+        body = f"{title}: {message}\nlive services:\n{lines}".encode()
+        kind = b"text/plain; charset=utf-8"
+    return (b"HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %d\r\nConnection: close\r\n"
+            b"Cache-Control: no-store\r\nServer: portside\r\n\r\n" % (status, title[4:].encode(), kind, len(body))) + body
