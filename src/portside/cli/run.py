@@ -36,7 +36,18 @@ def add_parser(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     parser.add_argument("--replace", action="store_true", help="take the name over from a live run")
     parser.add_argument("--timeout", default="60s", help="how long the command may take to answer (default 60s)")
     parser.add_argument("command", nargs=argparse.REMAINDER, help="-- CMD ARGS...; {port} in ARGS becomes the port")
-    parser.set_defaults(run=run)
+    parser.set_defaults(run=run, parser=parser)
+
+
+def _split(args: argparse.Namespace) -> tuple[argparse.Namespace, list[str]]:
+    """Options given after NAME (`run app --replace -- CMD`) are portside's; everything after `--` is CMD's."""
+    words: list[str] = args.command
+    if "--" not in words:
+        return args, words
+    cut = words.index("--")
+    if cut:
+        args = args.parser.parse_args([*words[:cut], args.name, "--"])
+    return args, words[cut + 1 :]
 
 
 def _lease(name: str, replace: bool) -> Lease:
@@ -67,8 +78,8 @@ def _supervise(service: Service) -> int:
 
 
 def run(args: argparse.Namespace, env: Environment) -> int:
+    args, command = _split(args)
     name = parse_name(args.name)
-    command = args.command[1:] if args.command[:1] == ["--"] else args.command
     if not command:
         raise UsageError("run needs a command after --: portside run NAME -- CMD ARGS...")
     timeout = parse_duration(args.timeout)

@@ -31,8 +31,11 @@ class Head(NamedTuple):
     upgrade: bool
 
     def header(self, name: bytes) -> bytes | None:
+        return next(iter(self.header_values(name)), None)
+
+    def header_values(self, name: bytes) -> list[bytes]:
         wanted = name.lower()
-        return next((value for key, value in self.headers if key.lower() == wanted), None)
+        return [value for key, value in self.headers if key.lower() == wanted]
 
     @property
     def chunked(self) -> bool:

@@ -10,7 +10,7 @@ another host is refused with 400, so the proxy is never an open forward proxy.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
@@ -57,9 +57,11 @@ def route_for(name: str, routes: Mapping[str, Route]) -> Route | None:
     return None
 
 
-def decide(host_header: bytes | None, target: bytes, routes: Mapping[str, Route]) -> Decision:
+def decide(host_headers: Sequence[bytes], target: bytes, routes: Mapping[str, Route]) -> Decision:
     """Route a request by its Host header (or the host of an absolute-form target)."""
-    host_text = host_header.decode("latin-1") if host_header is not None else ""
+    if len(host_headers) > 1:
+        return Decision(None, 400, "the request has several Host headers", "")
+    host_text = host_headers[0].decode("latin-1") if host_headers else ""
     if target[:1] != b"/" and target != b"*":
         split = urlsplit(target.decode("latin-1"))
         absolute = (split.hostname or "").rstrip(".")

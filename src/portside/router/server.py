@@ -144,7 +144,7 @@ class Proxy:
                 event = await client.next()
                 if not isinstance(event, Head):
                     break
-                decision = decide(event.header(b"host"), event.target, self.table.current())
+                decision = decide(event.header_values(b"host"), event.target, self.table.current())
                 route = decision.route
                 if route is None:
                     writer.write(self._page(decision.status, decision.reason, event))

@@ -1,0 +1,281 @@
+"""`portside run`, `alias`, `routes` and the .localhost proxy, end to end with real processes and sockets."""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import unleased_port
+from websockets.sync.client import connect as ws_connect
+
+from portside.allocate import bindable
+from portside.router import control
+from portside.routes import routes
+
+BACKEND = str(Path(__file__).with_name("backend.py"))
+
+
+@pytest.fixture
+def proxy_port(monkeypatch: pytest.MonkeyPatch) -> Iterator[int]:
+    """A proxy port of this test's own; the proxy `run` starts is stopped afterwards."""
+    port = unleased_port()
+    monkeypatch.setenv("PORTSIDE_PROXY_PORT", str(port))
+    yield port
+    control.stop()
+
+
+class Running:
+    def __init__(self, proc: subprocess.Popen[str], url: str) -> None:
+        self.proc = proc
+        self.url = url
+
+
+@pytest.fixture
+def start_run(proxy_port: int) -> Iterator[object]:
+    started: list[subprocess.Popen[str]] = []
+
+    def start(name: str, *command: str, extra: tuple[str, ...] = ()) -> Running:
+        proc = subprocess.Popen([sys.executable, "-m", "portside", "run", name, *extra, "--", *command],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+        started.append(proc)
+        assert proc.stdout is not None
+        url = proc.stdout.readline().strip()
+        if not url:
+            proc.wait(10)
+            assert proc.stderr is not None
+            raise AssertionError(f"run failed: {proc.stderr.read()}")
+        return Running(proc, url)
+
+    yield start
+    for proc in started:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+
+
+def get(proxy_port: int, host: str, path: str = "/", *, method: str = "GET", body: bytes | None = None,
+        headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+    conn = http.client.HTTPConnection("127.0.0.1", proxy_port, timeout=10)
+    conn.request(method, path, body=body, headers={"Host": host, **(headers or {})})
+    response = conn.getresponse()
+    data = response.read()
+    conn.close()
+    return response.status, {k.lower(): v for k, v in response.getheaders()}, data
+
+
+def backend(start_run, name: str = "app", extra: tuple[str, ...] = ()) -> Running:  # type: ignore[no-untyped-def]
+    return start_run(name, sys.executable, BACKEND, "{port}", extra=extra)  # type: ignore[no-any-return]
+
+
+def route_port(name: str) -> int:
+    (route,) = [r for r in routes() if r.name == name]
+    return route.port
+
+
+def test_run_prints_the_url_and_the_proxy_serves_the_page(start_run, proxy_port: int) -> None:
+    app = backend(start_run)
+    assert app.url == f"http://app.localhost:{proxy_port}/"
+    status, headers, body = get(proxy_port, f"app.localhost:{proxy_port}")
+    assert status == 200 and b"hello from the backend" in body and headers["content-type"] == "text/html"
+    port = route_port("app")
+    assert not bindable(port), "the backend listens on the leased port"
+
+
+def test_forwarded_headers_and_bodies_both_ways(start_run, proxy_port: int) -> None:
+    backend(start_run)
+    payload = os.urandom(300_000)
+    status, _, body = get(proxy_port, "app.localhost", "/echo", method="POST", body=payload,
+                          headers={"X-Forwarded-For": "6.6.6.6"})
+    seen = json.loads(body)
+    assert status == 200 and seen["body_length"] == len(payload)
+    assert seen["body_sha256"] == hashlib.sha256(payload).hexdigest()
+    assert seen["headers"]["x-forwarded-for"] == "127.0.0.1"
+    assert seen["headers"]["x-forwarded-proto"] == "http" and seen["headers"]["x-forwarded-host"] == "app.localhost"
+    chunks = iter([b"abc", b"defg", b""])
+    conn = http.client.HTTPConnection("127.0.0.1", proxy_port, timeout=10)
+    conn.request("POST", "/echo", body=chunks, headers={"Host": "app.localhost", "Transfer-Encoding": "chunked"},
+                 encode_chunked=True)
+    seen = json.loads(conn.getresponse().read())
+    assert seen["body_length"] == 7 and seen["headers"]["transfer-encoding"] == "chunked"
+
+
+def test_keep_alive_chunked_and_head(start_run, proxy_port: int) -> None:
+    backend(start_run)
+    conn = http.client.HTTPConnection("127.0.0.1", proxy_port, timeout=10)
+    peers = set()
+    for path in ("/chunked", "/echo", "/chunked"):
+        conn.request("GET", path, headers={"Host": "app.localhost"})
+        response = conn.getresponse()
+        data = response.read()
+        peers.add(conn.sock.getsockname())
+        assert response.status == 200
+        if path == "/chunked":
+            assert data == b"".join(f"piece {i}\n".encode() for i in range(5))
+    assert len(peers) == 1, "one client connection carried every request"
+    conn.request("HEAD", "/", headers={"Host": "app.localhost"})
+    response = conn.getresponse()
+    assert response.status == 200 and response.read() == b"" and int(response.getheader("Content-Length")) > 0
+    conn.request("GET", "/echo", headers={"Host": "app.localhost"})
+    assert conn.getresponse().status == 200
+
+
+def test_server_sent_events_arrive_as_they_are_sent(start_run, proxy_port: int) -> None:
+    backend(start_run)
+    with socket.create_connection(("127.0.0.1", proxy_port), timeout=5) as sock:
+        sock.sendall(b"GET /sse HTTP/1.1\r\nHost: app.localhost\r\nAccept: text/event-stream\r\n\r\n")
+        began = time.monotonic()
+        received = b""
+        while b"event 0" not in received:
+            received += sock.recv(4096)
+        first = time.monotonic() - began
+        while b"0\r\n\r\n" not in received:
+            received += sock.recv(4096)
+    assert first < 0.3, f"the first event took {first:.2f} s: the response was buffered"
+    assert all(f"data: event {i}".encode() in received for i in range(3))
+
+
+def test_websocket_echo_through_the_proxy(start_run, proxy_port: int) -> None:
+    backend(start_run)
+    sock = socket.create_connection(("127.0.0.1", proxy_port), timeout=5)
+    with ws_connect(f"ws://app.localhost:{proxy_port}/ws", sock=sock, open_timeout=5) as ws:
+        ws.send("hello")
+        assert ws.recv(timeout=5) == "hello"
+        blob = os.urandom(100_000)
+        ws.send(blob)
+        assert ws.recv(timeout=5) == blob
+
+
+def test_subdomain_routes_to_its_own_name_or_the_parent(start_run, proxy_port: int) -> None:
+    backend(start_run, "shop")
+    status, _, body = get(proxy_port, "api.shop.localhost", "/echo")
+    assert status == 200 and json.loads(body)["headers"]["x-forwarded-host"] == "api.shop.localhost"
+    backend(start_run, "api.shop")
+    assert route_port("api.shop") != route_port("shop")
+    assert get(proxy_port, "api.shop.localhost", "/echo")[0] == 200
+
+
+@pytest.mark.parametrize(("host", "path", "status"), [
+    ("evil.example", "/", 421),
+    ("app.localhost.evil.example", "/", 421),
+    ("nope.localhost", "/", 404),
+    ("localhost", "/", 404),
+    ("app.localhost", "http://example.com/", 400),
+])
+def test_refusals(start_run, proxy_port: int, host: str, path: str, status: int) -> None:
+    backend(start_run)
+    got, headers, body = get(proxy_port, host, path, headers={"Accept": "text/html"})
+    assert got == status and headers["content-type"].startswith("text/html")
+    listed = b"http://app.localhost" in body
+    assert listed == (status == 404), "only the 404 page lists the live routes"
+
+
+def test_ctrl_c_stops_the_command_and_removes_route_and_lease(start_run, proxy_port: int) -> None:
+    app = backend(start_run)
+    port = route_port("app")
+    app.proc.send_signal(signal.SIGINT)
+    assert app.proc.wait(10) == 128 + signal.SIGINT
+    assert [r.name for r in routes()] == [] and bindable(port)
+    out = subprocess.run([sys.executable, "-m", "portside", "leases", "--json"], capture_output=True, text=True,
+                         check=True)
+    assert json.loads(out.stdout)["leases"] == []
+    assert get(proxy_port, "app.localhost")[0] == 404
+
+
+def test_kill_9_of_run_prunes_the_route_and_stops_the_command(start_run, proxy_port: int) -> None:
+    app = backend(start_run)
+    port = route_port("app")
+    os.kill(app.proc.pid, signal.SIGKILL)
+    app.proc.wait(10)
+    deadline = time.monotonic() + 5
+    while not bindable(port) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert bindable(port), "the command died with its portside run (parent-death signal)"
+    assert get(proxy_port, "app.localhost")[0] == 404
+    assert routes() == []
+
+
+def test_command_exit_status_is_passed_on(start_run, proxy_port: int) -> None:
+    app = start_run("quick", sys.executable, "-c",
+                    "import socket,sys,time; s=socket.socket(); s.bind(('127.0.0.1', int(sys.argv[1]))); s.listen(); "
+                    "time.sleep(0.5); sys.exit(3)", "{port}")
+    assert app.proc.wait(10) == 3
+    assert routes() == []
+
+
+def test_second_run_of_a_live_name_refuses_unless_replace(start_run, proxy_port: int) -> None:
+    first = backend(start_run)
+    second = subprocess.run([sys.executable, "-m", "portside", "run", "app", "--", sys.executable, BACKEND, "{port}"],
+                            capture_output=True, text=True, timeout=30, check=False)
+    assert second.returncode == 1 and f"pid {first.proc.pid}" in second.stderr and second.stderr.count("\n") == 1
+    third = backend(start_run, extra=("--replace",))
+    assert third.url == first.url and route_port("app") != 0
+    assert get(proxy_port, "app.localhost", "/echo")[0] == 200
+
+
+def test_alias_routes_to_a_port_served_elsewhere(start_run, proxy_port: int, cli) -> None:
+    port = unleased_port()
+    server = subprocess.Popen([sys.executable, BACKEND, str(port)], start_new_session=True)
+    try:
+        deadline = time.monotonic() + 10
+        while bindable(port) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        result = cli("alias", "db-admin", str(port), "--json")
+        assert result.status == 0 and result.json()["url"] == f"http://db-admin.localhost:{proxy_port}/"
+        assert get(proxy_port, "db-admin.localhost", "/echo")[0] == 200
+        listed = cli("routes", "--json").json()
+        assert [(r["name"], r["kind"], r["port"]) for r in listed["routes"]] == [("db-admin", "alias", port)]
+        assert listed["proxy"]["running"] is True
+        assert cli("alias", "db-admin", "--remove").status == 0
+        assert get(proxy_port, "db-admin.localhost")[0] == 404
+    finally:
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait(10)
+    assert get(proxy_port, "gone.localhost")[0] == 404
+
+
+def test_dead_backend_is_a_502_page_listing_routes(proxy_port: int, cli) -> None:
+    port = unleased_port()
+    assert cli("alias", "ghost", str(port)).status == 0
+    status, headers, body = get(proxy_port, "ghost.localhost")
+    assert status == 502 and b"does not answer on port" in body and headers["content-type"].startswith("text/plain")
+
+
+def test_proxy_listens_on_loopback_only(proxy_port: int, cli) -> None:
+    started = cli("proxy", "start", "--json").json()
+    assert started["hosts"] == ["127.0.0.1", "::1"] and started["port"] == proxy_port
+    listeners = cli("ls", "--port", str(proxy_port), "--json").json()["listeners"]
+    assert sorted(item["address"] for item in listeners) == ["127.0.0.1", "::1"]
+    assert {item["exposure"] for item in listeners} == {"loopback"}
+    assert cli("proxy", "status", "--json").json()["running"] is True
+    assert cli("proxy", "stop", "--json").json()["state"] == "stopped"
+    assert cli("proxy", "status", "--json").json()["running"] is False
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["run", "bad_name", "--", "true"], "invalid name"),
+    (["run", "app"], "needs a command"),
+    (["run", "12345", "--", "true"], "all digits"),
+    (["alias", "app", "70000"], "out of range"),
+    (["alias", "app"], "needs NAME and PORT"),
+    (["alias", "nothing-here", "--remove"], "no route named"),
+    (["proxy", "start", "--port", "0"], "out of range"),
+])
+def test_bad_input_is_one_line_and_exit_2(cli, argv: list[str], message: str) -> None:
+    result = cli(*argv)
+    assert result.status == 2 and message in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_bad_proxy_port_variable(cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PORTSIDE_PROXY_PORT", "http")
+    result = cli("proxy", "status")
+    assert result.status == 2 and "PORTSIDE_PROXY_PORT" in result.stderr
