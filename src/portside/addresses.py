@@ -16,6 +16,7 @@ from typing import NamedTuple
 from portside.errors import TargetError
 
 SCHEME_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
+SECURE_SCHEMES = frozenset({"https", "wss"})
 MAX_PORT = 65535
 
 
@@ -44,6 +45,16 @@ class Target(NamedTuple):
             return str(ipaddress.ip_address(self.host))
         except ValueError:
             return None
+
+    @property
+    def name(self) -> str | None:
+        """The host when it is a name (what TLS sends as SNI), None for an address literal or no host."""
+        return self.host if self.host is not None and self.address is None else None
+
+    @property
+    def secure(self) -> bool:
+        """True for https:// and wss:// targets."""
+        return self.scheme in SECURE_SCHEMES
 
     @property
     def is_loopback_name(self) -> bool:

@@ -12,11 +12,11 @@ outgoing connection may take it at any moment), or it is privileged for this use
 
 from __future__ import annotations
 
-import ipaddress
 from typing import NamedTuple
 
 from portside.addresses import AddressKind, Target, classify
 from portside.firewall import FirewallRule, catching
+from portside.match import accepts
 from portside.model import Finding, ForeignListener, Listener, ProcessInfo, Severity
 from portside.portpool import PortRange
 from portside.proxyenv import ProxyRoute
@@ -114,6 +114,11 @@ class Exchange(NamedTuple):
     accepted: bool | None = None
     other_scheme: bool = False
 
+    @property
+    def server_error(self) -> bool:
+        """An HTTP answer of 500 or more."""
+        return self.reply == "http" and self.status is not None and self.status >= 500
+
 
 class TargetEvidence(NamedTuple):
     """Everything `doctor TARGET` judges."""
@@ -134,18 +139,6 @@ class TargetEvidence(NamedTuple):
     connect_timeout: float = 1.0
 
 
-def covers(listener: Listener, address: str) -> bool:
-    """Does `listener` accept connections to `address` (itself, its family's wildcard, or dual-stack ::)?"""
-    version = ipaddress.ip_address(address).version
-    if listener.address == address:
-        return True
-    if listener.address == "0.0.0.0":
-        return version == 4
-    if listener.address == "::":
-        return version == 6 or listener.dual_stack
-    return False
-
-
 def _interface(address: str) -> str | None:
     return "lo" if classify(address) is AddressKind.LOOPBACK else None
 
@@ -162,11 +155,13 @@ def _firewall(evidence: TargetEvidence) -> list[Finding]:
     port = evidence.target.port
     findings = []
     unread = f" (firewall rules unread: {'; '.join(evidence.notes)})" if evidence.notes else ""
+    unfound = f"no rule naming port {port} was found{unread}"
+    look = f"look for the rule: sudo nft -a list ruleset | grep -w {port}"
     for exchange in evidence.exchanges:
         shown = _shown(exchange.address, port)
         caught = catching(evidence.rules, exchange.address, port, _interface(exchange.address))
         specific = tuple(rule for rule in caught if not rule.policy)
-        listening = [lst for lst in evidence.listeners if covers(lst, exchange.address)]
+        listening = [lst for lst in evidence.listeners if accepts(lst, exchange.address)]
         if exchange.tcp == "timeout":
             full = [lst for lst in listening if lst.accept_queue is not None and lst.backlog is not None
                     and lst.accept_queue > 0 and lst.accept_queue >= lst.backlog]
@@ -177,10 +172,8 @@ def _firewall(evidence: TargetEvidence) -> list[Finding]:
             observed = f"connecting to {shown} timed out after {evidence.connect_timeout:g} s: the SYN was dropped"
             findings.append(Finding(
                 "firewall-drop", Severity.FAULT,
-                observed + (f"; matching rule: {_rules_text(drops)}" if drops else f"; no rule naming port {port} "
-                            f"was found{unread}"),
-                f"remove the rule: {_fix_rules(drops, port)}" if drops
-                else f"look for the rule: sudo nft -a list ruleset | grep -w {port}",
+                observed + (f"; matching rule: {_rules_text(drops)}" if drops else f"; {unfound}"),
+                f"remove the rule: {_fix_rules(drops, port)}" if drops else look,
             ))
         elif exchange.tcp in ("refused", "unreachable"):
             rejects = tuple(rule for rule in specific if rule.verdict == "reject")
@@ -194,9 +187,8 @@ def _firewall(evidence: TargetEvidence) -> list[Finding]:
                 findings.append(Finding(
                     "firewall-reject", Severity.FAULT,
                     f"{shown} was {exchange.tcp} although {_owners(listening[0])} listens on "
-                    f"{_shown(listening[0].address, port)}: something rejects it; no rule naming port {port} "
-                    f"was found{unread}",
-                    f"look for the rule: sudo nft -a list ruleset | grep -w {port}",
+                    f"{_shown(listening[0].address, port)}: something rejects it; {unfound}",
+                    look,
                 ))
     return findings
 
@@ -206,7 +198,7 @@ def _absent(evidence: TargetEvidence) -> list[Finding]:
     port = evidence.target.port
     dialled = [exchange.address for exchange in evidence.exchanges]
     tried = ", ".join(_shown(address, port) for address in dialled)
-    if any(covers(listener, address) for listener in evidence.listeners for address in dialled):
+    if any(accepts(listener, address) for listener in evidence.listeners for address in dialled):
         return []
     if evidence.listeners:
         where = "; ".join(f"{_shown(lst.address, port)} by {_owners(lst)}" for lst in evidence.listeners)
@@ -285,7 +277,7 @@ def _hosts(evidence: TargetEvidence) -> list[Finding]:
 
 
 def _not_accepting(evidence: TargetEvidence, exchange: Exchange) -> Finding:
-    waiting = [lst for lst in evidence.listeners if covers(lst, exchange.address)]
+    waiting = [lst for lst in evidence.listeners if accepts(lst, exchange.address)]
     queue = (f" (accept queue {waiting[0].accept_queue}, backlog {waiting[0].backlog})"
              if waiting and waiting[0].accept_queue is not None else "")
     stopped = ", ".join(f"pid {p.pid} ({p.name})" for p in evidence.stopped)
@@ -311,7 +303,7 @@ def _answers(evidence: TargetEvidence) -> list[Finding]:
         if exchange.accepted is False:
             findings.append(_not_accepting(evidence, exchange))
         elif exchange.other_scheme:
-            right = "http" if target.scheme in ("https", "wss") else "https"
+            right = "http" if target.secure else "https"
             spoken = "plain HTTP" if right == "http" else "TLS"
             answer = " ".join(str(part) for part in (exchange.reply, exchange.status, exchange.detail) if part)
             findings.append(Finding(
@@ -319,7 +311,7 @@ def _answers(evidence: TargetEvidence) -> list[Finding]:
                 f"{shown} speaks {spoken}, but the target asks for {target.scheme or 'http'} (the answer was {answer})",
                 f"use {right}://{evidence.name or exchange.address}:{port}{target.path}",
             ))
-        elif exchange.reply == "http" and exchange.status is not None and exchange.status >= 500:
+        elif exchange.server_error:
             findings.append(Finding(
                 "http-error", Severity.FAULT,
                 f"{shown} answers GET {target.path} with {exchange.status} {exchange.detail}",
@@ -356,16 +348,15 @@ def _proxy(evidence: TargetEvidence) -> list[Finding]:
 
 
 def _works(evidence: TargetEvidence) -> Finding | None:
-    port = evidence.target.port
-    for exchange in evidence.exchanges:
-        if exchange.tcp == "connected" and exchange.reply in ("http", "banner", "silent", None):
-            if exchange.reply == "http" and exchange.status is not None and exchange.status >= 500:
-                continue
-            said = f"; HTTP {exchange.status} {exchange.detail}".rstrip() if exchange.reply == "http" else ""
-            return Finding("ok", Severity.INFO,
-                           f"{_shown(exchange.address, port)} connected in {exchange.connect_ms} ms{said}",
-                           "none needed")
-    return None
+    working = [e for e in evidence.exchanges
+               if e.tcp == "connected" and e.reply in ("http", "banner", "silent", None) and not e.server_error]
+    if not working:
+        return None
+    exchange = working[0]
+    said = f"; HTTP {exchange.status} {exchange.detail}".rstrip() if exchange.reply == "http" else ""
+    return Finding("ok", Severity.INFO,
+                   f"{_shown(exchange.address, evidence.target.port)} connected in {exchange.connect_ms} ms{said}",
+                   "none needed")
 
 
 def diagnose_target(evidence: TargetEvidence) -> list[Finding]:

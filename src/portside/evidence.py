@@ -20,14 +20,17 @@ from portside.errors import InventoryError
 from portside.hostsfile import answers_localhost_names, mapped_to, parse_hosts
 from portside.inventory import inventory
 from portside.inventory.kernel import kernel_ports, unprivileged_port_start
+from portside.inventory.procfs import process_state
+from portside.match import matching
 from portside.model import Listener, ProcessInfo, Protocol
 from portside.probe.runner import CONNECT_TIMEOUT
 from portside.proxyenv import proxy_route
-from portside.resolve import LOOPBACKS, addresses_of
+from portside.resolve import LOOPBACKS, addresses_of, resolver_order
 
 HOSTS = "/etc/hosts"
 NSSWITCH = "/etc/nsswitch.conf"
 BUDGET = 2.2
+STOPPED = ("T", "t")
 
 TCP_TIME_WAIT = 6
 
@@ -48,10 +51,9 @@ def time_wait_count(port: int) -> int:
 
 def listen_evidence(port: int) -> ListenEvidence:
     """What stands between a server and binding TCP `port` on this machine."""
-    listeners = inventory(protocols=(Protocol.TCP,)).listeners
     return ListenEvidence(
         port=port,
-        holders=tuple(listener for listener in listeners if listener.port == port),
+        holders=matching(inventory(protocols=(Protocol.TCP,)).listeners, port, None),
         time_wait=time_wait_count(port),
         ephemeral=kernel_ports().ephemeral,
         unprivileged_start=unprivileged_port_start(),
@@ -59,12 +61,12 @@ def listen_evidence(port: int) -> ListenEvidence:
     )
 
 
-def _getaddrinfo(name: str, port: int) -> tuple[tuple[str, ...], str | None]:
+def _resolved(name: str, port: int) -> tuple[tuple[str, ...], str | None]:
+    """getaddrinfo's answer for `name`, or why it gave none."""
     try:
-        infos = socket.getaddrinfo(name, port, type=socket.SOCK_STREAM)
+        return resolver_order(name, port), None
     except socket.gaierror as error:
         return (), error.strerror
-    return tuple(dict.fromkeys(str(info[4][0]) for info in infos)), None
 
 
 def _read(path: str) -> str | None:
@@ -83,25 +85,17 @@ def _hosts_mapping(name: str | None) -> tuple[tuple[str, ...] | None, bool]:
 
 
 def _listeners(port: int) -> tuple[tuple[Listener, ...], tuple[ProcessInfo, ...]]:
-    from portside.inventory.procfs import PROC, parse_stat
-
-    found = tuple(lst for lst in inventory(protocols=(Protocol.TCP,)).listeners if lst.port == port)
-    stopped = []
-    for process in {p.pid: p for lst in found for p in lst.processes}.values():
-        try:
-            with open(f"{PROC}/{process.pid}/stat", "rb") as stat:
-                if parse_stat(stat.read()).state in ("T", "t"):
-                    stopped.append(process)
-        except OSError:
-            continue
-    return found, tuple(stopped)
+    """The TCP listeners on `port`, and those of their owners that are stopped (SIGSTOP, a debugger)."""
+    found = matching(inventory(protocols=(Protocol.TCP,)).listeners, port, None)
+    owners = {p.pid: p for lst in found for p in lst.processes}.values()
+    return found, tuple(p for p in owners if process_state(p.pid) in STOPPED)
 
 
 def _client_name(target: Target) -> str | None:
     """The name a client resolves: the host typed, `localhost` for a bare port, None for an address."""
     if target.host is None:
         return "localhost"
-    return None if target.address is not None else target.host.lower().rstrip(".")
+    return target.name.rstrip(".") if target.name else None
 
 
 def target_evidence(target: Target, environ: Mapping[str, str]) -> TargetEvidence:
@@ -112,26 +106,25 @@ def target_evidence(target: Target, environ: Mapping[str, str]) -> TargetEvidenc
 
     deadline = time.monotonic() + BUDGET
     name = _client_name(target)
-    # Names other than localhost's go through the resolver first (an unknown name is a usage error);
-    # localhost's are dialled on both loopbacks while getaddrinfo's own order is read beside them.
-    dialled = addresses_of(target) if name is not None and name != "localhost" else None
+    # Other names go through the resolver first (an unknown name is a usage error); localhost is dialled on
+    # both loopbacks while getaddrinfo's own order is read beside it; *.localhost is loopback, never resolved.
+    dialled = addresses_of(target) if name not in (None, "localhost") else None
+    resolved = None if target.is_loopback_name else dialled
     with ThreadPoolExecutor(max_workers=8) as pool:
-        resolving = pool.submit(_getaddrinfo, name, target.port) if name == "localhost" else None
+        resolving = pool.submit(_resolved, "localhost", target.port) if name == "localhost" else None
         hosts = pool.submit(_hosts_mapping, name)
         listening = pool.submit(_listeners, target.port)
         foreign = pool.submit(listeners_elsewhere, target.port)
         rules = pool.submit(ruleset)
         addresses = dialled or ((target.address,) if target.address else LOOPBACKS)
         dials: list[Future[Exchange]] = [pool.submit(exchange, a, target, deadline) for a in addresses]
-        resolved, error = resolving.result() if resolving is not None else (None, None)
+        resolved, error = resolving.result() if resolving is not None else (resolved, None)
         extra = [a for a in resolved or () if a not in addresses and classify(a) is AddressKind.LOOPBACK]
         dials.extend(pool.submit(exchange, a, target, deadline) for a in extra)
         (found, stopped), (elsewhere, complete) = listening.result(), foreign.result()
         read = rules.result()
         exchanges = tuple(dial.result() for dial in dials)
     notes = read.notes + (() if complete else ("some processes' network namespaces were not readable",))
-    if name is not None and name != "localhost" and not target.is_loopback_name:
-        resolved = dialled
     route_host = name or target.address or "localhost"
     mapped, nss_localhost = hosts.result()
     return TargetEvidence(

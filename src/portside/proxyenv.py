@@ -13,6 +13,8 @@ import ipaddress
 from collections.abc import Mapping
 from typing import NamedTuple
 
+from portside.addresses import SECURE_SCHEMES
+
 
 class ProxyRoute(NamedTuple):
     """The variable that would carry the request, its value, and the no_proxy that was read."""
@@ -23,7 +25,7 @@ class ProxyRoute(NamedTuple):
 
 
 def _variables(scheme: str) -> tuple[str, ...]:
-    base = "https" if scheme in ("https", "wss") else "http"
+    base = "https" if scheme in SECURE_SCHEMES else "http"
     return (f"{base}_proxy", f"{base.upper()}_PROXY", "all_proxy", "ALL_PROXY")
 
 

@@ -24,9 +24,14 @@ def addresses_of(target: Target) -> tuple[str, ...] | None:
     if target.address is not None:
         return (target.address,)
     try:
-        infos = socket.getaddrinfo(target.host, target.port, type=socket.SOCK_STREAM)
+        return resolver_order(target.host, target.port)
     except socket.gaierror as error:
         raise TargetError(target.host, f"cannot resolve host name ({error.strerror})") from None
+
+
+def resolver_order(host: str, port: int) -> tuple[str, ...]:
+    """The addresses getaddrinfo gives `host`, in its order, each once; socket.gaierror when it gives none."""
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     return tuple(dict.fromkeys(str(info[4][0]) for info in infos))
 
 

@@ -126,6 +126,17 @@ class Store:
                 if fcntl is not None:
                     fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
 
+    @contextmanager
+    def exclusive(self, name: str) -> Iterator[None]:
+        """Hold the lock file `name` beside the store (not the store's own): one holder on the machine at a time."""
+        fd = os.open(self.path.parent / name, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            if fcntl is not None:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
+
     def _prepare(self) -> None:
         db = self._db
         (app_id,) = db.execute("PRAGMA application_id").fetchone()

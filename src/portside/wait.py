@@ -14,13 +14,12 @@ from __future__ import annotations
 import errno
 import selectors
 import socket
-import ssl
 import time
 from collections.abc import Sequence
 from typing import NamedTuple
 
 from portside.addresses import Target
-from portside.probe.fingerprints import Http
+from portside.probe.fingerprints import Http, unverified_context
 from portside.resolve import dial_addresses
 
 INTERVAL = 0.003
@@ -103,11 +102,8 @@ def _http_status(sock: socket.socket, target: Target, address: str, timeout: flo
     conversation: socket.socket = sock
     http = Http.to(target, address)
     try:
-        if target.scheme in ("https", "wss"):
-            context = ssl.create_default_context()
-            context.check_hostname = False
-            context.verify_mode = ssl.CERT_NONE
-            conversation = context.wrap_socket(sock, server_hostname=target.host)
+        if target.secure:
+            conversation = unverified_context(["http/1.1"]).wrap_socket(sock, server_hostname=target.host)
         conversation.sendall(http.opening())
         data = b""
         while True:

@@ -10,6 +10,7 @@ from portside.cli.output import write_json
 from portside.errors import UsageError
 from portside.names import parse_name
 from portside.router.control import start
+from portside.router.routing import url_of
 from portside.routes import ALIAS, add_route, remove_route
 
 
@@ -37,7 +38,7 @@ def run(args: argparse.Namespace, env: Environment) -> int:
     port = parse_port(args.port.strip())
     route = add_route(name, port, kind=ALIAS, replace=args.replace)
     proxy, _ = start()
-    url = f"{proxy.scheme}://{route.name}.localhost:{proxy.port}/"
+    url = url_of(route.name, proxy.port, proxy.scheme)
     if args.json:
         write_json(env, {"name": route.name, "port": route.port, "url": url})
     else:

@@ -14,6 +14,7 @@ from portside.cli.environment import Environment
 from portside.cli.output import write_json
 from portside.errors import PortsideError
 from portside.router import control
+from portside.router.routing import url_of
 
 LOOPBACK_HOSTS = ("127.0.0.1", "::1")
 LAN_HOSTS = ("0.0.0.0", "::")
@@ -30,7 +31,7 @@ def add_parser(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
 
 
 def _show(env: Environment, as_json: bool, record: control.ProxyRecord, state: str) -> int:
-    url = f"{record.scheme}://NAME.localhost:{record.port}/"
+    url = url_of("NAME", record.port, record.scheme)
     if as_json:
         write_json(env, {"running": True, "state": state, "pid": record.pid, "port": record.port,
                          "hosts": list(record.hosts), "scheme": record.scheme, "url": url})

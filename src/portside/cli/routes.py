@@ -8,6 +8,7 @@ import time
 from portside.cli.environment import Environment
 from portside.cli.output import plain_table, write_json
 from portside.router.control import proxy_port, running
+from portside.router.routing import url_of
 from portside.routes import routes
 
 
@@ -26,10 +27,10 @@ def run(args: argparse.Namespace, env: Environment) -> int:
     if args.json:
         write_json(env, {"proxy": {"running": proxy is not None, "port": port, "scheme": scheme,
                                    "pid": proxy.pid if proxy else None},
-                         "routes": [{"name": r.name, "url": f"{scheme}://{r.name}.localhost:{port}/", "port": r.port,
+                         "routes": [{"name": r.name, "url": url_of(r.name, port, scheme), "port": r.port,
                                      "kind": r.kind, "owner_pid": r.owner_pid, "created": r.created} for r in found]})
         return 0
-    rows = [(f"{scheme}://{r.name}.localhost:{port}/", str(r.port), r.kind, str(r.owner_pid or "-"),
+    rows = [(url_of(r.name, port, scheme), str(r.port), r.kind, str(r.owner_pid or "-"),
              f"{now - r.created:.0f}s") for r in found]
     env.stdout.write(plain_table(("URL", "PORT", "KIND", "OWNER", "AGE"), rows))
     if proxy is None:

@@ -102,6 +102,14 @@ def process_info(pid: int) -> ProcessInfo | None:
     )
 
 
+def process_state(pid: int) -> str | None:
+    """The state letter of `pid` (R, S, D, T stopped, t traced, Z, ...), or None when it may not be read."""
+    try:
+        return parse_stat(_read(f"{PROC}/{pid}/stat")).state
+    except (OSError, ValueError):
+        return None
+
+
 def is_kernel_thread(pid: int) -> bool:
     """True for kernel threads (PF_KTHREAD): they hold no files, so an unreadable fd dir hides nothing."""
     try:

@@ -16,12 +16,10 @@ import time
 from portside.addresses import Target
 from portside.doctor import Exchange
 from portside.model import Protocol
-from portside.probe.fingerprints import Http, Tls, Verdict
+from portside.probe.fingerprints import Http, Tls, Verdict, unverified_context
 from portside.probe.runner import CONNECT_TIMEOUT, REPLY_WAIT, Channel, connect, converse, talk
 
 BANNER_WAIT = 0.3
-SECURE = ("https", "wss")
-PLAIN = ("http", "ws")
 TCP_ESTABLISHED = 1
 
 
@@ -40,37 +38,29 @@ def _accepted(local: tuple[str, int], port: int) -> bool | None:
     return None
 
 
-def _tls_channel(sock: socket.socket, server_name: str | None, wait: float) -> ssl.SSLSocket:
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    context.set_alpn_protocols(["http/1.1"])
-    sock.settimeout(wait)
-    return context.wrap_socket(sock, server_hostname=server_name)
+def _left(deadline: float, most: float) -> float:
+    """A step's time: at most `most`, and what is left before `deadline` (never quite nothing)."""
+    return min(most, max(0.05, deadline - time.monotonic()))
 
 
 def _other_scheme(address: str, target: Target, wait: float) -> bool:
     """Does the port speak the scheme the target did not ask for (TLS for http://, plain HTTP for https://)?"""
-    if target.scheme in SECURE:
+    if target.secure:
         verdict, _ = converse(address, target.port, Http.to(target, address), wait)
         return verdict.protocol == "http"
-    verdict, _ = converse(address, target.port, Tls(_server_name(target)), wait)
+    verdict, _ = converse(address, target.port, Tls(target.name), wait)
     return verdict.protocol == "tls" and "error" not in verdict.details
-
-
-def _server_name(target: Target) -> str | None:
-    return target.host if target.host and target.address is None else None
 
 
 def _reply(address: str, target: Target, tcp: str, connect_ms: float | None, verdict: Verdict | None, data: bytes,
            deadline: float) -> Exchange:
-    wait = min(REPLY_WAIT, max(0.05, deadline - time.monotonic()))
+    wait = _left(deadline, REPLY_WAIT)
     if verdict is not None and verdict.protocol == "http":
         status = verdict.details.get("status")
         code = status if isinstance(status, int) else None
         server = verdict.details.get("server")
         detail = f"{verdict.details.get('reason', '')}" + (f" (server: {server})" if server else "")
-        other = target.scheme in PLAIN and code in (400, 497) and _other_scheme(address, target, wait)
+        other = not target.secure and code in (400, 497) and _other_scheme(address, target, wait)
         return Exchange(address, tcp, connect_ms, "http", code, detail, other_scheme=other)
     return Exchange(address, tcp, connect_ms, "other" if data else "closed", detail=data[:32].hex(" "),
                     other_scheme=_other_scheme(address, target, wait))
@@ -78,17 +68,13 @@ def _reply(address: str, target: Target, tcp: str, connect_ms: float | None, ver
 
 def exchange(address: str, target: Target, deadline: float) -> Exchange:
     """Dial `address` as a client of `target` would, and say what happened, finishing by `deadline`."""
-
-    def left(most: float) -> float:
-        return min(most, max(0.05, deadline - time.monotonic()))
-
-    tcp, connect_ms, sock = connect(address, target.port, left(CONNECT_TIMEOUT))
+    tcp, connect_ms, sock = connect(address, target.port, _left(deadline, CONNECT_TIMEOUT))
     if sock is None:
         return Exchange(address, tcp, connect_ms)
     with sock:
         local = sock.getsockname()[:2]
         silent = Exchange(address, tcp, connect_ms, "silent")
-        if target.scheme not in SECURE + PLAIN:
+        if target.scheme is None:
             sock.settimeout(BANNER_WAIT)
             try:
                 data = sock.recv(64)
@@ -98,17 +84,18 @@ def exchange(address: str, target: Target, deadline: float) -> Exchange:
                 data = b""
             return Exchange(address, tcp, connect_ms, "banner" if data else "closed", detail=data[:32].hex(" "))
         channel: Channel = sock
-        if target.scheme in SECURE:
+        if target.secure:
+            sock.settimeout(_left(deadline, CONNECT_TIMEOUT))
             try:
-                channel = _tls_channel(sock, _server_name(target), left(CONNECT_TIMEOUT))
+                channel = unverified_context(["http/1.1"]).wrap_socket(sock, server_hostname=target.name)
             except TimeoutError:
                 accepted = _accepted(local, target.port)
-                other = accepted is not False and _other_scheme(address, target, left(REPLY_WAIT))
+                other = accepted is not False and _other_scheme(address, target, _left(deadline, REPLY_WAIT))
                 return silent._replace(accepted=accepted, other_scheme=other)
             except (ssl.SSLError, OSError) as error:
-                other = _other_scheme(address, target, left(REPLY_WAIT))
+                other = _other_scheme(address, target, _left(deadline, REPLY_WAIT))
                 return Exchange(address, tcp, connect_ms, "tls-failed", detail=str(error), other_scheme=other)
-        verdict, data = talk(channel, Http.to(target, address), left(CONNECT_TIMEOUT))
+        verdict, data = talk(channel, Http.to(target, address), _left(deadline, CONNECT_TIMEOUT))
         if verdict is None and not data:
             return silent._replace(accepted=_accepted(local, target.port))
     return _reply(address, target, tcp, connect_ms, verdict, data, deadline)

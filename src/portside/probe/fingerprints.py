@@ -263,16 +263,22 @@ class Mongo:
         return NOT_MINE
 
 
+def unverified_context(alpn: list[str]) -> ssl.SSLContext:
+    """A client context that describes whatever certificate it meets rather than judging it."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    context.set_alpn_protocols(alpn)
+    return context
+
+
 class Tls:
     """A TLS handshake through memory BIOs (no socket): version, ALPN and the certificate, unverified."""
 
     name = "tls"
 
     def __init__(self, server_name: str | None) -> None:
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-        context.set_alpn_protocols(["h2", "http/1.1"])
+        context = unverified_context(["h2", "http/1.1"])
         self.incoming = ssl.MemoryBIO()
         self.outgoing = ssl.MemoryBIO()
         self.tls = context.wrap_bio(self.incoming, self.outgoing, server_hostname=server_name)

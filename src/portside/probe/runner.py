@@ -126,8 +126,8 @@ def converse(address: str, port: int, fingerprint: Fingerprint, wait: float) -> 
 
 def _identify(address: str, target: Target) -> Verdict:
     http: Callable[[], Fingerprint] = lambda: Http.to(target, address)
-    sni = target.host if target.host and target.address is None else None
-    if target.scheme in ("https", "wss"):
+    sni = target.name
+    if target.secure:
         plan: list[tuple[Callable[[], Fingerprint], float]] = [(lambda: Tls(sni), REPLY_WAIT)]
     else:
         plan = [

@@ -14,8 +14,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import NamedTuple
 
@@ -24,12 +22,7 @@ from portside.addresses import parse_port
 from portside.errors import ServiceFailed, UsageError
 from portside.inventory.procfs import process_info
 from portside.liveness import is_alive, start_token
-from portside.state import state_dir
-
-try:
-    import fcntl
-except ImportError:  # Windows: no lock; a second proxy fails to bind and exits.
-    fcntl = None  # type: ignore[assignment]
+from portside.state import open_store, state_dir
 
 DEFAULT_PORT = 7355
 RECORD = "proxy.json"
@@ -74,7 +67,6 @@ def running() -> ProxyRecord | None:
 def write_record(port: int, hosts: tuple[str, ...], scheme: str) -> None:
     """Called by the serving process once it listens: atomically, so readers never see half a record."""
     path = _record_path()
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     pid = os.getpid()
     record = {"pid": pid, "start": start_token(pid), "port": port, "hosts": list(hosts), "scheme": scheme}
     partial = path.with_suffix(f".{pid}.tmp")
@@ -92,22 +84,9 @@ def clear_record() -> None:
             pass
 
 
-@contextmanager
-def _start_lock() -> Iterator[None]:
-    directory = state_dir()
-    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(directory / "proxy.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-    try:
-        if fcntl is not None:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
-
-
-def start(port: int | None = None, *, lan: bool = False, https: bool = False) -> tuple[ProxyRecord, bool]:
+def start(port: int | None = None, *, lan: bool = False) -> tuple[ProxyRecord, bool]:
     """The running proxy, starting one if none runs; True when this call started it."""
-    with _start_lock():
+    with open_store().exclusive("proxy.lock"):
         current = running()
         if current is not None:
             return current, False
@@ -115,7 +94,6 @@ def start(port: int | None = None, *, lan: bool = False, https: bool = False) ->
         log_path = state_dir() / LOG
         argv = [sys.executable, "-m", "portside", "proxy", "serve", "--port", str(port)]
         argv += ["--lan"] if lan else []
-        argv += ["--https"] if https else []
         with open(log_path, "ab") as log:
             process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
         deadline = time.monotonic() + START_TIMEOUT

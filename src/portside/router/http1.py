@@ -124,12 +124,16 @@ class Reader:
         except httptools.HttpParserError as error:
             raise ProtocolError(str(error)) from None
         events, self.events = self.events, []
-        if self._skip_body and any(isinstance(event, Head) and event.status >= 200 for event in events):
-            cut = next(i for i, e in enumerate(events) if isinstance(e, Head) and e.status >= 200)
-            events = [*events[: cut + 1], End()]
-            self._skip_body = False
-            self._parser = self._new_parser()
-        return events
+        return self._cut_after_head(events) if self._skip_body else events
+
+    def _cut_after_head(self, events: list[Event]) -> list[Event]:
+        """After HEAD: the final response ends with its headers; a fresh parser takes the next one."""
+        final = next((i for i, e in enumerate(events) if isinstance(e, Head) and e.status >= 200), None)
+        if final is None:
+            return events
+        self._skip_body = False
+        self._parser = self._new_parser()
+        return [*events[: final + 1], End()]
 
 
 def encode_head(head: Head, headers: list[tuple[bytes, bytes]] | None = None) -> bytes:

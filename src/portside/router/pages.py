@@ -9,13 +9,13 @@ import html
 from collections.abc import Iterable
 
 from portside.model import Route
+from portside.router.routing import url_of
 
 REASONS = {400: "Bad Request", 404: "Not Found", 421: "Misdirected Request", 502: "Bad Gateway"}
 
 
 def _links(routes: Iterable[Route], proxy_port: int, scheme: str) -> list[tuple[str, str]]:
-    suffix = "" if (scheme, proxy_port) in (("http", 80), ("https", 443)) else f":{proxy_port}"
-    return [(f"{scheme}://{r.name}.localhost{suffix}/", f"{r.name} -> 127.0.0.1:{r.port} ({r.kind})") for r in routes]
+    return [(url_of(r.name, proxy_port, scheme), f"{r.name} -> 127.0.0.1:{r.port} ({r.kind})") for r in routes]
 
 
 def error_page(status: int, message: str, routes: Iterable[Route], *, proxy_port: int, scheme: str,

@@ -47,6 +47,12 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def url_of(name: str, port: int, scheme: str) -> str:
+    """Where the proxy serves `name`: scheme://NAME.localhost[:port]/ (the port left out when it is the scheme's)."""
+    suffix = "" if (scheme, port) in (("http", 80), ("https", 443)) else f":{port}"
+    return f"{scheme}://{name}.localhost{suffix}/"
+
+
 def route_for(name: str, routes: Mapping[str, Route]) -> Route | None:
     """The route of `name` (a.b.c), else of its parent names (b.c, then c)."""
     labels = name.split(".")

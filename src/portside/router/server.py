@@ -15,6 +15,7 @@ import contextlib
 import signal
 import ssl
 import time
+from collections import deque
 from collections.abc import Callable
 
 from portside.model import Route
@@ -68,7 +69,7 @@ class Events:
     def __init__(self, reader: asyncio.StreamReader, parser: Reader) -> None:
         self.reader = reader
         self.parser = parser
-        self.pending: list[Event] = []
+        self.pending: deque[Event] = deque()
 
     async def next(self) -> Event | None:
         while not self.pending:
@@ -76,7 +77,7 @@ class Events:
             if not data:
                 return None
             self.pending.extend(self.parser.feed(data))
-        return self.pending.pop(0)
+        return self.pending.popleft()
 
 
 class Upstream:
@@ -209,9 +210,7 @@ class Proxy:
             elif isinstance(event, End):
                 writer.write(encode_end(chunked))
                 await writer.drain()
-                if upstream.events.pending or keep_alive:
-                    return keep_alive
-                return False
+                return keep_alive
 
     async def _upgrade(self, client: Events, writer: asyncio.StreamWriter, upstream: Upstream) -> None:
         """Relay the answer to an Upgrade; on 101, pipe raw bytes both ways until either side closes."""

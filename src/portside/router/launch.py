@@ -1,0 +1,53 @@
+"""Serve a command as NAME.localhost: lease its port, route the name, start the proxy and the command.
+
+What `portside run` does, as a library call. The port comes from `pick`'s allocator (a
+named lease: the same port next time while it is free) and the route NAME -> port is
+written before the command starts, both owned by this process. The command gets PORT
+and HOST=127.0.0.1, the flags of dev servers that ignore PORT (portflags.py), and SIGTERM
+from the kernel if this process dies. Leaving the block removes the route and the lease.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
+
+from portside.allocate import pick, release
+from portside.errors import LeaseHeld, UsageError
+from portside.model import Lease
+from portside.portflags import with_port_flags
+from portside.router.control import start
+from portside.router.routing import url_of
+from portside.routes import RUN, add_route, remove_route
+from portside.supervise import Service, start_service
+
+
+def _lease(name: str, replace: bool) -> Lease:
+    try:
+        (lease,) = pick(names=[name])
+    except LeaseHeld:
+        if not replace:
+            raise
+        (lease,) = pick()
+    return lease
+
+
+@contextmanager
+def routed(name: str, command: Sequence[str], *, replace: bool = False, timeout: float = 60.0
+           ) -> Iterator[tuple[str, Service]]:
+    """The URL NAME is served at and the started command; the caller waits for it or stops it."""
+    me = os.getpid()
+    lease = _lease(name, replace)
+    try:
+        add_route(name, lease.port, kind=RUN, owner=me, replace=replace)
+        try:
+            proxy, _ = start()
+            service = start_service(with_port_flags(command, lease.port), port=lease.port, timeout=timeout,
+                                    die_with_parent=True)
+            yield url_of(name, proxy.port, proxy.scheme), service
+        finally:
+            remove_route(name, owner=me)
+    finally:
+        with suppress(UsageError):
+            release(lease.port, owner=me)
