@@ -8,6 +8,7 @@ from portside.addresses import parse_port
 from portside.cli.environment import Environment
 from portside.cli.output import write_json
 from portside.errors import UsageError
+from portside.localca import ensure_ca
 from portside.names import parse_name
 from portside.router.control import start
 from portside.router.routing import url_of
@@ -20,6 +21,7 @@ def add_parser(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     parser.add_argument("port", nargs="?", help="the local port to route to")
     parser.add_argument("--remove", action="store_true", help="remove the alias instead")
     parser.add_argument("--replace", action="store_true", help="take the name over from a live portside run")
+    parser.add_argument("--https", action="store_true", help="print the https:// URL (makes the local CA on first use)")
     parser.add_argument("--json", action="store_true", help="machine-readable output (docs/json.md)")
     parser.set_defaults(run=run)
 
@@ -37,8 +39,10 @@ def run(args: argparse.Namespace, env: Environment) -> int:
         raise UsageError("alias needs NAME and PORT (or NAME --remove)")
     port = parse_port(args.port.strip())
     route = add_route(name, port, kind=ALIAS, replace=args.replace)
+    if args.https:
+        ensure_ca()
     proxy, _ = start()
-    url = url_of(route.name, proxy.port, proxy.scheme)
+    url = url_of(route.name, proxy.port, "https" if args.https else "http")
     if args.json:
         write_json(env, {"name": route.name, "port": route.port, "url": url})
     else:

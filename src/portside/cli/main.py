@@ -17,7 +17,8 @@ from portside.errors import PortsideError, UsageError
 EXIT_OK = 0
 EXIT_NO = 1
 EXIT_USAGE = 2
-VERBS = ("ls", "who", "kill", "pick", "leases", "release", "wait", "probe", "doctor", "run", "alias", "routes", "proxy")
+VERBS = ("ls", "who", "kill", "pick", "leases", "release", "wait", "probe", "doctor", "run", "alias", "routes", "proxy",
+         "trust")
 
 
 class _Parser(argparse.ArgumentParser):

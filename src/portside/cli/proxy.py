@@ -13,6 +13,7 @@ from portside.addresses import parse_port
 from portside.cli.environment import Environment
 from portside.cli.output import write_json
 from portside.errors import PortsideError
+from portside.localca import ensure_ca, has_ca
 from portside.router import control
 from portside.router.routing import url_of
 
@@ -25,18 +26,22 @@ def add_parser(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     parser.add_argument("action", choices=("start", "stop", "status", "serve"),
                         help="serve runs it in the foreground; start runs it in the background")
     parser.add_argument("--port", help=f"listen on this port (default {control.DEFAULT_PORT} or PORTSIDE_PROXY_PORT)")
+    parser.add_argument("--https", action="store_true", help="make the local CA now if there is none (https:// works "
+                        "on the same port as soon as a CA exists)")
     parser.add_argument("--lan", action="store_true", help="listen on every address, reachable from other machines")
     parser.add_argument("--json", action="store_true", help="machine-readable output (docs/json.md)")
     parser.set_defaults(run=run)
 
 
 def _show(env: Environment, as_json: bool, record: control.ProxyRecord, state: str) -> int:
-    url = url_of("NAME", record.port, record.scheme)
+    url = url_of("NAME", record.port, "http")
+    https_url = url_of("NAME", record.port, "https") if has_ca() else None
     if as_json:
         write_json(env, {"running": True, "state": state, "pid": record.pid, "port": record.port,
-                         "hosts": list(record.hosts), "scheme": record.scheme, "url": url})
+                         "hosts": list(record.hosts), "url": url, "https_url": https_url})
     else:
-        env.stdout.write(f"proxy {state}: {url} (pid {record.pid}, on {', '.join(record.hosts)})\n")
+        also = f" and {https_url}" if https_url else ""
+        env.stdout.write(f"proxy {state}: {url}{also} (pid {record.pid}, on {', '.join(record.hosts)})\n")
     return 0
 
 
@@ -48,7 +53,7 @@ def _serve(port: int, lan: bool, env: Environment) -> int:
         env.stderr.write("WARNING: --lan: the proxy listens on every address; other machines can reach your "
                          "services through it\n")
     try:
-        server.run(port, hosts, ready=lambda: control.write_record(port, hosts, "http"))
+        server.run(port, hosts, ready=lambda: control.write_record(port, hosts))
     except OSError as error:
         reason = "in use" if error.errno == errno.EADDRINUSE else error.strerror
         raise PortsideError(f"cannot listen on port {port}: {reason} (choose another with PORTSIDE_PROXY_PORT)"
@@ -60,6 +65,8 @@ def _serve(port: int, lan: bool, env: Environment) -> int:
 
 def run(args: argparse.Namespace, env: Environment) -> int:
     port = parse_port(args.port.strip()) if args.port else control.proxy_port()
+    if args.https and args.action in ("start", "serve"):
+        ensure_ca()
     if args.action == "serve":
         return _serve(port, args.lan, env)
     if args.action == "start":

@@ -25,6 +25,8 @@ def add_parser(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     parser = verbs.add_parser("run", help="run a command on a leased port as http://NAME.localhost")
     parser.add_argument("name", help="a DNS label (or dotted labels): api, web.shop")
     parser.add_argument("--replace", action="store_true", help="take the name over from a live run")
+    parser.add_argument("--https", action="store_true",
+                        help="print the https:// URL (the proxy serves both; makes the local CA on first use)")
     parser.add_argument("--timeout", default="60s", help="how long the command may take to answer (default 60s)")
     parser.add_argument("command", nargs=argparse.REMAINDER, help="-- CMD ARGS...; {port} in ARGS becomes the port")
     parser.set_defaults(run=run, parser=parser)
@@ -46,7 +48,8 @@ def run(args: argparse.Namespace, env: Environment) -> int:
     name = parse_name(args.name)
     if not command:
         raise UsageError("run needs a command after --: portside run NAME -- CMD ARGS...")
-    with routed(name, command, replace=args.replace, timeout=parse_duration(args.timeout)) as (url, service):
+    with routed(name, command, replace=args.replace, timeout=parse_duration(args.timeout),
+                https=args.https) as (url, service):
         env.stdout.write(url + "\n")
         env.stdout.flush()
         env.stderr.write(f"portside: {name} -> 127.0.0.1:{service.port} (pid {service.pid}); Ctrl-C stops it\n")

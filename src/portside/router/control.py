@@ -35,7 +35,6 @@ class ProxyRecord(NamedTuple):
     start: int
     port: int
     hosts: tuple[str, ...]
-    scheme: str
 
 
 def proxy_port() -> int:
@@ -57,18 +56,17 @@ def running() -> ProxyRecord | None:
     """The live proxy of this state directory, if one runs."""
     try:
         data = json.loads(_record_path().read_text())
-        record = ProxyRecord(int(data["pid"]), int(data["start"]), int(data["port"]), tuple(data["hosts"]),
-                             str(data["scheme"]))
+        record = ProxyRecord(int(data["pid"]), int(data["start"]), int(data["port"]), tuple(data["hosts"]))
     except (OSError, ValueError, KeyError, TypeError):
         return None
     return record if is_alive(record.pid, record.start) else None
 
 
-def write_record(port: int, hosts: tuple[str, ...], scheme: str) -> None:
+def write_record(port: int, hosts: tuple[str, ...]) -> None:
     """Called by the serving process once it listens: atomically, so readers never see half a record."""
     path = _record_path()
     pid = os.getpid()
-    record = {"pid": pid, "start": start_token(pid), "port": port, "hosts": list(hosts), "scheme": scheme}
+    record = {"pid": pid, "start": start_token(pid), "port": port, "hosts": list(hosts)}
     partial = path.with_suffix(f".{pid}.tmp")
     partial.write_text(json.dumps(record))
     os.replace(partial, path)

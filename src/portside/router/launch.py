@@ -15,6 +15,7 @@ from contextlib import contextmanager, suppress
 
 from portside.allocate import pick, release
 from portside.errors import LeaseHeld, UsageError
+from portside.localca import ensure_ca
 from portside.model import Lease
 from portside.portflags import with_port_flags
 from portside.router.control import start
@@ -34,9 +35,14 @@ def _lease(name: str, replace: bool) -> Lease:
 
 
 @contextmanager
-def routed(name: str, command: Sequence[str], *, replace: bool = False, timeout: float = 60.0
-           ) -> Iterator[tuple[str, Service]]:
-    """The URL NAME is served at and the started command; the caller waits for it or stops it."""
+def routed(name: str, command: Sequence[str], *, replace: bool = False, timeout: float = 60.0,
+           https: bool = False) -> Iterator[tuple[str, Service]]:
+    """The URL NAME is served at (https:// with `https`, making the local CA if need be) and the started command.
+
+    The caller waits for the command or stops it.
+    """
+    if https:
+        ensure_ca()
     me = os.getpid()
     lease = _lease(name, replace)
     try:
@@ -45,7 +51,7 @@ def routed(name: str, command: Sequence[str], *, replace: bool = False, timeout:
             proxy, _ = start()
             service = start_service(with_port_flags(command, lease.port), port=lease.port, timeout=timeout,
                                     die_with_parent=True)
-            yield url_of(name, proxy.port, proxy.scheme), service
+            yield url_of(name, proxy.port, "https" if https else "http"), service
         finally:
             remove_route(name, owner=me)
     finally:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Iterable
+from typing import NamedTuple
 
 from portside.model import Route
 from portside.router.routing import url_of
@@ -18,9 +19,23 @@ def _links(routes: Iterable[Route], proxy_port: int, scheme: str) -> list[tuple[
     return [(url_of(r.name, proxy_port, scheme), f"{r.name} -> 127.0.0.1:{r.port} ({r.kind})") for r in routes]
 
 
+class Page(NamedTuple):
+    """One of the proxy's own responses, for either protocol to send."""
+
+    status: int
+    headers: list[tuple[bytes, bytes]]
+    body: bytes
+
+    def http1(self) -> bytes:
+        """The page as a complete HTTP/1.1 response that closes the connection."""
+        lines = b"".join(b"%s: %s\r\n" % pair for pair in self.headers)
+        return (b"HTTP/1.1 %d %s\r\n%sConnection: close\r\n\r\n"
+                % (self.status, REASONS.get(self.status, "Error").encode(), lines)) + self.body
+
+
 def error_page(status: int, message: str, routes: Iterable[Route], *, proxy_port: int, scheme: str,
-               wants_html: bool) -> bytes:
-    """A complete HTTP/1.1 response (Connection: close) saying what went wrong and where the live services are."""
+               wants_html: bool) -> Page:
+    """Say what went wrong and where the live services are."""
     links = _links(routes, proxy_port, scheme)
     title = f"{status} {REASONS.get(status, 'Error')}"
     if wants_html:
@@ -34,5 +49,5 @@ def error_page(status: int, message: str, routes: Iterable[Route], *, proxy_port
         lines = "".join(f"  {url}  {text}\n" for url, text in links) or "  none: portside run NAME -- CMD\n"
         body = f"{title}: {message}\nlive services:\n{lines}".encode()
         kind = b"text/plain; charset=utf-8"
-    return (b"HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %d\r\nConnection: close\r\n"
-            b"Cache-Control: no-store\r\nServer: portside\r\n\r\n" % (status, title[4:].encode(), kind, len(body))) + body
+    return Page(status, [(b"content-type", kind), (b"content-length", b"%d" % len(body)),
+                         (b"cache-control", b"no-store"), (b"server", b"portside")], body)

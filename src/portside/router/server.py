@@ -1,11 +1,11 @@
-"""The proxy's I/O: accept on loopback, route each request by Host, stream both ways.
+"""The proxy's I/O: accept on loopback, tell TLS from plain HTTP, serve HTTP/1.1 (or HTTP/2).
 
-One coroutine per client connection reads requests through http1.Reader, opens (and keeps,
-for keep-alive) a connection to the route's port, forwards the head with X-Forwarded-For,
--Proto and -Host set, streams the body, then streams the response back. An Upgrade
-(WebSocket) answered 101 turns the pair into a plain byte pipe. Routes are re-read when
-the store changes, so a new `run` is served without a restart; a route's owner is checked
-alive whenever a backend connection is opened. uvloop is used when it is installed.
+One port serves both `http://` and `https://`: the first byte of a connection says which
+(a TLS handshake record starts with 0x16, an HTTP request with a letter). TLS connections
+that agree on h2 by ALPN go to http2.py; every other one is served here: requests read
+through http1.Reader, routed by Host, forwarded on a kept-alive backend connection with
+X-Forwarded-* set, bodies streamed both ways. An Upgrade (WebSocket) answered 101 turns
+the pair into a plain byte pipe. uvloop is used when it is installed.
 """
 
 from __future__ import annotations
@@ -13,131 +13,70 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import socket
 import ssl
-import time
-from collections import deque
 from collections.abc import Callable
 
-from portside.model import Route
-from portside.router.http1 import (
-    Data,
-    End,
-    Event,
-    Head,
-    ProtocolError,
-    Reader,
-    Upgraded,
-    encode_data,
-    encode_end,
-    encode_head,
-)
-from portside.router.pages import error_page
-from portside.router.routing import decide
-from portside.routes import is_live, routes
+from portside.router.gateway import READ_SIZE, Events, Gateway, Upstream, pipe
+from portside.router.http1 import Data, End, Head, ProtocolError, Reader, Upgraded, encode_data, encode_end, encode_head
+from portside.router.tls import Certificates
 from portside.state import Store, open_store
 
-READ_SIZE = 256 * 1024
-RECHECK_SECONDS = 1.0
-FORWARDED = (b"x-forwarded-for", b"x-forwarded-proto", b"x-forwarded-host")
-
-
-class RouteTable:
-    """The live routes, re-read when another process commits to the store, and at least every second."""
-
-    def __init__(self, store: Store) -> None:
-        self.store = store
-        self.version = -1
-        self.loaded = 0.0
-        self.by_name: dict[str, Route] = {}
-
-    def current(self) -> dict[str, Route]:
-        (version,) = self.store.read().execute("PRAGMA data_version").fetchone()
-        now = time.monotonic()
-        if version != self.version or now - self.loaded > RECHECK_SECONDS:
-            self.by_name = {route.name: route for route in routes(self.store)}
-            self.version, self.loaded = version, now
-        return self.by_name
-
-    def forget(self, route: Route) -> None:
-        self.loaded = 0.0
-        self.by_name.pop(route.name, None)
-
-
-class Events:
-    """A connection's reader and parser: the next event, reading more bytes when needed."""
-
-    def __init__(self, reader: asyncio.StreamReader, parser: Reader) -> None:
-        self.reader = reader
-        self.parser = parser
-        self.pending: deque[Event] = deque()
-
-    async def next(self) -> Event | None:
-        while not self.pending:
-            data = await self.reader.read(READ_SIZE)
-            if not data:
-                return None
-            self.pending.extend(self.parser.feed(data))
-        return self.pending.popleft()
-
-
-class Upstream:
-    """A kept-alive connection to one backend port."""
-
-    def __init__(self, port: int, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.port = port
-        self.writer = writer
-        self.events = Events(reader, Reader(response=True))
-
-    def close(self) -> None:
-        self.writer.close()
-
-
-async def _open_upstream(port: int) -> Upstream | None:
-    for address in ("127.0.0.1", "::1"):
-        try:
-            reader, writer = await asyncio.open_connection(address, port, limit=READ_SIZE)
-        except OSError:
-            continue
-        return Upstream(port, reader, writer)
-    return None
-
-
-async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    try:
-        while data := await reader.read(READ_SIZE):
-            writer.write(data)
-            await writer.drain()
-        if writer.can_write_eof():
-            writer.write_eof()
-    except (ConnectionError, OSError):
-        writer.close()
+TLS_HANDSHAKE = b"\x16"
+HANDSHAKE_TIMEOUT = 10.0
+BACKLOG = 1024
 
 
 class Proxy:
-    """The proxy's state: where it listens, and the route table it serves."""
+    """The proxy's listeners and the gateway (routes, backends, pages) its connections share."""
 
-    def __init__(self, port: int, store: Store, scheme: str = "http") -> None:
-        self.port = port
-        self.scheme = scheme
-        self.table = RouteTable(store)
+    def __init__(self, port: int, store: Store) -> None:
+        self.gateway = Gateway(port, store)
+        self.certificates = Certificates()
+        self.connections: set[asyncio.Task[None]] = set()
 
-    def _forwarded_head(self, head: Head, peer: str, host: str) -> bytes:
-        headers = [(k, v) for k, v in head.headers if k.lower() not in FORWARDED]
-        headers += [(b"X-Forwarded-For", peer.encode()), (b"X-Forwarded-Proto", self.scheme.encode()),
-                    (b"X-Forwarded-Host", host.encode("latin-1"))]
-        if head.target[:1] not in (b"/", b"*"):
-            split = head.target.split(b"/", 3)
-            head = head._replace(target=b"/" + (split[3] if len(split) > 3 else b""))
-        return encode_head(head, headers)
+    async def accept(self, listener: socket.socket) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                sock, _ = await loop.sock_accept(listener)
+            except OSError:
+                await asyncio.sleep(0.05)
+                continue
+            task = loop.create_task(self.connection(sock))
+            self.connections.add(task)
+            task.add_done_callback(self.connections.discard)
 
-    def _page(self, status: int, message: str, head: Head | None) -> bytes:
-        accept = head.header(b"accept") if head is not None else None
-        listed = sorted(self.table.current().values()) if status in (404, 502) else []
-        return error_page(status, message, listed, proxy_port=self.port,
-                          scheme=self.scheme, wants_html=accept is not None and b"text/html" in accept)
-
-    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def connection(self, sock: socket.socket) -> None:
+        """Serve one client connection, plain or TLS, until it closes."""
+        loop = asyncio.get_running_loop()
+        try:
+            first = await _first_byte(sock)
+            context = self.certificates.context() if first == TLS_HANDSHAKE else None
+            if not first or (first == TLS_HANDSHAKE and context is None):
+                sock.close()
+                return
+            reader = asyncio.StreamReader(limit=READ_SIZE)
+            protocol = asyncio.StreamReaderProtocol(reader)
+            transport, _ = await loop.connect_accepted_socket(
+                lambda: protocol, sock, ssl=context, ssl_handshake_timeout=HANDSHAKE_TIMEOUT if context else None)
+        except (TimeoutError, OSError, ssl.SSLError):
+            sock.close()
+            return
+        writer = asyncio.StreamWriter(transport, protocol, reader, loop)
         peer = str((writer.get_extra_info("peername") or ("",))[0])
+        tls = writer.get_extra_info("ssl_object")
+        if tls is not None and tls.selected_alpn_protocol() == "h2":
+            from portside.router.http2 import Http2Connection
+
+            await Http2Connection(self.gateway, reader, writer, peer).run()
+        else:
+            await self.handle(reader, writer, peer, "https" if tls is not None else "http")
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, peer: str,
+                     scheme: str) -> None:
+        """Serve HTTP/1.1 requests of one client connection, one after another, until either side closes."""
+        gateway = self.gateway
         client = Events(reader, Reader(response=False))
         upstream: Upstream | None = None
         try:
@@ -145,24 +84,21 @@ class Proxy:
                 event = await client.next()
                 if not isinstance(event, Head):
                     break
-                decision = decide(event.header_values(b"host"), event.target, self.table.current())
+                decision = gateway.decide(event.header_values(b"host"), event.target)
                 route = decision.route
                 if route is None:
-                    writer.write(self._page(decision.status, decision.reason, event))
+                    writer.write(gateway.page(decision.status, decision.reason, event.header(b"accept"), scheme).http1())
                     break
                 if upstream is not None and upstream.port != route.port:
                     upstream.close()
                     upstream = None
                 if upstream is None:
-                    if not is_live(route):
-                        self.table.forget(route)
-                        writer.write(self._page(404, f"{route.name} stopped (its owner exited)", event))
+                    connected = await gateway.connect(route)
+                    if not isinstance(connected, Upstream):
+                        writer.write(gateway.page(*connected, event.header(b"accept"), scheme).http1())
                         break
-                    upstream = await _open_upstream(route.port)
-                    if upstream is None:
-                        writer.write(self._page(502, f"{route.name} does not answer on port {route.port}", event))
-                        break
-                upstream.writer.write(self._forwarded_head(event, peer, decision.host))
+                    upstream = connected
+                upstream.writer.write(gateway.forwarded_head(event, event.headers, peer, decision.host, scheme))
                 if not await self._request_body(client, upstream, event.chunked):
                     break
                 if event.upgrade:
@@ -228,7 +164,7 @@ class Proxy:
                 writer.write(event.rest)
                 if rest:
                     upstream.writer.write(rest)
-                await asyncio.gather(_pipe(client.reader, upstream.writer), _pipe(upstream.events.reader, writer))
+                await asyncio.gather(pipe(client.reader, upstream.writer), pipe(upstream.events.reader, writer))
                 return
 
     async def _finish_refused_upgrade(self, upstream: Upstream, writer: asyncio.StreamWriter, chunked: bool) -> None:
@@ -245,25 +181,50 @@ def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop]:
     return uvloop.new_event_loop
 
 
-async def serve(port: int, hosts: tuple[str, ...], *, context: ssl.SSLContext | None = None,
-                ready: Callable[[], None] | None = None, store: Store | None = None) -> None:
-    """Serve until SIGTERM or SIGINT on `hosts`:`port`."""
-    proxy = Proxy(port, store or open_store(), "https" if context else "http")
-    servers = [await asyncio.start_server(proxy.handle, host, port, ssl=context, limit=READ_SIZE, reuse_address=True)
-               for host in hosts]
-    stop = asyncio.Event()
+async def _first_byte(sock: socket.socket) -> bytes:
+    """The connection's first byte, left unread; b"" when the client closed without sending."""
     loop = asyncio.get_running_loop()
+    readable: asyncio.Future[None] = loop.create_future()
+
+    def ready() -> None:
+        if not readable.done():
+            readable.set_result(None)
+
+    loop.add_reader(sock.fileno(), ready)
+    try:
+        await readable
+    finally:
+        loop.remove_reader(sock.fileno())
+    return sock.recv(1, socket.MSG_PEEK)
+
+
+def _listener(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.create_server((host, port), family=family, backlog=BACKLOG)
+    sock.setblocking(False)
+    return sock
+
+
+async def serve(port: int, hosts: tuple[str, ...], *, ready: Callable[[], None] | None = None,
+                store: Store | None = None) -> None:
+    """Serve until SIGTERM or SIGINT on `hosts`:`port`."""
+    proxy = Proxy(port, store or open_store())
+    listeners = [_listener(host, port) for host in hosts]
+    loop = asyncio.get_running_loop()
+    accepting = [loop.create_task(proxy.accept(listener)) for listener in listeners]
+    stop = asyncio.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     if ready is not None:
         ready()
     await stop.wait()
-    for server in servers:
-        server.close()
+    for task in accepting:
+        task.cancel()
+    for listener in listeners:
+        listener.close()
 
 
-def run(port: int, hosts: tuple[str, ...], *, context: ssl.SSLContext | None = None,
-        ready: Callable[[], None] | None = None) -> None:
+def run(port: int, hosts: tuple[str, ...], *, ready: Callable[[], None] | None = None) -> None:
     """Run the proxy in this process until it is told to stop."""
     with asyncio.Runner(loop_factory=_loop_factory()) as runner:
-        runner.run(serve(port, hosts, context=context, ready=ready))
+        runner.run(serve(port, hosts, ready=ready))

@@ -1,0 +1,105 @@
+"""The local CA on disk: made once under the state directory, and one leaf file per host.
+
+Layout (directory 0700, every key 0600): `tls/ca.pem`, `tls/ca-key.pem`, and
+`tls/hosts/HOST.pem` holding a leaf certificate and its key. Files are written whole
+(temporary file, then rename), so a reader never sees half a key; the CA is made under a
+lock, so two `run --https` never make two. A leaf is reused while the CA that signed it
+is the current one and it has a week of validity left.
+"""
+
+from __future__ import annotations
+
+import datetime
+import getpass
+import ipaddress
+import os
+import socket
+from pathlib import Path
+
+from portside.certs import Issued, make_ca, make_leaf, still_good
+from portside.errors import UsageError
+from portside.names import parse_name
+from portside.state import open_store, state_dir
+
+LOCALHOST = "localhost"
+
+
+def tls_dir() -> Path:
+    return state_dir() / "tls"
+
+
+def ca_cert_path() -> Path:
+    """The CA certificate (public: this is the file to trust)."""
+    return tls_dir() / "ca.pem"
+
+
+def _ca_key_path() -> Path:
+    return tls_dir() / "ca-key.pem"
+
+
+def _now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC)
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+    with os.fdopen(fd, "wb") as file:
+        file.write(data)
+    os.replace(partial, path)
+
+
+def load_ca() -> Issued | None:
+    """The CA, or None when none has been made (or it cannot be read)."""
+    try:
+        return Issued(ca_cert_path().read_bytes(), _ca_key_path().read_bytes())
+    except OSError:
+        return None
+
+
+def has_ca() -> bool:
+    """True once a local CA has been made (by `--https` or `portside trust`): the proxy then serves https:// too."""
+    return ca_cert_path().is_file()
+
+
+def ensure_ca() -> tuple[Path, bool]:
+    """The CA certificate's path, making the CA if there is none; True when this call made it."""
+    if load_ca() is not None:
+        return ca_cert_path(), False
+    tls_dir().mkdir(mode=0o700, parents=True, exist_ok=True)
+    with open_store().exclusive("ca.lock"):
+        if load_ca() is not None:
+            return ca_cert_path(), False
+        ca = make_ca(f"{getpass.getuser()}@{socket.gethostname()}", _now())
+        _write_private(_ca_key_path(), ca.key)
+        _write_private(ca_cert_path(), ca.cert)
+        ca_cert_path().chmod(0o644)
+    return ca_cert_path(), True
+
+
+def servable(host: str) -> str:
+    """`host` in canonical form if a leaf may be made for it: localhost, NAME.localhost or a loopback address."""
+    host = host.strip().lower().rstrip(".")
+    try:
+        if ipaddress.ip_address(host).is_loopback:
+            return host
+    except ValueError:
+        pass
+    if host == LOCALHOST or (host.endswith("." + LOCALHOST) and parse_name(host.removesuffix("." + LOCALHOST))):
+        return host
+    raise UsageError(f"no certificate is made for {host!r}: only localhost, NAME.localhost and loopback addresses")
+
+
+def leaf_path(host: str, ca: Issued) -> Path:
+    """A PEM file with the certificate and key for `host`, made (or remade) when missing or stale."""
+    host = servable(host)
+    path = tls_dir() / "hosts" / f"{host.replace(':', '_')}.pem"
+    try:
+        if still_good(path.read_bytes(), ca.cert, _now()):
+            return path
+    except OSError:
+        pass
+    leaf = make_leaf(host, ca, _now())
+    _write_private(path, leaf.cert + leaf.key)
+    return path

@@ -1,0 +1,129 @@
+"""What both of the proxy's protocols share: the route table, backend connections, own pages.
+
+HTTP/1.1 (server.py) and HTTP/2 (http2.py) clients both end in HTTP/1.1 to the backend:
+a `Gateway` decides the route for a Host, opens a connection to the route's port (after
+checking its owner is alive), builds the forwarded head with X-Forwarded-For, -Proto and
+-Host set by the proxy, and makes the 404/421/502 pages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import Sequence
+
+from portside.model import Route
+from portside.router.http1 import Event, Head, Reader, encode_head
+from portside.router.pages import Page, error_page
+from portside.router.routing import Decision, decide
+from portside.routes import is_live, routes
+from portside.state import Store
+
+READ_SIZE = 256 * 1024
+RECHECK_SECONDS = 1.0
+FORWARDED = (b"x-forwarded-for", b"x-forwarded-proto", b"x-forwarded-host")
+BACKEND_ADDRESSES = ("127.0.0.1", "::1")
+
+
+class RouteTable:
+    """The live routes, re-read when another process commits to the store, and at least every second."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.version = -1
+        self.loaded = 0.0
+        self.by_name: dict[str, Route] = {}
+
+    def current(self) -> dict[str, Route]:
+        (version,) = self.store.read().execute("PRAGMA data_version").fetchone()
+        now = time.monotonic()
+        if version != self.version or now - self.loaded > RECHECK_SECONDS:
+            self.by_name = {route.name: route for route in routes(self.store)}
+            self.version, self.loaded = version, now
+        return self.by_name
+
+    def forget(self, route: Route) -> None:
+        self.loaded = 0.0
+        self.by_name.pop(route.name, None)
+
+
+class Events:
+    """A connection's reader and parser: the next event, reading more bytes when needed."""
+
+    def __init__(self, reader: asyncio.StreamReader, parser: Reader) -> None:
+        self.reader = reader
+        self.parser = parser
+        self.pending: deque[Event] = deque()
+
+    async def next(self) -> Event | None:
+        while not self.pending:
+            data = await self.reader.read(READ_SIZE)
+            if not data:
+                return None
+            self.pending.extend(self.parser.feed(data))
+        return self.pending.popleft()
+
+
+class Upstream:
+    """A kept-alive connection to one backend port."""
+
+    def __init__(self, port: int, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.port = port
+        self.writer = writer
+        self.events = Events(reader, Reader(response=True))
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Copy bytes until `reader` ends, then half-close `writer`."""
+    try:
+        while data := await reader.read(READ_SIZE):
+            writer.write(data)
+            await writer.drain()
+        if writer.can_write_eof():
+            writer.write_eof()
+    except (ConnectionError, OSError):
+        writer.close()
+
+
+class Gateway:
+    """The proxy's port and route table, and what every request needs from them."""
+
+    def __init__(self, port: int, store: Store) -> None:
+        self.port = port
+        self.table = RouteTable(store)
+
+    def decide(self, host_headers: Sequence[bytes], target: bytes) -> Decision:
+        return decide(host_headers, target, self.table.current())
+
+    def page(self, status: int, message: str, accept: bytes | None, scheme: str) -> Page:
+        listed = sorted(self.table.current().values()) if status in (404, 502) else []
+        return error_page(status, message, listed, proxy_port=self.port, scheme=scheme,
+                          wants_html=accept is not None and b"text/html" in accept)
+
+    async def connect(self, route: Route) -> Upstream | tuple[int, str]:
+        """A new connection to the route's backend, or the status and reason to answer instead."""
+        if not is_live(route):
+            self.table.forget(route)
+            return 404, f"{route.name} stopped (its owner exited)"
+        for address in BACKEND_ADDRESSES:
+            try:
+                reader, writer = await asyncio.open_connection(address, route.port, limit=READ_SIZE)
+            except OSError:
+                continue
+            return Upstream(route.port, reader, writer)
+        return 502, f"{route.name} does not answer on port {route.port}"
+
+    @staticmethod
+    def forwarded_head(head: Head, headers: list[tuple[bytes, bytes]], peer: str, host: str, scheme: str) -> bytes:
+        """The request head for the backend: origin-form target, X-Forwarded-* set by the proxy alone."""
+        headers = [(k, v) for k, v in headers if k.lower() not in FORWARDED]
+        headers += [(b"X-Forwarded-For", peer.encode()), (b"X-Forwarded-Proto", scheme.encode()),
+                    (b"X-Forwarded-Host", host.encode("latin-1"))]
+        if head.target[:1] not in (b"/", b"*"):
+            split = head.target.split(b"/", 3)
+            head = head._replace(target=b"/" + (split[3] if len(split) > 3 else b""))
+        return encode_head(head, headers)

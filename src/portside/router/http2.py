@@ -1,0 +1,226 @@
+"""HTTP/2 from browsers (over TLS, chosen by ALPN), HTTP/1.1 to the backend.
+
+The h2 library frames and keeps the connection state (sans-IO); this module does the
+I/O. Each stream is one request: it gets a backend connection of its own (idle ones are
+kept per port and reused), its body is forwarded as it arrives and acknowledged to the
+client only once the backend took it, and the response is sent back within the client's
+flow-control window, so a slow reader holds up its own stream, not the others.
+Connection-specific HTTP/1.1 headers are dropped on the way back, as RFC 9113 requires.
+WebSocket is not offered over HTTP/2 (no extended CONNECT): browsers then open an
+HTTP/1.1 connection for it, which the proxy serves as usual.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+from collections import defaultdict
+
+from h2.config import H2Configuration
+from h2.connection import H2Connection
+from h2.errors import ErrorCodes
+from h2.events import (
+    ConnectionTerminated,
+    DataReceived,
+    RemoteSettingsChanged,
+    RequestReceived,
+    StreamEnded,
+    StreamReset,
+    WindowUpdated,
+)
+from h2.exceptions import H2Error
+
+from portside.router.gateway import READ_SIZE, Gateway, Upstream
+from portside.router.http1 import Data, End, Head, ProtocolError, encode_data, encode_end
+from portside.router.pages import Page
+
+HOP_BY_HOP = frozenset({b"connection", b"keep-alive", b"proxy-connection", b"transfer-encoding", b"upgrade", b"te"})
+IDLE_PER_PORT = 16
+Body = asyncio.Queue[tuple[bytes, int] | None]
+
+
+class Http2Connection:
+    """One client's HTTP/2 connection: its streams, and idle backend connections to reuse."""
+
+    def __init__(self, gateway: Gateway, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                 peer: str) -> None:
+        self.gateway = gateway
+        self.reader = reader
+        self.writer = writer
+        self.peer = peer
+        self.h2 = H2Connection(H2Configuration(client_side=False, header_encoding=None))
+        self.bodies: dict[int, Body] = {}
+        self.streams: dict[int, asyncio.Task[None]] = {}
+        self.window: asyncio.Future[None] | None = None
+        self.idle: defaultdict[int, list[Upstream]] = defaultdict(list)
+
+    def flush(self) -> None:
+        data = self.h2.data_to_send()
+        if data:
+            self.writer.write(data)
+
+    async def run(self) -> None:
+        self.h2.initiate_connection()
+        self.flush()
+        try:
+            while data := await self.reader.read(READ_SIZE):
+                for event in self.h2.receive_data(data):
+                    if isinstance(event, ConnectionTerminated):
+                        return
+                    self._dispatch(event)
+                self.flush()
+                await self.writer.drain()
+        except (H2Error, ConnectionError, OSError):
+            pass
+        finally:
+            for task in self.streams.values():
+                task.cancel()
+            for upstreams in self.idle.values():
+                for upstream in upstreams:
+                    upstream.close()
+            with contextlib.suppress(ConnectionError, OSError):
+                self.flush()
+            self.writer.close()
+
+    def _dispatch(self, event: object) -> None:
+        if isinstance(event, RequestReceived) and event.stream_id is not None and event.headers is not None:
+            body: Body = asyncio.Queue()
+            self.bodies[event.stream_id] = body
+            ended = event.stream_ended is not None
+            task = asyncio.get_running_loop().create_task(
+                self._stream(event.stream_id, list(event.headers), body, ended))
+            self.streams[event.stream_id] = task
+            task.add_done_callback(functools.partial(self._forget, event.stream_id))
+        elif isinstance(event, DataReceived) and event.stream_id in self.bodies:
+            self.bodies[event.stream_id].put_nowait((event.data or b"", event.flow_controlled_length or 0))
+        elif isinstance(event, StreamEnded) and event.stream_id in self.bodies:
+            self.bodies[event.stream_id].put_nowait(None)
+        elif isinstance(event, StreamReset) and event.stream_id in self.streams:
+            self.streams[event.stream_id].cancel()
+        elif isinstance(event, WindowUpdated | RemoteSettingsChanged) and self.window and not self.window.done():
+            self.window.set_result(None)
+
+    def _forget(self, stream_id: int, _: object) -> None:
+        self.streams.pop(stream_id, None)
+        self.bodies.pop(stream_id, None)
+
+    async def _stream(self, stream_id: int, headers: list[tuple[bytes, bytes]], body: Body, ended: bool) -> None:
+        upstream: Upstream | None = None
+        try:
+            upstream = await self._exchange(stream_id, headers, body, ended)
+        except (ConnectionError, OSError, ProtocolError, H2Error):
+            with contextlib.suppress(H2Error):
+                self.h2.reset_stream(stream_id, ErrorCodes.INTERNAL_ERROR)
+                self.flush()
+        finally:
+            if upstream is not None:
+                upstream.close()
+
+    async def _exchange(self, stream_id: int, headers: list[tuple[bytes, bytes]], body: Body,
+                        ended: bool) -> Upstream | None:
+        """Forward one request and its response; returns a backend connection that cannot be reused.
+
+        A request without a body sent on a reused backend connection that turns out closed
+        (the backend's keep-alive timeout) is sent once more on a new connection.
+        """
+        pseudo = {name: value for name, value in headers if name.startswith(b":")}
+        fields = [(name, value) for name, value in headers if not name.startswith(b":") and name != b"cookie"]
+        cookies = [value for name, value in headers if name == b"cookie"]
+        if cookies:
+            fields.append((b"cookie", b"; ".join(cookies)))
+        authority = pseudo.get(b":authority")
+        host_headers = [authority] if authority else [value for name, value in fields if name == b"host"]
+        accept = next((value for name, value in fields if name == b"accept"), None)
+        method, target = pseudo.get(b":method", b"GET"), pseudo.get(b":path", b"/")
+        decision = self.gateway.decide(host_headers, target)
+        if decision.route is None:
+            await self._page(stream_id, self.gateway.page(decision.status, decision.reason, accept, "https"))
+            return None
+        chunked = not ended and not any(name == b"content-length" for name, _ in fields)
+        fields = [(name, value) for name, value in fields if name not in HOP_BY_HOP and name != b"host"]
+        fields.insert(0, (b"host", host_headers[0] if host_headers else b""))
+        if chunked:
+            fields.append((b"transfer-encoding", b"chunked"))
+        head = self.gateway.forwarded_head(Head(method, target, 0, b"", b"1.1", fields, True, False), fields,
+                                           self.peer, decision.host, "https")
+        reused = self._reuse(decision.route.port)
+        for upstream in ([reused] if reused and ended else []) + [None]:
+            if upstream is None:
+                connected = await self.gateway.connect(decision.route)
+                if not isinstance(connected, Upstream):
+                    await self._page(stream_id, self.gateway.page(*connected, accept, "https"))
+                    return None
+                upstream = connected
+            upstream.writer.write(head)
+            await self._request_body(stream_id, upstream, body, chunked)
+            if method == b"HEAD":
+                upstream.events.parser.head_only()
+            keep_alive = await self._response(stream_id, upstream)
+            if keep_alive is None:
+                upstream.close()
+                continue
+            if keep_alive and len(self.idle[upstream.port]) < IDLE_PER_PORT:
+                self.idle[upstream.port].append(upstream)
+                return None
+            return upstream
+        raise ConnectionError("the backend closed the connection without answering")
+
+    async def _request_body(self, stream_id: int, upstream: Upstream, body: Body, chunked: bool) -> None:
+        """Forward the body as it arrives; the client's window reopens only once the backend took each piece."""
+        while (item := await body.get()) is not None:
+            data, flow = item
+            if data:
+                upstream.writer.write(encode_data(data, chunked))
+                await upstream.writer.drain()
+            self.h2.acknowledge_received_data(flow, stream_id)
+            self.flush()
+        upstream.writer.write(encode_end(chunked))
+
+    def _reuse(self, port: int) -> Upstream | None:
+        idle = self.idle[port]
+        return idle.pop() if idle else None
+
+    async def _response(self, stream_id: int, upstream: Upstream) -> bool | None:
+        """Relay the backend's response; True when its connection may be reused, None when it sent nothing."""
+        keep_alive = answered = False
+        while True:
+            event = await upstream.events.next()
+            if event is None:
+                if answered:
+                    raise ConnectionError("the backend closed before its response was complete")
+                return None
+            if isinstance(event, Head) and event.status >= 200:
+                fields = [(b":status", b"%d" % event.status)]
+                fields += [(name.lower(), value) for name, value in event.headers if name.lower() not in HOP_BY_HOP]
+                self.h2.send_headers(stream_id, fields)
+                self.flush()
+                keep_alive, answered = event.keep_alive, True
+            elif isinstance(event, Data):
+                await self._send(stream_id, event.data)
+            elif isinstance(event, End):
+                self.h2.end_stream(stream_id)
+                self.flush()
+                return keep_alive
+
+    async def _send(self, stream_id: int, data: bytes) -> None:
+        """Send `data` on the stream as the client's flow-control windows allow."""
+        view = memoryview(data)
+        while view:
+            room = min(self.h2.local_flow_control_window(stream_id), self.h2.max_outbound_frame_size, len(view))
+            if room <= 0:
+                self.window = self.window if self.window and not self.window.done() else \
+                    asyncio.get_running_loop().create_future()
+                await self.window
+                continue
+            self.h2.send_data(stream_id, bytes(view[:room]))
+            view = view[room:]
+            self.flush()
+            await self.writer.drain()
+
+    async def _page(self, stream_id: int, page: Page) -> None:
+        self.h2.send_headers(stream_id, [(b":status", b"%d" % page.status), *page.headers])
+        self.flush()
+        await self._send(stream_id, page.body)
+        self.h2.end_stream(stream_id)
+        self.flush()
