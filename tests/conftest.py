@@ -1,7 +1,8 @@
-"""Shared fixtures: real processes holding real sockets, and the CLI run in-process."""
+"""Shared fixtures: real processes holding real sockets, the CLI run in-process, `portside run` behind the proxy."""
 
 from __future__ import annotations
 
+import http.client
 import io
 import json
 import os
@@ -19,9 +20,11 @@ import pytest
 from portside.cli.environment import Environment
 from portside.cli.main import main
 
-pytest_plugins = ["pytester"]
+# browser.py: the headless Chromium fixtures (launch_browser, browser).
+pytest_plugins = ["pytester", "browser"]
 
 HOLDER = str(Path(__file__).with_name("holder.py"))
+BACKEND = str(Path(__file__).with_name("backend.py"))
 IS_ROOT = os.geteuid() == 0
 
 
@@ -170,3 +173,67 @@ def state_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "portside-state"
     monkeypatch.setenv("PORTSIDE_HOME", str(home))
     return home
+
+
+@pytest.fixture
+def proxy_port(monkeypatch: pytest.MonkeyPatch) -> Iterator[int]:
+    """A proxy port of this test's own; the proxy `run` starts is stopped afterwards."""
+    from portside.router import control
+
+    port = unleased_port()
+    monkeypatch.setenv("PORTSIDE_PROXY_PORT", str(port))
+    yield port
+    control.stop()
+
+
+class Running:
+    def __init__(self, proc: subprocess.Popen[str], url: str) -> None:
+        self.proc = proc
+        self.url = url
+
+
+@pytest.fixture
+def start_run(proxy_port: int) -> Iterator[object]:
+    """`start(name, *command, extra=(), cwd=None)`: `portside run` started, its URL read; killed afterwards.
+
+    The command shares run's stdout, and may print there before run prints the URL (Vite's banner
+    does): lines before the first URL are passed over.
+    """
+    started: list[subprocess.Popen[str]] = []
+
+    def start(name: str, *command: str, extra: tuple[str, ...] = (), cwd: Path | None = None) -> Running:
+        proc = subprocess.Popen([sys.executable, "-m", "portside", "run", name, *extra, "--", *command],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                                cwd=cwd)
+        started.append(proc)
+        assert proc.stdout is not None
+        url = ""
+        while line := proc.stdout.readline():
+            if line.startswith(("http://", "https://")):
+                url = line.strip()
+                break
+        if not url:
+            proc.wait(10)
+            assert proc.stderr is not None
+            raise AssertionError(f"run failed: {proc.stderr.read()}")
+        return Running(proc, url)
+
+    yield start
+    for proc in started:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+
+
+def get(proxy_port: int, host: str, path: str = "/", *, method: str = "GET", body: bytes | None = None,
+        headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+    conn = http.client.HTTPConnection("127.0.0.1", proxy_port, timeout=10)
+    conn.request(method, path, body=body, headers={"Host": host, **(headers or {})})
+    response = conn.getresponse()
+    data = response.read()
+    conn.close()
+    return response.status, {k.lower(): v for k, v in response.getheaders()}, data
+
+
+def backend(start_run, name: str = "app", extra: tuple[str, ...] = ()) -> Running:  # type: ignore[no-untyped-def]
+    return start_run(name, sys.executable, BACKEND, "{port}", extra=extra)  # type: ignore[no-any-return]

@@ -11,70 +11,13 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from conftest import unleased_port
+from conftest import BACKEND, backend, get, unleased_port
 from websockets.sync.client import connect as ws_connect
 
 from portside.allocate import bindable
-from portside.router import control
 from portside.routes import routes
-
-BACKEND = str(Path(__file__).with_name("backend.py"))
-
-
-@pytest.fixture
-def proxy_port(monkeypatch: pytest.MonkeyPatch) -> Iterator[int]:
-    """A proxy port of this test's own; the proxy `run` starts is stopped afterwards."""
-    port = unleased_port()
-    monkeypatch.setenv("PORTSIDE_PROXY_PORT", str(port))
-    yield port
-    control.stop()
-
-
-class Running:
-    def __init__(self, proc: subprocess.Popen[str], url: str) -> None:
-        self.proc = proc
-        self.url = url
-
-
-@pytest.fixture
-def start_run(proxy_port: int) -> Iterator[object]:
-    started: list[subprocess.Popen[str]] = []
-
-    def start(name: str, *command: str, extra: tuple[str, ...] = ()) -> Running:
-        proc = subprocess.Popen([sys.executable, "-m", "portside", "run", name, *extra, "--", *command],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
-        started.append(proc)
-        assert proc.stdout is not None
-        url = proc.stdout.readline().strip()
-        if not url:
-            proc.wait(10)
-            assert proc.stderr is not None
-            raise AssertionError(f"run failed: {proc.stderr.read()}")
-        return Running(proc, url)
-
-    yield start
-    for proc in started:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(10)
-
-
-def get(proxy_port: int, host: str, path: str = "/", *, method: str = "GET", body: bytes | None = None,
-        headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
-    conn = http.client.HTTPConnection("127.0.0.1", proxy_port, timeout=10)
-    conn.request(method, path, body=body, headers={"Host": host, **(headers or {})})
-    response = conn.getresponse()
-    data = response.read()
-    conn.close()
-    return response.status, {k.lower(): v for k, v in response.getheaders()}, data
-
-
-def backend(start_run, name: str = "app", extra: tuple[str, ...] = ()) -> Running:  # type: ignore[no-untyped-def]
-    return start_run(name, sys.executable, BACKEND, "{port}", extra=extra)  # type: ignore[no-any-return]
 
 
 def route_port(name: str) -> int:
