@@ -2,7 +2,8 @@
 
 Usage: python backend.py PORT (binds 127.0.0.1; PORT may come from `portside run` as {port}).
 GET/POST /echo -> JSON of method, path, headers and body length; /chunked -> 5 chunks;
-/sse -> 3 events 0.2 s apart; /ws -> WebSocket echo (RFC 6455, text and binary frames);
+/sse -> 3 events 0.2 s apart; /bytes/N -> N bytes (0, 1, ... 255 repeated);
+/ws -> WebSocket echo (RFC 6455, text and binary frames);
 / -> a small HTML page.
 """
 
@@ -16,6 +17,7 @@ import struct
 import sys
 
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+PATTERN = bytes(range(256))
 PAGE = b"<!doctype html><title>backend</title><h1 id=hello>hello from the backend</h1>"
 
 
@@ -105,6 +107,9 @@ async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> 
                     await writer.drain()
                     await asyncio.sleep(0.2)
                 writer.write(b"0\r\n\r\n")
+            elif path.startswith("/bytes/"):
+                size = int(path.removeprefix("/bytes/"))
+                writer.write(respond("200 OK", (PATTERN * (size // len(PATTERN) + 1))[:size], "application/octet-stream"))
             elif path == "/":
                 writer.write(respond("200 OK", PAGE, "text/html"))
             else:

@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from conftest import BACKEND, backend, get, unleased_port
@@ -134,15 +135,30 @@ def test_ctrl_c_stops_the_command_and_removes_route_and_lease(start_run, proxy_p
     assert get(proxy_port, "app.localhost")[0] == 404
 
 
-def test_kill_9_of_run_prunes_the_route_and_stops_the_command(start_run, proxy_port: int) -> None:
-    app = backend(start_run)
+def gone_or_zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_bytes().rpartition(b")")[2].split()[0] == b"Z"
+    except FileNotFoundError:
+        return True
+
+
+@pytest.mark.parametrize("wrapped", [False, True], ids=["direct", "behind-sh"])
+def test_kill_9_of_run_prunes_the_route_and_stops_the_command(start_run, proxy_port: int, wrapped: bool) -> None:
+    if wrapped:  # like npx: a wrapper that dies of SIGTERM without passing it on to the server it started
+        app = start_run("app", "sh", "-c", f"{sys.executable} {BACKEND} $PORT; echo never")
+    else:
+        app = backend(start_run)
     port = route_port("app")
+    server_pids = [int(pid) for pid in subprocess.run(["pgrep", "-f", f"^{sys.executable} {BACKEND} {port}$"],
+                                                      capture_output=True, text=True, check=False).stdout.split()]
+    assert len(server_pids) == 1
     os.kill(app.proc.pid, signal.SIGKILL)
     app.proc.wait(10)
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + 8
     while not bindable(port) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert bindable(port), "the command died with its portside run (parent-death signal)"
+    assert bindable(port), "the command and all it started died with their portside run"
+    assert gone_or_zombie(server_pids[0])
     assert get(proxy_port, "app.localhost")[0] == 404
     assert routes() == []
 

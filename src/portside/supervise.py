@@ -13,6 +13,7 @@ import os
 import shlex
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import suppress
@@ -135,16 +136,18 @@ def start_service(
 ) -> Service:
     """Start `command` with PORT=`port`; return once it accepts on localhost (and answers `http`).
 
-    With `die_with_parent` the command gets SIGTERM when this process dies, even by SIGKILL (Linux).
+    With `die_with_parent` the command runs under portside.guard, which gets SIGTERM from the
+    kernel when this process dies, even by SIGKILL (Linux), and stops the command's whole group.
     """
     argv = shlex.split(command) if isinstance(command, str) else list(command)
     if not argv:
         raise ServiceFailed("empty command")
     argv = [arg.replace("{port}", str(port)) for arg in argv]
+    spawned = [sys.executable, "-m", "portside.guard", str(os.getpid()), "--", *argv] if die_with_parent else argv
     environment = {**os.environ, **(env or {}), "PORT": str(port), "HOST": "127.0.0.1"}
     try:
         # The child only calls the already-resolved prctl before exec: no lock another thread could hold.
-        process = subprocess.Popen(argv, env=environment, cwd=cwd, start_new_session=True,
+        process = subprocess.Popen(spawned, env=environment, cwd=cwd, start_new_session=True,
                                    preexec_fn=_parent_death_signal() if die_with_parent else None)  # noqa: PLW1509
     except OSError as error:
         raise ServiceFailed(f"cannot start {argv[0]!r}: {error.strerror}") from None
