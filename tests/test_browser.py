@@ -15,6 +15,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -23,6 +24,7 @@ import pytest
 from browser import require
 from conftest import Running, backend
 from playwright.sync_api import BrowserContext, expect
+from playwright.sync_api import Error as PlaywrightError
 
 from portside.routes import routes
 
@@ -72,6 +74,42 @@ def test_page_websocket_echo_through_the_proxy(start_run: StartRun, proxy_port: 
     result = page.evaluate(ECHO, [f"ws://app.localhost:{proxy_port}/ws", "hello through the proxy", 100_000])
     assert result == {"echoed": "hello through the proxy", "same": True}
     assert opened == [f"ws://app.localhost:{proxy_port}/ws"]
+
+
+def trust_with_home(home: Path, scratch: Path) -> str:
+    """`portside trust` with HOME=`home` (its NSS db is what Chromium reads), in a mount namespace over copies of
+    the system store, so the machine's own trust store is never changed."""
+    require(os.geteuid() == 0 and shutil.which("unshare") is not None, "needs root for a mount namespace")
+    require(shutil.which("certutil") is not None, "certutil is missing (apt-get install libnss3-tools)")
+    certs, local = scratch / "certs", scratch / "local-cas"
+    shutil.copytree("/etc/ssl/certs", certs, symlinks=True)
+    shutil.copytree("/usr/local/share/ca-certificates", local, symlinks=True)
+    script = (f"mount --bind {certs} /etc/ssl/certs && mount --bind {local} /usr/local/share/ca-certificates && "
+              f"{sys.executable} -m portside trust")
+    done = subprocess.run(["unshare", "--mount", "sh", "-c", script], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "HOME": str(home)}, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+def test_https_page_over_http2_once_the_ca_is_trusted(start_run: StartRun, proxy_port: int, tmp_path: Path,
+                                                      launch_browser: Callable[..., BrowserContext]) -> None:
+    app = backend(start_run, extra=("--https",))
+    assert app.url == f"https://app.localhost:{proxy_port}/"
+    with pytest.raises(PlaywrightError, match="ERR_CERT_AUTHORITY_INVALID"):
+        launch_browser().new_page().goto(app.url)
+    home = tmp_path / "trusting-home"
+    home.mkdir()
+    assert "Chromium/Chrome (NSS): added" in trust_with_home(home, tmp_path)
+    page = launch_browser(home=home).new_page()
+    response = page.goto(app.url)
+    assert response is not None and response.status == 200
+    expect(page.locator("#hello")).to_have_text("hello from the backend")
+    assert page.evaluate("performance.getEntriesByType('navigation')[0].nextHopProtocol") == "h2"
+    security = response.security_details()
+    assert security is not None and security.get("subjectName") == "app.localhost"
+    result = page.evaluate(ECHO, [f"wss://app.localhost:{proxy_port}/ws", "hello over tls", 100_000])
+    assert result == {"echoed": "hello over tls", "same": True}
 
 
 @pytest.fixture(scope="session")
