@@ -231,3 +231,48 @@ ls /usr/local/share/ca-certificates
     assert "200 after=0" in out and "portside local CA" in out.split("after=0")[1], out
     assert "remove=0" in out and "removed=60" in out and "portside-local-ca" not in out.split("removed=")[1]
     assert not any(p.name.startswith("portside") for p in Path("/usr/local/share/ca-certificates").iterdir())
+
+
+def test_http2_flow_control_a_stalled_stream_does_not_hold_up_another(start_run, proxy_port: int,
+                                                                      state_home: Path) -> None:
+    from h2.config import H2Configuration
+    from h2.connection import H2Connection
+    from h2.events import DataReceived, ResponseReceived, StreamEnded
+    from h2.settings import SettingCodes
+
+    https_app(start_run)
+    sock = tls_socket(proxy_port, "app.localhost", ca_file(state_home), alpn=["h2"])
+    assert sock.selected_alpn_protocol() == "h2"
+    client = H2Connection(H2Configuration(client_side=True, header_encoding=None))
+    client.initiate_connection()
+    client.update_settings({SettingCodes.INITIAL_WINDOW_SIZE: 4096})
+    size = 200_000
+    for stream_id in (1, 3):
+        client.send_headers(stream_id, [(b":method", b"GET"), (b":path", f"/bytes/{size}".encode()),
+                                        (b":scheme", b"https"), (b":authority", b"app.localhost")], end_stream=True)
+    sock.sendall(client.data_to_send())
+    received = {1: b"", 3: b""}
+    status: dict[int, bytes] = {}
+    ended: set[int] = set()
+    stalled_ack = 0
+    while ended != {1, 3}:
+        data = sock.recv(65536)
+        assert data, "the proxy closed the connection"
+        for event in client.receive_data(data):
+            if isinstance(event, ResponseReceived):
+                status[event.stream_id] = dict(event.headers)[b":status"]
+            elif isinstance(event, DataReceived):
+                received[event.stream_id] += event.data
+                if event.stream_id == 3 or 3 in ended:
+                    client.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
+                else:
+                    stalled_ack += event.flow_controlled_length
+            elif isinstance(event, StreamEnded):
+                ended.add(event.stream_id)
+                if event.stream_id == 3:
+                    assert len(received[1]) <= 4096, "stream 1 went past the window it was given"
+                    client.acknowledge_received_data(stalled_ack, 1)
+        sock.sendall(client.data_to_send())
+    sock.close()
+    expected = (PATTERN * (size // 256 + 1))[:size]
+    assert status == {1: b"200", 3: b"200"} and received[1] == expected and received[3] == expected
