@@ -54,6 +54,7 @@ class Http2Connection:
         self.streams: dict[int, asyncio.Task[None]] = {}
         self.window: asyncio.Future[None] | None = None
         self.idle: defaultdict[int, list[Upstream]] = defaultdict(list)
+        self.busy: dict[int, Upstream] = {}
 
     def flush(self) -> None:
         data = self.h2.data_to_send()
@@ -106,20 +107,20 @@ class Http2Connection:
         self.bodies.pop(stream_id, None)
 
     async def _stream(self, stream_id: int, headers: list[tuple[bytes, bytes]], body: Body, ended: bool) -> None:
-        upstream: Upstream | None = None
         try:
-            upstream = await self._exchange(stream_id, headers, body, ended)
+            await self._exchange(stream_id, headers, body, ended)
         except (ConnectionError, OSError, ProtocolError, H2Error):
             with contextlib.suppress(H2Error):
                 self.h2.reset_stream(stream_id, ErrorCodes.INTERNAL_ERROR)
                 self.flush()
         finally:
-            if upstream is not None:
-                upstream.close()
+            unfinished = self.busy.pop(stream_id, None)
+            if unfinished is not None:
+                unfinished.close()
 
     async def _exchange(self, stream_id: int, headers: list[tuple[bytes, bytes]], body: Body,
-                        ended: bool) -> Upstream | None:
-        """Forward one request and its response; returns a backend connection that cannot be reused.
+                        ended: bool) -> None:
+        """Forward one request and its response.
 
         A request without a body sent on a reused backend connection that turns out closed
         (the backend's keep-alive timeout) is sent once more on a new connection.
@@ -136,7 +137,7 @@ class Http2Connection:
         decision = self.gateway.decide(host_headers, target)
         if decision.route is None:
             await self._page(stream_id, self.gateway.page(decision.status, decision.reason, accept, "https"))
-            return None
+            return
         chunked = not ended and not any(name == b"content-length" for name, _ in fields)
         fields = [(name, value) for name, value in fields if name not in HOP_BY_HOP and name != b"host"]
         fields.insert(0, (b"host", host_headers[0] if host_headers else b""))
@@ -145,25 +146,26 @@ class Http2Connection:
         head = self.gateway.forwarded_head(Head(method, target, 0, b"", b"1.1", fields, True, False), fields,
                                            self.peer, decision.host, "https")
         reused = self._reuse(decision.route.port)
-        for upstream in ([reused] if reused and ended else []) + [None]:
+        for upstream in [reused, None] if reused is not None and ended else [reused]:
             if upstream is None:
                 connected = await self.gateway.connect(decision.route)
                 if not isinstance(connected, Upstream):
                     await self._page(stream_id, self.gateway.page(*connected, accept, "https"))
-                    return None
+                    return
                 upstream = connected
+            self.busy[stream_id] = upstream
             upstream.writer.write(head)
             await self._request_body(stream_id, upstream, body, chunked)
             if method == b"HEAD":
                 upstream.events.parser.head_only()
             keep_alive = await self._response(stream_id, upstream)
             if keep_alive is None:
+                del self.busy[stream_id]
                 upstream.close()
                 continue
             if keep_alive and len(self.idle[upstream.port]) < IDLE_PER_PORT:
-                self.idle[upstream.port].append(upstream)
-                return None
-            return upstream
+                self.idle[upstream.port].append(self.busy.pop(stream_id))
+            return
         raise ConnectionError("the backend closed the connection without answering")
 
     async def _request_body(self, stream_id: int, upstream: Upstream, body: Body, chunked: bool) -> None:
