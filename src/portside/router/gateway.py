@@ -9,6 +9,7 @@ checking its owner is alive), builds the forwarded head with X-Forwarded-For, -P
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections import deque
 from collections.abc import Sequence
@@ -22,29 +23,52 @@ from portside.state import Store
 
 READ_SIZE = 256 * 1024
 RECHECK_SECONDS = 1.0
+VERSION_CHECK_SECONDS = 0.05
 FORWARDED = (b"x-forwarded-for", b"x-forwarded-proto", b"x-forwarded-host")
 BACKEND_ADDRESSES = ("127.0.0.1", "::1")
 
 
 class RouteTable:
-    """The live routes, re-read when another process commits to the store, and at least every second."""
+    """The live routes, re-read when another process has committed to the store, and at least every second.
+
+    Asking the store's data_version costs two file-lock calls, so per request only the
+    write-ahead log's size and mtime are looked at (one stat): a commit changes them. The
+    data_version is asked when they change, for a name that is not found, and every 50 ms
+    (two commits within one mtime tick can leave the stat unchanged). `generation` counts
+    re-reads.
+    """
 
     def __init__(self, store: Store) -> None:
         self.store = store
+        self.wal = store.path.with_name(store.path.name + "-wal")
+        self.stamp: tuple[int, int] | None = None
         self.version = -1
-        self.loaded = 0.0
+        self.loaded = self.checked = 0.0
+        self.generation = 0
         self.by_name: dict[str, Route] = {}
 
-    def current(self) -> dict[str, Route]:
-        (version,) = self.store.read().execute("PRAGMA data_version").fetchone()
+    def _stamp(self) -> tuple[int, int] | None:
+        try:
+            status = os.stat(self.wal)
+        except OSError:
+            return None
+        return status.st_mtime_ns, status.st_size
+
+    def current(self, fresh: bool = False) -> dict[str, Route]:
         now = time.monotonic()
-        if version != self.version or now - self.loaded > RECHECK_SECONDS:
-            self.by_name = {route.name: route for route in routes(self.store)}
-            self.version, self.loaded = version, now
+        stamp = self._stamp()
+        if fresh or stamp != self.stamp or now - self.checked > VERSION_CHECK_SECONDS:
+            self.stamp = stamp
+            (version,) = self.store.read().execute("PRAGMA data_version").fetchone()
+            self.checked = now
+            if version != self.version or now - self.loaded > RECHECK_SECONDS:
+                self.by_name = {route.name: route for route in routes(self.store)}
+                self.version, self.loaded = version, now
+                self.generation += 1
         return self.by_name
 
     def forget(self, route: Route) -> None:
-        self.loaded = 0.0
+        self.loaded = self.checked = 0.0
         self.by_name.pop(route.name, None)
 
 
@@ -97,18 +121,28 @@ class Gateway:
         self.table = RouteTable(store)
 
     def decide(self, host_headers: Sequence[bytes], target: bytes) -> Decision:
-        return decide(host_headers, target, self.table.current())
+        decision = decide(host_headers, target, self.table.current())
+        if decision.route is None and decision.status == 404:
+            decision = decide(host_headers, target, self.table.current(fresh=True))
+        return decision
 
     def page(self, status: int, message: str, accept: bytes | None, scheme: str) -> Page:
         listed = sorted(self.table.current().values()) if status in (404, 502) else []
         return error_page(status, message, listed, proxy_port=self.port, scheme=scheme,
                           wants_html=accept is not None and b"text/html" in accept)
 
+    def refusal(self, route: Route) -> tuple[int, str] | None:
+        """The status and reason to answer instead of connecting: the route's owner has exited."""
+        if is_live(route):
+            return None
+        self.table.forget(route)
+        return 404, f"{route.name} stopped (its owner exited)"
+
     async def connect(self, route: Route) -> Upstream | tuple[int, str]:
         """A new connection to the route's backend, or the status and reason to answer instead."""
-        if not is_live(route):
-            self.table.forget(route)
-            return 404, f"{route.name} stopped (its owner exited)"
+        refused = self.refusal(route)
+        if refused is not None:
+            return refused
         for address in BACKEND_ADDRESSES:
             try:
                 reader, writer = await asyncio.open_connection(address, route.port, limit=READ_SIZE)
