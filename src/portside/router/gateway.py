@@ -40,7 +40,7 @@ class RouteTable:
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        self.wal = store.path.with_name(store.path.name + "-wal")
+        self.wal = str(store.path) + "-wal"
         self.stamp: tuple[int, int] | None = None
         self.version = -1
         self.loaded = self.checked = 0.0
@@ -152,12 +152,16 @@ class Gateway:
         return 502, f"{route.name} does not answer on port {route.port}"
 
     @staticmethod
-    def forwarded_head(head: Head, headers: list[tuple[bytes, bytes]], peer: str, host: str, scheme: str) -> bytes:
-        """The request head for the backend: origin-form target, X-Forwarded-* set by the proxy alone."""
-        headers = [(k, v) for k, v in headers if k.lower() not in FORWARDED]
-        headers += [(b"X-Forwarded-For", peer.encode()), (b"X-Forwarded-Proto", scheme.encode()),
-                    (b"X-Forwarded-Host", host.encode("latin-1"))]
+    def forwarded_fields(peer: str, host: str, scheme: str) -> bytes:
+        """The X-Forwarded-For, -Proto and -Host lines the proxy adds (a client's own are dropped)."""
+        return b"X-Forwarded-For: %s\r\nX-Forwarded-Proto: %s\r\nX-Forwarded-Host: %s\r\n" % (
+            peer.encode(), scheme.encode(), host.encode("latin-1"))
+
+    @staticmethod
+    def forwarded_head(head: Head, headers: list[tuple[bytes, bytes]], forwarded: bytes) -> bytes:
+        """The request head for the backend: origin-form target, then `headers` less any X-Forwarded-*, then
+        `forwarded` (from forwarded_fields)."""
         if head.target[:1] not in (b"/", b"*"):
             split = head.target.split(b"/", 3)
             head = head._replace(target=b"/" + (split[3] if len(split) > 3 else b""))
-        return encode_head(head, headers)
+        return encode_head(head, [(k, v) for k, v in headers if k.lower() not in FORWARDED], forwarded)

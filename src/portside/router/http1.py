@@ -136,14 +136,15 @@ class Reader:
         return [*events[: final + 1], End()]
 
 
-def encode_head(head: Head, headers: list[tuple[bytes, bytes]] | None = None) -> bytes:
-    """The head as bytes on the wire: request line or status line, then `headers` (default: the head's own)."""
+def encode_head(head: Head, headers: list[tuple[bytes, bytes]] | None = None, extra: bytes = b"") -> bytes:
+    """The head as bytes on the wire: request or status line, `headers` (default: the head's own), `extra` lines."""
     if head.method:
-        first = b"%s %s HTTP/%s\r\n" % (head.method, head.target, head.version)
+        lines = [b"%s %s HTTP/%s\r\n" % (head.method, head.target, head.version)]
     else:
-        first = b"HTTP/%s %d %s\r\n" % (head.version, head.status, head.reason)
-    lines = b"".join(b"%s: %s\r\n" % pair for pair in (head.headers if headers is None else headers))
-    return first + lines + b"\r\n"
+        lines = [b"HTTP/%s %d %s\r\n" % (head.version, head.status, head.reason)]
+    lines += [b"%s: %s\r\n" % pair for pair in (head.headers if headers is None else headers)]
+    lines.append(extra + b"\r\n")
+    return b"".join(lines)
 
 
 def encode_data(data: bytes, chunked: bool) -> bytes:

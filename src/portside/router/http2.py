@@ -143,8 +143,9 @@ class Http2Connection:
         fields.insert(0, (b"host", host_headers[0] if host_headers else b""))
         if chunked:
             fields.append((b"transfer-encoding", b"chunked"))
+        forwarded = self.gateway.forwarded_fields(self.peer, decision.host, "https")
         head = self.gateway.forwarded_head(Head(method, target, 0, b"", b"1.1", fields, True, False), fields,
-                                           self.peer, decision.host, "https")
+                                           forwarded)
         reused = self._reuse(decision.route.port)
         for upstream in [reused, None] if reused is not None and ended else [reused]:
             if upstream is None:

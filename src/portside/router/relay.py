@@ -2,8 +2,8 @@
 
 A `ClientSide` parses the client's requests (http1.Reader), routes each by Host, and
 writes it, X-Forwarded-* set, to a `BackendSide` kept alive per client connection; the
-backend's response is parsed as it arrives and written back, everything one read
-brought in one write. Bodies stream both ways; when either side's send buffer fills,
+backend's response bytes go back as they arrive, unchanged, and are parsed only to
+know where each response ends. Bodies stream both ways; when either side's send buffer fills,
 reading from the other side pauses. Requests are relayed one at a time: a pipelined
 request waits until the response before it is complete. An Upgrade answered 101 turns
 the pair into a plain byte pipe (WebSocket). A TLS connection that agreed on h2 is
@@ -25,9 +25,9 @@ from portside.router.http1 import (
     Head,
     ProtocolError,
     Reader,
+    Upgraded,
     encode_data,
     encode_end,
-    encode_head,
 )
 from portside.router.routing import Decision
 
@@ -40,38 +40,31 @@ class BackendSide(asyncio.Protocol):
         self.port = port
         self.reader = Reader(response=True)
         self.transport: asyncio.Transport | None = None
-        self.raw = False
-        self.chunked = self.keep_alive = False
+        self.raw = self.keep_alive = self.final = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)
 
     def data_received(self, data: bytes) -> None:
+        """Pass the bytes on as they are (the proxy changes nothing in a response); parse them to see where it ends."""
         client = self.client
+        client.write(data)
         if self.raw:
-            client.write(data)
             return
         try:
             events = self.reader.feed(data)
         except ProtocolError:
             client.close()
             return
-        out: list[bytes] = []
         done = False
         for event in events:
             if isinstance(event, Head):
-                out.append(encode_head(event))
-                self.chunked, self.keep_alive = event.chunked, event.keep_alive
-            elif isinstance(event, Data):
-                out.append(encode_data(event.data, self.chunked))
+                self.keep_alive, self.final = event.keep_alive, event.status >= 200
             elif isinstance(event, End):
-                out.append(encode_end(self.chunked))
-                done = True
-            else:
-                out.append(event.rest)
+                done = done or self.final  # the end of a 100 Continue is not the end of the response
+            elif isinstance(event, Upgraded):
                 self.raw = True
-        client.write(b"".join(out))
-        if done and not self.raw:
+        if done and not self.raw:  # a 101 ends its message too, but the connection carries on as a pipe
             client.response_done(self.keep_alive)
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -101,9 +94,9 @@ class ClientSide(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.backend: BackendSide | None = None
         self.peer = ""
-        self.connecting = self.answering = self.piping = self.closing = False
+        self.connecting = self.answering = self.piping = self.closing = self.paused = False
         self.request_chunked = self.request_keep_alive = False
-        self.seen: tuple[list[bytes], int, Decision] | None = None
+        self.seen: tuple[list[bytes], int, Decision, bytes] | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport = cast(asyncio.Transport, transport)  # uvloop's are not registered subclasses
@@ -169,11 +162,13 @@ class ClientSide(asyncio.Protocol):
             self.transport.write(data)
 
     def pause_reading(self) -> None:
-        if self.transport is not None:
+        if self.transport is not None and not self.paused:
+            self.paused = True
             self.transport.pause_reading()
 
     def resume_reading(self) -> None:
-        if self.transport is not None and not self.connecting:
+        if self.transport is not None and self.paused and not self.connecting:
+            self.paused = False
             self.transport.resume_reading()
 
     def close(self) -> None:
@@ -198,16 +193,18 @@ class ClientSide(asyncio.Protocol):
             self.close()
 
     # forwarding
-    def _decide(self, head: Head) -> Decision:
+    def _decide(self, head: Head) -> tuple[Decision, bytes]:
+        """The routing decision and the X-Forwarded-* lines for it, reused while Host and routes stay the same."""
         gateway = self.gateway
         hosts = head.header_values(b"host")
         gateway.table.current()
         seen = self.seen
         if seen and seen[0] == hosts and seen[1] == gateway.table.generation and head.target[:1] == b"/":
-            return seen[2]
+            return seen[2], seen[3]
         decision = gateway.decide(hosts, head.target)
-        self.seen = hosts, gateway.table.generation, decision
-        return decision
+        forwarded = gateway.forwarded_fields(self.peer, decision.host, self.scheme)
+        self.seen = hosts, gateway.table.generation, decision, forwarded
+        return decision, forwarded
 
     def _pump(self) -> None:
         """Forward queued events while the backend connection is ready for them."""
@@ -219,7 +216,7 @@ class ClientSide(asyncio.Protocol):
                 if self.answering:
                     self.pause_reading()
                     break
-                decision = self._decide(event)
+                decision, forwarded = self._decide(event)
                 route = decision.route
                 if route is None:
                     self._page(decision.status, decision.reason, event)
@@ -232,7 +229,7 @@ class ClientSide(asyncio.Protocol):
                 self.request_chunked, self.request_keep_alive = event.chunked, event.keep_alive
                 if event.method == b"HEAD":
                     self.backend.reader.head_only()
-                out.append(self.gateway.forwarded_head(event, event.headers, self.peer, decision.host, self.scheme))
+                out.append(self.gateway.forwarded_head(event, event.headers, forwarded))
             elif isinstance(event, Data):
                 queue.popleft()
                 out.append(encode_data(event.data, self.request_chunked))
