@@ -32,7 +32,7 @@ class RouteTable:
     """The live routes, re-read when another process has committed to the store, and at least every second.
 
     Asking the store's data_version costs two file-lock calls, so per request only the
-    write-ahead log's size and mtime are looked at (one stat): a commit changes them. The
+    write-ahead log's size and mtime are looked at (one fstat): a commit changes them. The
     data_version is asked when they change, for a name that is not found, and every 50 ms
     (two commits within one mtime tick can leave the stat unchanged). `generation` counts
     re-reads.
@@ -41,6 +41,7 @@ class RouteTable:
     def __init__(self, store: Store) -> None:
         self.store = store
         self.wal = str(store.path) + "-wal"
+        self.wal_fd: int | None = None  # the log is kept (same inode) while this process holds the store open
         self.stamp: tuple[int, int] | None = None
         self.version = -1
         self.loaded = self.checked = 0.0
@@ -48,10 +49,12 @@ class RouteTable:
         self.by_name: dict[str, Route] = {}
 
     def _stamp(self) -> tuple[int, int] | None:
-        try:
-            status = os.stat(self.wal)
-        except OSError:
-            return None
+        if self.wal_fd is None:
+            try:
+                self.wal_fd = os.open(self.wal, os.O_RDONLY | os.O_CLOEXEC)
+            except OSError:
+                return None
+        status = os.fstat(self.wal_fd)
         return status.st_mtime_ns, status.st_size
 
     def current(self, fresh: bool = False) -> dict[str, Route]:
