@@ -1,21 +1,19 @@
 """What both of the proxy's protocols share: the route table, backend connections, own pages.
 
-HTTP/1.1 (server.py) and HTTP/2 (http2.py) clients both end in HTTP/1.1 to the backend:
-a `Gateway` decides the route for a Host, opens a connection to the route's port (after
-checking its owner is alive), builds the forwarded head with X-Forwarded-For, -Proto and
--Host set by the proxy, and makes the 404/421/502 pages.
+HTTP/1.1 (relay.py) and HTTP/2 (http2.py) clients both end in HTTP/1.1 to the backend:
+a `Gateway` decides the route for a Host, says when a route's owner has exited, builds
+the forwarded head with X-Forwarded-For, -Proto and -Host set by the proxy, and makes the
+404/421/502 pages.
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
 import time
-from collections import deque
 from collections.abc import Sequence
 
 from portside.model import Route
-from portside.router.http1 import Event, Head, Reader, encode_head
+from portside.router.http1 import Head, encode_head
 from portside.router.pages import Page, error_page
 from portside.router.routing import Decision, decide
 from portside.routes import is_live, routes
@@ -75,47 +73,6 @@ class RouteTable:
         self.by_name.pop(route.name, None)
 
 
-class Events:
-    """A connection's reader and parser: the next event, reading more bytes when needed."""
-
-    def __init__(self, reader: asyncio.StreamReader, parser: Reader) -> None:
-        self.reader = reader
-        self.parser = parser
-        self.pending: deque[Event] = deque()
-
-    async def next(self) -> Event | None:
-        while not self.pending:
-            data = await self.reader.read(READ_SIZE)
-            if not data:
-                return None
-            self.pending.extend(self.parser.feed(data))
-        return self.pending.popleft()
-
-
-class Upstream:
-    """A kept-alive connection to one backend port."""
-
-    def __init__(self, port: int, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.port = port
-        self.writer = writer
-        self.events = Events(reader, Reader(response=True))
-
-    def close(self) -> None:
-        self.writer.close()
-
-
-async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    """Copy bytes until `reader` ends, then half-close `writer`."""
-    try:
-        while data := await reader.read(READ_SIZE):
-            writer.write(data)
-            await writer.drain()
-        if writer.can_write_eof():
-            writer.write_eof()
-    except (ConnectionError, OSError):
-        writer.close()
-
-
 class Gateway:
     """The proxy's port and route table, and what every request needs from them."""
 
@@ -140,19 +97,6 @@ class Gateway:
             return None
         self.table.forget(route)
         return 404, f"{route.name} stopped (its owner exited)"
-
-    async def connect(self, route: Route) -> Upstream | tuple[int, str]:
-        """A new connection to the route's backend, or the status and reason to answer instead."""
-        refused = self.refusal(route)
-        if refused is not None:
-            return refused
-        for address in BACKEND_ADDRESSES:
-            try:
-                reader, writer = await asyncio.open_connection(address, route.port, limit=READ_SIZE)
-            except OSError:
-                continue
-            return Upstream(route.port, reader, writer)
-        return 502, f"{route.name} does not answer on port {route.port}"
 
     @staticmethod
     def forwarded_fields(peer: str, host: str, scheme: str) -> bytes:

@@ -3,8 +3,8 @@
 httptools (llhttp, the parser of Node.js) does the parsing; this module turns its
 callbacks into events — `Head`, `Data`, `End`, and `Upgraded` when the connection leaves
 HTTP (WebSocket) — and encodes messages back. Bodies are passed on as they arrive, never
-buffered whole: a chunked body is re-chunked piece by piece, so Server-Sent Events and
-streamed uploads flow through. No sockets here: server.py does the I/O.
+buffered whole: a chunked request body is re-chunked piece by piece, so streamed
+uploads flow through. No sockets here: relay.py and http2.py do the I/O.
 """
 
 from __future__ import annotations

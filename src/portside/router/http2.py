@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-from collections import defaultdict
+from collections import defaultdict, deque
 
 from h2.config import H2Configuration
 from h2.connection import H2Connection
@@ -31,13 +31,57 @@ from h2.events import (
 )
 from h2.exceptions import H2Error
 
-from portside.router.gateway import READ_SIZE, Gateway, Upstream
-from portside.router.http1 import Data, End, Head, ProtocolError, encode_data, encode_end
+from portside.model import Route
+from portside.router.gateway import BACKEND_ADDRESSES, READ_SIZE, Gateway
+from portside.router.http1 import Data, End, Event, Head, ProtocolError, Reader, encode_data, encode_end
 from portside.router.pages import Page
 
 HOP_BY_HOP = frozenset({b"connection", b"keep-alive", b"proxy-connection", b"transfer-encoding", b"upgrade", b"te"})
 IDLE_PER_PORT = 16
 Body = asyncio.Queue[tuple[bytes, int] | None]
+
+
+class Events:
+    """A connection's reader and parser: the next event, reading more bytes when needed."""
+
+    def __init__(self, reader: asyncio.StreamReader, parser: Reader) -> None:
+        self.reader = reader
+        self.parser = parser
+        self.pending: deque[Event] = deque()
+
+    async def next(self) -> Event | None:
+        while not self.pending:
+            data = await self.reader.read(READ_SIZE)
+            if not data:
+                return None
+            self.pending.extend(self.parser.feed(data))
+        return self.pending.popleft()
+
+
+class Upstream:
+    """A kept-alive connection to one backend port."""
+
+    def __init__(self, port: int, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.port = port
+        self.writer = writer
+        self.events = Events(reader, Reader(response=True))
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+async def connect(gateway: Gateway, route: Route) -> Upstream | tuple[int, str]:
+    """A new connection to the route's backend, or the status and reason to answer instead."""
+    refused = gateway.refusal(route)
+    if refused is not None:
+        return refused
+    for address in BACKEND_ADDRESSES:
+        try:
+            reader, writer = await asyncio.open_connection(address, route.port, limit=READ_SIZE)
+        except OSError:
+            continue
+        return Upstream(route.port, reader, writer)
+    return 502, f"{route.name} does not answer on port {route.port}"
 
 
 class Http2Connection:
@@ -149,7 +193,7 @@ class Http2Connection:
         reused = self._reuse(decision.route.port)
         for upstream in [reused, None] if reused is not None and ended else [reused]:
             if upstream is None:
-                connected = await self.gateway.connect(decision.route)
+                connected = await connect(self.gateway, decision.route)
                 if not isinstance(connected, Upstream):
                     await self._page(stream_id, self.gateway.page(*connected, accept, "https"))
                     return
