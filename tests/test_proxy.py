@@ -11,13 +11,13 @@ import socket
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 from conftest import BACKEND, backend, get, unleased_port
 from websockets.sync.client import connect as ws_connect
 
 from portside.allocate import bindable
+from portside.inventory.procfs import process_state
 from portside.routes import routes
 
 
@@ -136,10 +136,7 @@ def test_ctrl_c_stops_the_command_and_removes_route_and_lease(start_run, proxy_p
 
 
 def gone_or_zombie(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_bytes().rpartition(b")")[2].split()[0] == b"Z"
-    except FileNotFoundError:
-        return True
+    return process_state(pid) in (None, "Z")
 
 
 @pytest.mark.parametrize("wrapped", [False, True], ids=["direct", "behind-sh"])

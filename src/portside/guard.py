@@ -23,16 +23,18 @@ STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 
 def _group_members(group: int) -> list[int]:
     """Pids in process group `group` other than this process (read from /proc/PID/stat)."""
+    from portside.inventory.procfs import PROC, parse_stat  # only when stopping: the guard starts lean
+
     members = []
-    for entry in os.listdir("/proc"):
+    for entry in os.listdir(PROC):
         if not entry.isdigit() or int(entry) == os.getpid():
             continue
         try:
-            with open(f"/proc/{entry}/stat", "rb") as file:
-                fields = file.read().rpartition(b")")[2].split()
-        except OSError:
+            with open(f"{PROC}/{entry}/stat", "rb") as file:
+                stat = parse_stat(file.read())
+        except (OSError, ValueError, IndexError):
             continue
-        if len(fields) > 2 and int(fields[2]) == group:
+        if stat.pgrp == group:
             members.append(int(entry))
     return members
 

@@ -8,10 +8,8 @@ from portside.addresses import parse_port
 from portside.cli.environment import Environment
 from portside.cli.output import write_json
 from portside.errors import UsageError
-from portside.localca import ensure_ca
 from portside.names import parse_name
 from portside.router.control import start
-from portside.router.routing import url_of
 from portside.routes import ALIAS, add_route, remove_route
 
 
@@ -39,10 +37,8 @@ def run(args: argparse.Namespace, env: Environment) -> int:
         raise UsageError("alias needs NAME and PORT (or NAME --remove)")
     port = parse_port(args.port.strip())
     route = add_route(name, port, kind=ALIAS, replace=args.replace)
-    if args.https:
-        ensure_ca()
-    proxy, _ = start()
-    url = url_of(route.name, proxy.port, "https" if args.https else "http")
+    proxy, _ = start(https=args.https)
+    url = proxy.url(route.name, args.https)
     if args.json:
         write_json(env, {"name": route.name, "port": route.port, "url": url})
     else:

@@ -15,7 +15,6 @@ from portside.cli.output import write_json
 from portside.errors import PortsideError
 from portside.localca import ensure_ca, has_ca
 from portside.router import control
-from portside.router.routing import url_of
 
 LOOPBACK_HOSTS = ("127.0.0.1", "::1")
 LAN_HOSTS = ("0.0.0.0", "::")
@@ -34,8 +33,8 @@ def add_parser(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
 
 
 def _show(env: Environment, as_json: bool, record: control.ProxyRecord, state: str) -> int:
-    url = url_of("NAME", record.port, "http")
-    https_url = url_of("NAME", record.port, "https") if has_ca() else None
+    url = record.url("NAME")
+    https_url = record.url("NAME", https=True) if has_ca() else None
     if as_json:
         write_json(env, {"running": True, "state": state, "pid": record.pid, "port": record.port,
                          "hosts": list(record.hosts), "url": url, "https_url": https_url})
@@ -65,12 +64,12 @@ def _serve(port: int, lan: bool, env: Environment) -> int:
 
 def run(args: argparse.Namespace, env: Environment) -> int:
     port = parse_port(args.port.strip()) if args.port else control.proxy_port()
-    if args.https and args.action in ("start", "serve"):
-        ensure_ca()
     if args.action == "serve":
+        if args.https:
+            ensure_ca()
         return _serve(port, args.lan, env)
     if args.action == "start":
-        record, started = control.start(port, lan=args.lan)
+        record, started = control.start(port, lan=args.lan, https=args.https)
         return _show(env, args.json, record, "started" if started else "running")
     current = control.running()
     if args.action == "status" and current is not None:

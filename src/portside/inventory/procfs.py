@@ -23,6 +23,7 @@ class StatFields(NamedTuple):
     name: str
     state: str
     ppid: int
+    pgrp: int
     flags: int
     threads: int
     start_ticks: int
@@ -34,11 +35,12 @@ def parse_stat(data: bytes) -> StatFields:
     close_paren = data.rindex(b")")
     name = data[open_paren + 1 : close_paren].decode(errors="replace")
     rest = data[close_paren + 2 :].split()
-    # rest[0] is field 3 (state): flags is field 9, num_threads 20, starttime 22.
+    # rest[0] is field 3 (state): ppid is field 4, pgrp 5, flags 9, num_threads 20, starttime 22.
     return StatFields(
         name=name,
         state=rest[0].decode(),
         ppid=int(rest[1]),
+        pgrp=int(rest[2]),
         flags=int(rest[6]),
         threads=int(rest[17]),
         start_ticks=int(rest[19]),

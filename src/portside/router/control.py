@@ -22,6 +22,8 @@ from portside.addresses import parse_port
 from portside.errors import ServiceFailed, UsageError
 from portside.inventory.procfs import process_info
 from portside.liveness import is_alive, start_token
+from portside.localca import ensure_ca
+from portside.router.routing import url_of
 from portside.state import open_store, state_dir
 
 DEFAULT_PORT = 7355
@@ -35,6 +37,10 @@ class ProxyRecord(NamedTuple):
     start: int
     port: int
     hosts: tuple[str, ...]
+
+    def url(self, name: str, https: bool = False) -> str:
+        """Where this proxy serves `name`."""
+        return url_of(name, self.port, "https" if https else "http")
 
 
 def proxy_port() -> int:
@@ -82,8 +88,14 @@ def clear_record() -> None:
             pass
 
 
-def start(port: int | None = None, *, lan: bool = False) -> tuple[ProxyRecord, bool]:
-    """The running proxy, starting one if none runs; True when this call started it."""
+def start(port: int | None = None, *, lan: bool = False, https: bool = False) -> tuple[ProxyRecord, bool]:
+    """The running proxy, starting one if none runs; True when this call started it.
+
+    With `https`, the local CA is made first if there is none: the proxy serves https://
+    on its port as soon as a CA exists, whenever it was started.
+    """
+    if https:
+        ensure_ca()
     with open_store().exclusive("proxy.lock"):
         current = running()
         if current is not None:

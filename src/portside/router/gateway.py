@@ -1,16 +1,18 @@
 """What both of the proxy's protocols share: the route table, backend connections, own pages.
 
 HTTP/1.1 (relay.py) and HTTP/2 (http2.py) clients both end in HTTP/1.1 to the backend:
-a `Gateway` decides the route for a Host, says when a route's owner has exited, builds
+a `Gateway` decides the route for a Host, connects to its port (or says why not), builds
 the forwarded head with X-Forwarded-For, -Proto and -Host set by the proxy, and makes the
 404/421/502 pages.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import NamedTuple, TypeVar
 
 from portside.model import Route
 from portside.router.http1 import Head, encode_head
@@ -24,6 +26,14 @@ RECHECK_SECONDS = 1.0
 VERSION_CHECK_SECONDS = 0.05
 FORWARDED = (b"x-forwarded-for", b"x-forwarded-proto", b"x-forwarded-host")
 BACKEND_ADDRESSES = ("127.0.0.1", "::1")
+P = TypeVar("P", bound=asyncio.BaseProtocol)
+
+
+class Refused(NamedTuple):
+    """Why a request gets the proxy's own page instead of the backend: the status and the reason."""
+
+    status: int
+    reason: str
 
 
 class RouteTable:
@@ -91,12 +101,22 @@ class Gateway:
         return error_page(status, message, listed, proxy_port=self.port, scheme=scheme,
                           wants_html=accept is not None and b"text/html" in accept)
 
-    def refusal(self, route: Route) -> tuple[int, str] | None:
-        """The status and reason to answer instead of connecting: the route's owner has exited."""
-        if is_live(route):
-            return None
-        self.table.forget(route)
-        return 404, f"{route.name} stopped (its owner exited)"
+    async def connect(self, route: Route, protocol: Callable[[], P]) -> tuple[asyncio.Transport, P] | Refused:
+        """A new connection to the route's backend (127.0.0.1, then ::1), or why there is none.
+
+        A route whose owner has exited is forgotten and refused with 404; a backend that
+        does not accept gets 502.
+        """
+        if not is_live(route):
+            self.table.forget(route)
+            return Refused(404, f"{route.name} stopped (its owner exited)")
+        loop = asyncio.get_running_loop()
+        for address in BACKEND_ADDRESSES:
+            try:
+                return await loop.create_connection(protocol, address, route.port)
+            except OSError:
+                continue
+        return Refused(502, f"{route.name} does not answer on port {route.port}")
 
     @staticmethod
     def forwarded_fields(peer: str, host: str, scheme: str) -> bytes:

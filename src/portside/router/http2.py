@@ -32,7 +32,7 @@ from h2.events import (
 from h2.exceptions import H2Error
 
 from portside.model import Route
-from portside.router.gateway import BACKEND_ADDRESSES, READ_SIZE, Gateway
+from portside.router.gateway import READ_SIZE, Gateway, Refused
 from portside.router.http1 import Data, End, Event, Head, ProtocolError, Reader, encode_data, encode_end
 from portside.router.pages import Page
 
@@ -70,18 +70,14 @@ class Upstream:
         self.writer.close()
 
 
-async def connect(gateway: Gateway, route: Route) -> Upstream | tuple[int, str]:
-    """A new connection to the route's backend, or the status and reason to answer instead."""
-    refused = gateway.refusal(route)
-    if refused is not None:
-        return refused
-    for address in BACKEND_ADDRESSES:
-        try:
-            reader, writer = await asyncio.open_connection(address, route.port, limit=READ_SIZE)
-        except OSError:
-            continue
-        return Upstream(route.port, reader, writer)
-    return 502, f"{route.name} does not answer on port {route.port}"
+async def connect(gateway: Gateway, route: Route) -> Upstream | Refused:
+    """A new stream-based connection to the route's backend, or why there is none."""
+    reader = asyncio.StreamReader(limit=READ_SIZE)
+    connected = await gateway.connect(route, lambda: asyncio.StreamReaderProtocol(reader))
+    if isinstance(connected, Refused):
+        return connected
+    transport, protocol = connected
+    return Upstream(route.port, reader, asyncio.StreamWriter(transport, protocol, reader, asyncio.get_running_loop()))
 
 
 class Http2Connection:

@@ -15,11 +15,9 @@ from contextlib import contextmanager, suppress
 
 from portside.allocate import pick, release
 from portside.errors import LeaseHeld, UsageError
-from portside.localca import ensure_ca
 from portside.model import Lease
 from portside.portflags import with_port_flags
 from portside.router.control import start
-from portside.router.routing import url_of
 from portside.routes import RUN, add_route, remove_route
 from portside.supervise import Service, start_service
 
@@ -41,17 +39,15 @@ def routed(name: str, command: Sequence[str], *, replace: bool = False, timeout:
 
     The caller waits for the command or stops it.
     """
-    if https:
-        ensure_ca()
     me = os.getpid()
     lease = _lease(name, replace)
     try:
         add_route(name, lease.port, kind=RUN, owner=me, replace=replace)
         try:
-            proxy, _ = start()
+            proxy, _ = start(https=https)
             service = start_service(with_port_flags(command, lease.port), port=lease.port, timeout=timeout,
                                     die_with_parent=True)
-            yield url_of(name, proxy.port, "https" if https else "http"), service
+            yield proxy.url(name, https), service
         finally:
             remove_route(name, owner=me)
     finally:

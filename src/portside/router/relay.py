@@ -17,7 +17,7 @@ from collections import deque
 from typing import cast
 
 from portside.model import Route
-from portside.router.gateway import BACKEND_ADDRESSES, Gateway
+from portside.router.gateway import READ_SIZE, Gateway, Refused
 from portside.router.http1 import (
     Data,
     End,
@@ -106,8 +106,7 @@ class ClientSide(asyncio.Protocol):
             self._hand_over_to_http2(transport)
 
     def _hand_over_to_http2(self, transport: asyncio.Transport) -> None:
-        from portside.router.gateway import READ_SIZE
-        from portside.router.http2 import Http2Connection
+        from portside.router.http2 import Http2Connection  # imports h2: only when a client asks for HTTP/2
 
         loop = asyncio.get_running_loop()
         reader = asyncio.StreamReader(limit=READ_SIZE)
@@ -260,23 +259,12 @@ class ClientSide(asyncio.Protocol):
         task.add_done_callback(self.tasks.discard)
 
     async def _open(self, route: Route, head: Head) -> None:
-        refused = self.gateway.refusal(route)
-        if refused is None:
-            loop = asyncio.get_running_loop()
-            for address in BACKEND_ADDRESSES:
-                try:
-                    _, backend = await loop.create_connection(lambda: BackendSide(self, route.port), address,
-                                                              route.port)
-                except OSError:
-                    continue
-                self.backend = backend
-                break
-            else:
-                refused = 502, f"{route.name} does not answer on port {route.port}"
+        connected = await self.gateway.connect(route, lambda: BackendSide(self, route.port))
         self.connecting = False
-        if refused is not None:
-            self._page(*refused, head)
+        if isinstance(connected, Refused):
+            self._page(*connected, head)
             return
+        self.backend = connected[1]
         if self.transport is None:
             self.close()
             return
