@@ -30,7 +30,9 @@ from typing import Any
 import portside.cli.ls
 import portside.inventory
 from portside.cli.main import main
-from portside.inventory import linux, owners, procfs
+from portside.inventory import _linux as linux
+from portside.inventory import _owners as owners
+from portside.inventory import _procfs as procfs
 
 ARGV = ["ls", "--json", "--tcp"]
 

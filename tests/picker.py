@@ -13,8 +13,8 @@ import os
 import socket
 import sys
 
-from portside.allocate import pick, release
 from portside.errors import LeaseHeld
+from portside.leases.allocate import pick, release
 
 
 def main() -> None:

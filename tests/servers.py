@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from portside.addresses import Target
-from portside.wait import wait_for
+from portside.net.addresses import Target
+from portside.probe.wait import wait_for
 
 
 def find(name: str) -> str:

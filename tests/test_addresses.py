@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from portside.addresses import AddressKind, Target, classify, parse_target
 from portside.errors import PortsideError, TargetError
+from portside.net.addresses import AddressKind, Target, classify, parse_target
 
 GOOD = [
     ("62893", Target(62893)),

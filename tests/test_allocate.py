@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 from conftest import unleased_port
 
-from portside.allocate import bindable, leases, pick
-from portside.inventory.kernel import kernel_ports
+from portside.leases import kernel_ports
+from portside.leases.allocate import bindable, leases, pick
+from portside.leases.pool import EmptyPool, PortRange
 from portside.model import Protocol
-from portside.portpool import EmptyPool, PortRange
 
 PICKER = str(Path(__file__).with_name("picker.py"))
 PORTSIDE = str(Path(sys.executable).with_name("portside"))

@@ -26,7 +26,7 @@ from conftest import Running, backend
 from playwright.sync_api import BrowserContext, expect
 from playwright.sync_api import Error as PlaywrightError
 
-from portside.routes import routes
+from portside.router.registry import routes
 
 StartRun = Callable[..., Running]
 DEVSERVER = Path(__file__).with_name("devserver")

@@ -9,10 +9,10 @@ import struct
 from hypothesis import given
 from hypothesis import strategies as st
 
-from portside.firewall import catches, catching, parse_iptables_save, parse_nft
-from portside.hostsfile import answers_localhost_names, mapped_to, parse_hosts
-from portside.inventory.namespaces import parse_net_tcp
-from portside.proxyenv import bypasses, proxy_route
+from portside.doctor.firewall import catches, catching, parse_iptables_save, parse_nft
+from portside.doctor.hostsfile import answers_localhost_names, mapped_to, parse_hosts
+from portside.doctor.proxyenv import bypasses, proxy_route
+from portside.inventory._namespaces import parse_net_tcp
 
 labels = st.from_regex(r"[a-z][a-z0-9-]{0,10}", fullmatch=True)
 hostnames = st.lists(labels, min_size=1, max_size=3).map(".".join)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from portside.exposure import judge
+from portside.inventory.exposure import judge
 from portside.model import Exposure, Family, InterfaceAddress
 
 IFACES = (

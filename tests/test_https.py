@@ -26,9 +26,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from websockets.sync.client import connect as ws_connect
 
-from portside.certs import make_leaf
 from portside.errors import UsageError
-from portside.localca import ensure_ca, leaf_path, load_ca, servable
+from portside.router.tls.certs import make_leaf
+from portside.router.tls.localca import ensure_ca, leaf_path, load_ca, servable
 
 PATTERN = bytes(range(256))
 
@@ -163,7 +163,7 @@ def test_https_starts_working_once_the_ca_exists_without_a_restart(start_run, pr
 
 
 def test_ca_is_made_once_with_private_keys(state_home: Path) -> None:
-    code = "from portside.localca import ensure_ca; print(ensure_ca()[1])"
+    code = "from portside.router.tls.localca import ensure_ca; print(ensure_ca()[1])"
     procs = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True) for _ in range(4)]
     made = [proc.communicate(timeout=30)[0].strip() for proc in procs]
     assert sorted(made) == ["False", "False", "False", "True"], "four racing callers made one CA"

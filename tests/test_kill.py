@@ -10,10 +10,10 @@ import time
 
 import pytest
 
-from portside import kill as killing
 from portside.errors import RefusedError
 from portside.inventory import inventory
-from portside.match import matching
+from portside.inventory.match import matching
+from portside.process import kill as killing
 
 
 def alive(pid: int) -> bool:

@@ -146,8 +146,8 @@ def test_unseen_owner_is_listed_with_a_note(cli) -> None:
 
 def test_fast_json_text_equals_the_dict_form(hold) -> None:
     """`ls --json` writes text piecewise; it must be exactly the documented dict form."""
+    from portside.cli.render.shapes import inventory_json, inventory_text
     from portside.inventory import inventory
-    from portside.jsonable import inventory_json, inventory_text
 
     hold("tcp:127.0.0.1:0", "tcp:[::]:0:dual", "udp:0.0.0.0:0", fork=True)
     first = hold("tcp:127.0.0.1:0:reuseport")
@@ -159,7 +159,7 @@ def test_fast_json_text_equals_the_dict_form(hold) -> None:
 
 def test_shared_walk_finds_the_same_owners_as_a_single_walk(hold) -> None:
     """The forked, pipe-shared owner walk and a plain walk agree, over enough fds to fork."""
-    from portside.inventory import owners
+    from portside.inventory import _owners as owners
 
     held = [hold(*["tcp:127.0.0.1:0"] * 150, fork=True) for _ in range(15)]
     wanted = set().union(*(socket_inodes(item.pid) for item in held))

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from portside.errors import InventoryError
-from portside.inventory import netlink
+from portside.inventory import _netlink as netlink
 from portside.model import Family, Protocol
 
 HDR = struct.Struct("=IHHII")

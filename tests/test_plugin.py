@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from portside.allocate import leases
-from portside.inventory.kernel import kernel_ports
+from portside.leases import kernel_ports
+from portside.leases.allocate import leases
 
 PARALLEL_SUITE = """
 import json, os, socket, time

@@ -6,10 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from portside.durations import parse_duration
 from portside.errors import PortsideError, UsageError
-from portside.names import parse_name
-from portside.portpool import (
+from portside.leases.pool import (
     IANA_DYNAMIC,
     EmptyPool,
     KernelPorts,
@@ -19,6 +17,8 @@ from portside.portpool import (
     parse_reserved_ports,
     pool,
 )
+from portside.net.durations import parse_duration
+from portside.net.names import parse_name
 
 LINUX_DEFAULT = KernelPorts(PortRange(32768, 60999), frozenset())
 

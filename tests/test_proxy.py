@@ -16,9 +16,9 @@ import pytest
 from conftest import BACKEND, backend, get, unleased_port
 from websockets.sync.client import connect as ws_connect
 
-from portside.allocate import bindable
-from portside.inventory.procfs import process_state
-from portside.routes import routes
+from portside.inventory._procfs import process_state
+from portside.leases.allocate import bindable
+from portside.router.registry import routes
 
 
 def route_port(name: str) -> int:

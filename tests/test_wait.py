@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from conftest import unleased_port
 
-from portside.addresses import parse_target
-from portside.wait import HttpExpectation, wait_for
+from portside.net.addresses import parse_target
+from portside.probe.wait import HttpExpectation, wait_for
 
 
 @pytest.fixture

@@ -42,9 +42,9 @@ def listeners(backend: str | None = None) -> tuple[Listener, ...]:
 
 def owner_of(port: int | str, backend: str | None = None) -> tuple[ProcessInfo, ...]:
     """Every process holding a listener on `port` (a number or any target text)."""
-    from portside.addresses import parse_port, parse_target
-    from portside.match import matching
-    from portside.resolve import addresses_of
+    from portside.inventory.match import matching
+    from portside.net.addresses import parse_port, parse_target
+    from portside.net.resolve import addresses_of
 
     if isinstance(port, int):
         target_port, addresses = parse_port(str(port)), None

@@ -4,9 +4,9 @@ Records are `NamedTuple`s (as psutil's): immutable like frozen dataclasses, but 
 times cheaper to build — a busy machine has tens of thousands of sockets — and without
 the import of `dataclasses`, which alone would double `ls --json`'s start-up time.
 
-Adapters produce `RawSocket`s, `InterfaceAddress`es and `ProcessInfo`s; the pure core
-(`portside.inventory.build`) turns them into `Listener`s and `Connection`s with their
-exposure judged. Nothing here does I/O.
+These are the records of the public API. What the inventory's adapters read before it is
+judged (`RawSocket`, `Snapshot`) lives with them in `portside.inventory.snapshot`.
+Nothing here does I/O.
 """
 
 from __future__ import annotations
@@ -58,34 +58,6 @@ class InterfaceAddress(NamedTuple):
     address: str
     interface: str
     if_index: int
-
-
-class RawSocket(NamedTuple):
-    """One socket as an adapter reads it, before it is grouped and judged."""
-
-    protocol: Protocol
-    family: Family
-    state: str
-    local: Endpoint
-    remote: Endpoint | None
-    inode: int
-    uid: int | None
-    v6only: bool | None
-    bound_interface: int = 0
-    accept_queue: int | None = None
-    backlog: int | None = None
-
-
-class Snapshot(NamedTuple):
-    """What an adapter read from the machine in one pass."""
-
-    sockets: tuple[RawSocket, ...]
-    owners: dict[int, tuple[int, ...]]
-    processes: dict[int, ProcessInfo]
-    interfaces: tuple[InterfaceAddress, ...]
-    unreadable_pids: tuple[int, ...] = ()
-    notes: tuple[str, ...] = ()
-    privileged: bool = False
 
 
 class Listener(NamedTuple):

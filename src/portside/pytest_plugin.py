@@ -20,18 +20,18 @@ import pytest
 
 if TYPE_CHECKING:
     from portside.model import Lease
-    from portside.supervise import Service
+    from portside.process.supervise import Service
 
 
 def _pick(count: int) -> list[Lease]:
-    from portside.allocate import pick
+    from portside.leases.allocate import pick
 
     return pick(count)
 
 
 def _release(leases: Sequence[Lease]) -> None:
-    from portside.allocate import release
     from portside.errors import UsageError
+    from portside.leases.allocate import release
 
     for lease in leases:
         try:
@@ -69,8 +69,8 @@ def service() -> Iterator[Callable[..., Service]]:
     `service(cmd, port=None, env=None, cwd=None, http=False | True | STATUS, path="/", timeout=30)`:
     `cmd` is an argv list or a shell-like string, `{port}` in it is replaced by the port.
     """
-    from portside.supervise import start_service
-    from portside.wait import HttpExpectation
+    from portside.probe.wait import HttpExpectation
+    from portside.process.supervise import start_service
 
     started: list[tuple[Service, list[Lease]]] = []
 

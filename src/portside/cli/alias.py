@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import argparse
 
-from portside.addresses import parse_port
 from portside.cli.environment import Environment
-from portside.cli.output import write_json
+from portside.cli.render.tables import write_json
 from portside.errors import UsageError
-from portside.names import parse_name
+from portside.net.addresses import parse_port
+from portside.net.names import parse_name
 from portside.router.control import start
-from portside.routes import ALIAS, add_route, remove_route
+from portside.router.registry import ALIAS, add_route, remove_route
 
 
 def add_parser(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 import os
 
-from portside.addresses import parse_port, parse_target
 from portside.cli.environment import Environment
-from portside.cli.output import write_json
-from portside.doctor import diagnose_listen, diagnose_target
+from portside.cli.render.tables import write_json
+from portside.doctor._evidence import listen_evidence, target_evidence
+from portside.doctor.judge import diagnose_listen, diagnose_target
 from portside.errors import UsageError
-from portside.evidence import listen_evidence, target_evidence
 from portside.model import Finding, Severity
+from portside.net.addresses import parse_port, parse_target
 
 
 def add_parser(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

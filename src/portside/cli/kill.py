@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import argparse
 
-from portside.addresses import parse_target
 from portside.cli.environment import Environment
-from portside.cli.output import write_json
+from portside.cli.render.shapes import process_json
+from portside.cli.render.tables import write_json
 from portside.errors import StillHeld, UsageError
 from portside.inventory import inventory
-from portside.jsonable import process_json
-from portside.kill import KillPlan, plan, protected_pids, terminate
-from portside.match import matching
+from portside.inventory.match import matching
 from portside.model import Listener
-from portside.resolve import addresses_of
+from portside.net.addresses import parse_target
+from portside.net.resolve import addresses_of
+from portside.process.kill import KillPlan, plan, protected_pids, terminate
 
 
 def add_parser(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import time
 
-from portside.allocate import leases
 from portside.cli.environment import Environment
-from portside.cli.output import write_json, write_table
-from portside.jsonable import lease_json
+from portside.cli.render.shapes import lease_json
+from portside.cli.render.tables import write_json, write_table
+from portside.leases.allocate import leases
 
 
 def add_parser(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

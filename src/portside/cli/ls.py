@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import argparse
 
-from portside.addresses import parse_port
 from portside.cli.environment import Environment
-from portside.cli.output import write_notes, write_table
+from portside.cli.render.shapes import inventory_text
+from portside.cli.render.tables import write_notes, write_table
 from portside.inventory import inventory
-from portside.jsonable import inventory_text
+from portside.inventory.selection import Selection, select
 from portside.model import Connection, Inventory, Listener, Protocol
-from portside.select import Selection, select
+from portside.net.addresses import parse_port
 
 
 def add_parser(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -10,15 +10,15 @@ from __future__ import annotations
 import argparse
 import os
 
-from portside.allocate import pick
 from portside.cli.environment import Environment
-from portside.cli.output import write_json
-from portside.durations import parse_duration
+from portside.cli.render.shapes import lease_json
+from portside.cli.render.tables import write_json
 from portside.errors import UsageError
-from portside.jsonable import lease_json
+from portside.leases.allocate import pick
+from portside.leases.pool import parse_range
 from portside.model import Protocol
-from portside.names import parse_name
-from portside.portpool import parse_range
+from portside.net.durations import parse_duration
+from portside.net.names import parse_name
 
 
 def add_parser(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from portside.addresses import parse_target
 from portside.cli.environment import Environment
-from portside.cli.output import write_json
+from portside.cli.render.tables import write_json
+from portside.net.addresses import parse_target
 from portside.probe.runner import Attempt, probe
 
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 import argparse
 import errno
 
-from portside.addresses import parse_port
 from portside.cli.environment import Environment
-from portside.cli.output import write_json
+from portside.cli.render.tables import write_json
 from portside.errors import PortsideError
-from portside.localca import ensure_ca, has_ca
+from portside.net.addresses import parse_port
 from portside.router import control
+from portside.router.tls.localca import ensure_ca, has_ca
 
 LOOPBACK_HOSTS = ("127.0.0.1", "::1")
 LAN_HOSTS = ("0.0.0.0", "::")

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 
-from portside.addresses import parse_port
-from portside.allocate import release
 from portside.cli.environment import Environment
-from portside.cli.output import write_json
-from portside.jsonable import lease_json
-from portside.names import parse_name
+from portside.cli.render.shapes import lease_json
+from portside.cli.render.tables import write_json
+from portside.leases.allocate import release
+from portside.net.addresses import parse_port
+from portside.net.names import parse_name
 
 
 def add_parser(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

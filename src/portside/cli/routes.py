@@ -6,11 +6,11 @@ import argparse
 import time
 
 from portside.cli.environment import Environment
-from portside.cli.output import plain_table, write_json
-from portside.localca import has_ca
+from portside.cli.render.tables import plain_table, write_json
 from portside.router.control import proxy_port, running
+from portside.router.registry import routes
 from portside.router.routing import url_of
-from portside.routes import routes
+from portside.router.tls.localca import has_ca
 
 
 def add_parser(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

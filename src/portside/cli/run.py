@@ -12,11 +12,11 @@ import argparse
 import signal
 
 from portside.cli.environment import Environment
-from portside.durations import parse_duration
 from portside.errors import UsageError
-from portside.names import parse_name
+from portside.net.durations import parse_duration
+from portside.net.names import parse_name
+from portside.process.supervise import wait_or_stop
 from portside.router.launch import routed
-from portside.supervise import wait_or_stop
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 
 from portside.cli.environment import Environment
-from portside.cli.output import write_json
-from portside.localca import ca_cert_path, ensure_ca, has_ca
-from portside.trust import trust
+from portside.cli.render.tables import write_json
+from portside.router.tls.localca import ca_cert_path, ensure_ca, has_ca
+from portside.router.tls.trust import trust
 
 
 def add_parser(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 
-from portside.addresses import parse_target
 from portside.cli.environment import Environment
-from portside.cli.output import write_json
-from portside.durations import parse_duration
+from portside.cli.render.tables import write_json
 from portside.errors import UsageError, WaitTimeout
-from portside.wait import HttpExpectation, Waited, describe, wait_for
+from portside.net.addresses import parse_target
+from portside.net.durations import parse_duration
+from portside.probe.wait import HttpExpectation, Waited, describe, wait_for
 
 DEFAULT_TIMEOUT = "30s"
 

@@ -5,15 +5,15 @@ from __future__ import annotations
 import argparse
 import time
 
-from portside.addresses import parse_target
 from portside.cli.environment import Environment
-from portside.cli.output import write_json, write_notes
+from portside.cli.render.shapes import Json, connection_json, listener_json, process_json
+from portside.cli.render.tables import write_json, write_notes
 from portside.errors import NothingListens
-from portside.inventory import inventory, procfs
-from portside.jsonable import Json, connection_json, listener_json, process_json
-from portside.match import clients, matching
+from portside.inventory import ancestry, inventory, process_cwd
+from portside.inventory.match import clients, matching
 from portside.model import ProcessInfo
-from portside.resolve import addresses_of
+from portside.net.addresses import parse_target
+from portside.net.resolve import addresses_of
 
 
 def add_parser(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -43,8 +43,8 @@ def run(args: argparse.Namespace, env: Environment) -> int:
         raise NothingListens(f"nothing listens on {where} (tcp or udp)")
     connected = clients(found.connections, held)
     owners = {info.pid: info for item in held for info in item.processes}
-    cwds = {pid: procfs.process_cwd(pid) for pid in owners}
-    parents = {pid: procfs.ancestry(info) for pid, info in owners.items()}
+    cwds = {pid: process_cwd(pid) for pid in owners}
+    parents = {pid: ancestry(info) for pid, info in owners.items()}
     if args.json:
         listeners = []
         for item in held:

@@ -1,7 +1,9 @@
-"""Read the machine's sockets and owners through one adapter, chosen once per call.
+"""Who listens where: read the machine's sockets and owners through one adapter, chosen once per call.
 
-Linux uses netlink and /proc (`linux`); elsewhere, or when asked with
-`backend="portable"` or `PORTSIDE_BACKEND=portable`, psutil does the reading.
+Linux uses netlink and /proc (`_linux`); elsewhere, or when asked with
+`backend="portable"` or `PORTSIDE_BACKEND=portable`, psutil does the reading (`_portable`).
+Other capabilities read processes and raw sockets through the functions named here,
+never through the private adapters.
 """
 
 from __future__ import annotations
@@ -9,9 +11,37 @@ from __future__ import annotations
 import os
 import sys
 
-from portside.assemble import assemble
-from portside.errors import UsageError
-from portside.model import Inventory, Protocol, Snapshot
+from portside.errors import InventoryError, UsageError
+from portside.inventory._namespaces import listeners_elsewhere
+from portside.inventory._procfs import (
+    StatFields,
+    ancestry,
+    has_procfs,
+    process_cwd,
+    process_info,
+    process_state,
+    process_stats,
+    stat_of,
+)
+from portside.inventory.assemble import assemble
+from portside.inventory.snapshot import RawSocket, Snapshot
+from portside.model import Inventory, Protocol
+
+__all__ = [
+    "StatFields",
+    "ancestry",
+    "choose_backend",
+    "has_procfs",
+    "inventory",
+    "listeners_elsewhere",
+    "process_cwd",
+    "process_info",
+    "process_state",
+    "process_stats",
+    "stat_of",
+    "take_snapshot",
+    "tcp_sockets_in",
+]
 
 BACKENDS = ("linux", "portable")
 
@@ -33,10 +63,10 @@ def take_snapshot(
 ) -> Snapshot:
     """One adapter pass over the machine."""
     if choose_backend(backend) == "linux":
-        from portside.inventory import linux
+        from portside.inventory import _linux as linux
 
         return linux.snapshot(protocols, connections)
-    from portside.inventory import portable
+    from portside.inventory import _portable as portable
 
     return portable.snapshot(protocols, connections)
 
@@ -47,8 +77,26 @@ def inventory(
     backend: str | None = None,
 ) -> Inventory:
     """Every listener on this machine (and connections when asked), judged and sorted."""
-    from portside.inventory.users import user_name
+    from portside.inventory._users import user_name
 
     snap = take_snapshot(protocols, connections, backend)
     uids = {sock.uid for sock in snap.sockets if sock.uid is not None}
     return assemble(snap, {uid: user_name(uid) for uid in uids})
+
+
+def tcp_sockets_in(state: int) -> tuple[RawSocket, ...]:
+    """Every TCP socket of both families in kernel state `state` (netlink's TCP_* numbers).
+
+    Raises InventoryError where netlink cannot be read (not Linux, or no sock_diag).
+    """
+    import socket
+
+    from portside.inventory import _netlink
+
+    found: list[RawSocket] = []
+    for family in (socket.AF_INET, socket.AF_INET6):
+        try:
+            found.extend(_netlink.sockets(family, Protocol.TCP, 1 << state))
+        except OSError as error:
+            raise InventoryError(f"cannot read TCP sockets: {error}") from error
+    return tuple(found)

@@ -15,7 +15,7 @@ import ssl
 import struct
 from typing import NamedTuple
 
-from portside.addresses import Target
+from portside.net.addresses import Target
 from portside.probe.http import NotHttp, parse_response_head
 
 

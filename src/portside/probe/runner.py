@@ -15,7 +15,8 @@ import time
 from collections.abc import Callable
 from typing import NamedTuple, Protocol
 
-from portside.addresses import Target
+from portside.net.addresses import Target
+from portside.net.resolve import dial_addresses
 from portside.probe.fingerprints import (
     NOT_MINE,
     Banner,
@@ -28,7 +29,6 @@ from portside.probe.fingerprints import (
     Verdict,
     unknown,
 )
-from portside.resolve import dial_addresses
 
 CONNECT_TIMEOUT = 1.0
 BANNER_WAIT = 0.3

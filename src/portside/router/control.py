@@ -17,14 +17,14 @@ import time
 from pathlib import Path
 from typing import NamedTuple
 
-from portside import signals
-from portside.addresses import parse_port
 from portside.errors import ServiceFailed, UsageError
-from portside.inventory.procfs import process_info
-from portside.liveness import is_alive, start_token
-from portside.localca import ensure_ca
+from portside.inventory import process_info
+from portside.leases.liveness import is_alive, start_token
+from portside.leases.store import open_store, state_dir
+from portside.net.addresses import parse_port
+from portside.process import signals
 from portside.router.routing import url_of
-from portside.state import open_store, state_dir
+from portside.router.tls.localca import ensure_ca
 
 DEFAULT_PORT = 7355
 RECORD = "proxy.json"

@@ -14,12 +14,12 @@ import time
 from collections.abc import Callable, Sequence
 from typing import NamedTuple, TypeVar
 
+from portside.leases.store import Store
 from portside.model import Route
 from portside.router.http1 import Head, encode_head
 from portside.router.pages import Page, error_page
+from portside.router.registry import is_live, routes
 from portside.router.routing import Decision, decide
-from portside.routes import is_live, routes
-from portside.state import Store
 
 READ_SIZE = 256 * 1024
 RECHECK_SECONDS = 1.0

@@ -13,13 +13,13 @@ import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 
-from portside.allocate import pick, release
 from portside.errors import LeaseHeld, UsageError
+from portside.leases.allocate import pick, release
 from portside.model import Lease
-from portside.portflags import with_port_flags
+from portside.process.supervise import Service, start_service
 from portside.router.control import start
-from portside.routes import RUN, add_route, remove_route
-from portside.supervise import Service, start_service
+from portside.router.portflags import with_port_flags
+from portside.router.registry import RUN, add_route, remove_route
 
 
 def _lease(name: str, replace: bool) -> Lease:

@@ -13,10 +13,10 @@ import socket
 import ssl
 from collections.abc import Callable
 
+from portside.leases.store import Store, open_store
 from portside.router.gateway import Gateway
 from portside.router.relay import ClientSide
-from portside.router.tls import Certificates
-from portside.state import Store, open_store
+from portside.router.tls.sni import Certificates
 
 TLS_HANDSHAKE = b"\x16"
 HANDSHAKE_TIMEOUT = 10.0

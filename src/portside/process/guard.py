@@ -6,7 +6,7 @@ outlive run and keep the port. So run starts this guard (with the parent-death s
 set), the guard leads a process group and starts the command inside it, and on SIGTERM,
 SIGINT or SIGHUP it signals the whole group, waits, and SIGKILLs what is left. The guard
 is the command's parent and reaps it last, so the group id cannot be reused meanwhile.
-It exits with the command's status. Usage: python -m portside.guard PARENT_PID -- CMD...
+It exits with the command's status. Usage: python -m portside.process.guard PARENT_PID -- CMD...
 """
 
 from __future__ import annotations
@@ -23,20 +23,10 @@ STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 
 def _group_members(group: int) -> list[int]:
     """Pids in process group `group` other than this process (read from /proc/PID/stat)."""
-    from portside.inventory.procfs import PROC, parse_stat  # only when stopping: the guard starts lean
+    from portside.inventory import process_stats  # only when stopping: the guard starts lean
 
-    members = []
-    for entry in os.listdir(PROC):
-        if not entry.isdigit() or int(entry) == os.getpid():
-            continue
-        try:
-            with open(f"{PROC}/{entry}/stat", "rb") as file:
-                stat = parse_stat(file.read())
-        except (OSError, ValueError, IndexError):
-            continue
-        if stat.pgrp == group:
-            members.append(int(entry))
-    return members
+    me = os.getpid()
+    return [pid for pid, stat in process_stats().items() if stat.pgrp == group and pid != me]
 
 
 def _stop_group(command: subprocess.Popen[bytes], signum: int) -> None:
@@ -66,7 +56,7 @@ def _exit_like(status: int) -> None:
 def main(argv: list[str]) -> None:
     parent, separator, *command = argv
     if separator != "--" or not command:
-        sys.exit("usage: python -m portside.guard PARENT_PID -- CMD...")
+        sys.exit("usage: python -m portside.process.guard PARENT_PID -- CMD...")
     watched = {*STOP_SIGNALS, signal.SIGCHLD}
     signal.pthread_sigmask(signal.SIG_BLOCK, watched)
     try:

@@ -18,9 +18,9 @@ import time
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from portside.addresses import Target
+from portside.net.addresses import Target
+from portside.net.resolve import dial_addresses
 from portside.probe.fingerprints import Http, unverified_context
-from portside.resolve import dial_addresses
 
 INTERVAL = 0.003
 ATTEMPT_TIMEOUT = 1.0

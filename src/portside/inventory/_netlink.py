@@ -16,7 +16,8 @@ from collections.abc import Callable, Iterator
 from typing import NamedTuple, TypeVar
 
 from portside.errors import InventoryError
-from portside.model import Endpoint, Family, Protocol, RawSocket
+from portside.inventory.snapshot import RawSocket
+from portside.model import Endpoint, Family, Protocol
 
 AF_INET = socket.AF_INET
 AF_INET6 = socket.AF_INET6
@@ -66,8 +67,8 @@ RECV_BUFFER = 1 << 20
 T = TypeVar("T")
 
 
-class InterfaceAddress(NamedTuple):
-    """One address assigned to a network interface."""
+class AssignedAddress(NamedTuple):
+    """One address assigned to a network interface, as rtnetlink reports it."""
 
     family: int
     address: str
@@ -208,9 +209,9 @@ def decode_diag_messages(data: bytes | memoryview, protocol: Protocol) -> tuple[
     return found, False
 
 
-def decode_addr_messages(data: bytes | memoryview) -> tuple[list[InterfaceAddress], bool]:
+def decode_addr_messages(data: bytes | memoryview) -> tuple[list[AssignedAddress], bool]:
     """Decode one buffer of RTM_NEWADDR replies; returns the addresses and whether DONE came."""
-    found: list[InterfaceAddress] = []
+    found: list[AssignedAddress] = []
     for mtype, payload in iter_messages(data):
         if mtype == NLMSG_DONE:
             return found, True
@@ -226,7 +227,7 @@ def decode_addr_messages(data: bytes | memoryview) -> tuple[list[InterfaceAddres
         if raw is None or len(raw) != (4 if family == socket.AF_INET else 16):
             continue
         label = bytes(attrs[IFA_LABEL]).split(b"\0", 1)[0].decode() if IFA_LABEL in attrs else ""
-        found.append(InterfaceAddress(family, socket.inet_ntop(family, bytes(raw)), index, label))
+        found.append(AssignedAddress(family, socket.inet_ntop(family, bytes(raw)), index, label))
     return found, False
 
 
@@ -256,6 +257,6 @@ def sockets(family: int, protocol: Protocol, states: int) -> list[RawSocket]:
     return _dump(NETLINK_SOCK_DIAG, request, lambda chunk: decode_diag_messages(chunk, protocol))
 
 
-def interface_addresses() -> list[InterfaceAddress]:
+def interface_addresses() -> list[AssignedAddress]:
     """Every IPv4 and IPv6 address of every interface in this network namespace."""
     return _dump(NETLINK_ROUTE, encode_getaddr_request(), decode_addr_messages)

@@ -12,9 +12,9 @@ import time
 from typing import Any
 
 from portside.errors import RouteHeld, UsageError
-from portside.liveness import is_alive, start_token
+from portside.leases.liveness import is_alive, start_token
+from portside.leases.store import Store, open_store
 from portside.model import Route
-from portside.state import Store, open_store
 
 COLUMNS = "name, port, kind, owner_pid, owner_start, created"
 RUN = "run"

@@ -1,6 +1,6 @@
 """The Linux adapter: sockets from netlink sock_diag, owners from /proc, addresses from rtnetlink.
 
-The owner walk starts first (in a forked child, see owners.py) and overlaps the socket
+The owner walk starts first (in a forked child, see _owners.py) and overlaps the socket
 table; it then keeps only those sockets' inodes, and last come the owners' details.
 """
 
@@ -9,12 +9,13 @@ from __future__ import annotations
 import os
 import socket
 
-from portside.inventory import netlink, owners, procfs
-from portside.model import Family, InterfaceAddress, ProcessInfo, Protocol, RawSocket, Snapshot
+from portside.inventory import _netlink, _owners, _procfs
+from portside.inventory.snapshot import RawSocket, Snapshot
+from portside.model import Family, InterfaceAddress, ProcessInfo, Protocol
 
-LISTEN_STATES = 1 << netlink.TCP_LISTEN
-UDP_BOUND_STATES = 1 << netlink.TCP_CLOSE
-CONNECTED_STATES = 1 << netlink.TCP_ESTABLISHED
+LISTEN_STATES = 1 << _netlink.TCP_LISTEN
+UDP_BOUND_STATES = 1 << _netlink.TCP_CLOSE
+CONNECTED_STATES = 1 << _netlink.TCP_ESTABLISHED
 
 FAMILY_NAMES: dict[int, Family] = {socket.AF_INET: Family.IPV4, socket.AF_INET6: Family.IPV6}
 
@@ -29,7 +30,7 @@ def interfaces() -> tuple[InterfaceAddress, ...]:
             interface=found.label or names.get(found.if_index, str(found.if_index)),
             if_index=found.if_index,
         )
-        for found in netlink.interface_addresses()
+        for found in _netlink.interface_addresses()
     )
 
 
@@ -41,21 +42,21 @@ def raw_sockets(protocols: tuple[Protocol, ...], connections: bool) -> list[RawS
         if connections:
             states |= CONNECTED_STATES
         for family in (socket.AF_INET, socket.AF_INET6):
-            found.extend(netlink.sockets(family, protocol, states))
+            found.extend(_netlink.sockets(family, protocol, states))
     return found
 
 
 def snapshot(protocols: tuple[Protocol, ...] = (Protocol.TCP, Protocol.UDP), connections: bool = False) -> Snapshot:
     """Read sockets, their owners and the interface addresses in one pass."""
-    pending = owners.start()
+    pending = _owners.start()
     sockets = raw_sockets(protocols, connections)
     walk = pending.finish({sock.inode for sock in sockets})
-    unreadable = tuple(pid for pid in walk.unreadable if not procfs.is_kernel_thread(pid))
+    unreadable = tuple(pid for pid in walk.unreadable if not _procfs.is_kernel_thread(pid))
     wanted_pids = {pid for pids in walk.holders.values() for pid in pids}
     wanted_pids.update(unreadable)
     processes: dict[int, ProcessInfo] = {}
     for pid in sorted(wanted_pids):
-        info = procfs.process_info(pid)
+        info = _procfs.process_info(pid)
         if info is not None:
             processes[pid] = info
     return Snapshot(

@@ -18,11 +18,11 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import suppress
 
-from portside import signals
-from portside.addresses import Target
 from portside.errors import ServiceFailed, WaitTimeout
-from portside.inventory.procfs import PROC, parse_stat, process_info
-from portside.wait import HttpExpectation, describe, wait_for
+from portside.inventory import process_info, process_stats
+from portside.net.addresses import Target
+from portside.probe.wait import HttpExpectation, describe, wait_for
+from portside.process import signals
 
 POLL = 0.1
 
@@ -41,19 +41,8 @@ def _parent_death_signal() -> Callable[[], None]:
 def descendants(root: int) -> list[int]:
     """Every live process under `root` (children, grandchildren, ...), found through /proc's ppid links."""
     children: dict[int, list[int]] = {}
-    try:
-        entries = os.listdir(PROC)
-    except OSError:
-        return []
-    for entry in entries:
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"{PROC}/{entry}/stat", "rb") as file:
-                ppid = parse_stat(file.read()).ppid
-        except (OSError, ValueError, IndexError):
-            continue
-        children.setdefault(ppid, []).append(int(entry))
+    for pid, stat in process_stats().items():
+        children.setdefault(stat.ppid, []).append(pid)
     found: list[int] = []
     frontier = [root]
     while frontier:
@@ -136,14 +125,14 @@ def start_service(
 ) -> Service:
     """Start `command` with PORT=`port`; return once it accepts on localhost (and answers `http`).
 
-    With `die_with_parent` the command runs under portside.guard, which gets SIGTERM from the
+    With `die_with_parent` the command runs under portside.process.guard, which gets SIGTERM from the
     kernel when this process dies, even by SIGKILL (Linux), and stops the command's whole group.
     """
     argv = shlex.split(command) if isinstance(command, str) else list(command)
     if not argv:
         raise ServiceFailed("empty command")
     argv = [arg.replace("{port}", str(port)) for arg in argv]
-    spawned = [sys.executable, "-m", "portside.guard", str(os.getpid()), "--", *argv] if die_with_parent else argv
+    spawned = [sys.executable, "-m", "portside.process.guard", str(os.getpid()), "--", *argv] if die_with_parent else argv
     environment = {**os.environ, **(env or {}), "PORT": str(port), "HOST": "127.0.0.1"}
     try:
         # The child only calls the already-resolved prctl before exec: no lock another thread could hold.

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from portside.addresses import AddressKind, Target, classify
-from portside.firewall import FirewallRule, catching
-from portside.match import accepts
+from portside.doctor.firewall import FirewallRule, catching
+from portside.doctor.proxyenv import ProxyRoute
+from portside.inventory.match import accepts
+from portside.leases.pool import PortRange
 from portside.model import Finding, ForeignListener, Listener, ProcessInfo, Severity
-from portside.portpool import PortRange
-from portside.proxyenv import ProxyRoute
+from portside.net.addresses import AddressKind, Target, classify
 
 RANK = {Severity.FAULT: 0, Severity.WARNING: 1, Severity.INFO: 2}
 

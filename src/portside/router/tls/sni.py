@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import ssl
 
-from portside.certs import Issued
 from portside.errors import UsageError
-from portside.localca import LOCALHOST, leaf_path, load_ca
+from portside.router.tls.certs import Issued
+from portside.router.tls.localca import LOCALHOST, leaf_path, load_ca
 
 ALPN = ["h2", "http/1.1"]
 

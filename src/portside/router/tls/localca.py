@@ -18,11 +18,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from portside.errors import UsageError
-from portside.names import parse_name
-from portside.state import open_store, state_dir
+from portside.leases.store import open_store, state_dir
+from portside.net.names import parse_name
 
 if TYPE_CHECKING:
-    from portside.certs import Issued
+    from portside.router.tls.certs import Issued
 
 LOCALHOST = "localhost"
 
@@ -55,7 +55,7 @@ def _write_private(path: Path, data: bytes) -> None:
 
 def load_ca() -> Issued | None:
     """The CA, or None when none has been made (or it cannot be read)."""
-    from portside.certs import Issued  # cryptography: ~50 ms, paid only by what handles certificates
+    from portside.router.tls.certs import Issued  # cryptography: ~50 ms, paid only by what handles certificates
 
     try:
         return Issued(ca_cert_path().read_bytes(), _ca_key_path().read_bytes())
@@ -76,7 +76,7 @@ def ensure_ca() -> tuple[Path, bool]:
     with open_store().exclusive("ca.lock"):
         if load_ca() is not None:
             return ca_cert_path(), False
-        from portside.certs import make_ca
+        from portside.router.tls.certs import make_ca
 
         ca = make_ca(f"{getpass.getuser()}@{socket.gethostname()}", _now())
         _write_private(_ca_key_path(), ca.key)
@@ -100,7 +100,7 @@ def servable(host: str) -> str:
 
 def leaf_path(host: str, ca: Issued) -> Path:
     """A PEM file with the certificate and key for `host`, made (or remade) when missing or stale."""
-    from portside.certs import make_leaf, still_good
+    from portside.router.tls.certs import make_leaf, still_good
 
     host = servable(host)
     path = tls_dir() / "hosts" / f"{host.replace(':', '_')}.pem"

@@ -6,27 +6,16 @@ lease records both and dies with its owner even when the pid comes back as someo
 
 from __future__ import annotations
 
-import os
-from functools import lru_cache
-
-from portside.inventory.procfs import PROC, parse_stat
-
-
-@lru_cache(maxsize=1)
-def _has_proc() -> bool:
-    return os.path.isdir(PROC)
+from portside.inventory import has_procfs, stat_of
 
 
 def start_token(pid: int) -> int | None:
     """The start time that pins `pid`'s identity, or None when no such process runs."""
     if pid <= 0:
         return None
-    if _has_proc():
-        try:
-            with open(f"{PROC}/{pid}/stat", "rb") as file:
-                return parse_stat(file.read()).start_ticks
-        except (OSError, ValueError, IndexError):
-            return None
+    if has_procfs():
+        stat = stat_of(pid)
+        return None if stat is None else stat.start_ticks
     import psutil
 
     try:

@@ -14,7 +14,7 @@ import time
 from typing import NamedTuple
 
 from portside.errors import KillError
-from portside.inventory import procfs
+from portside.inventory import process_info
 from portside.model import ProcessInfo
 
 
@@ -33,7 +33,7 @@ def open_checked(info: ProcessInfo) -> Handle | None:
         return None
     except OSError as error:
         raise KillError(f"cannot open pid {info.pid}: {error.strerror}") from error
-    current = procfs.process_info(info.pid)
+    current = process_info(info.pid)
     if current is None or current.start_ticks != info.start_ticks:
         os.close(pidfd)
         return None

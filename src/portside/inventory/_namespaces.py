@@ -12,7 +12,7 @@ import ipaddress
 import os
 from collections.abc import Iterator
 
-from portside.inventory.procfs import PROC, process_info
+from portside.inventory._procfs import PROC, process_info
 from portside.model import ForeignListener
 
 TCP_LISTEN = b"0A"

@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import NamedTuple
 
-from portside.addresses import AddressKind, classify
 from portside.model import Exposure, Family, InterfaceAddress
+from portside.net.addresses import AddressKind, classify
 
 
 class Judgement(NamedTuple):

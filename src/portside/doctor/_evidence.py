@@ -14,18 +14,17 @@ import time
 from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 
-from portside.addresses import AddressKind, Target, classify
-from portside.doctor import Exchange, ListenEvidence, TargetEvidence
+from portside.doctor.hostsfile import answers_localhost_names, mapped_to, parse_hosts
+from portside.doctor.judge import Exchange, ListenEvidence, TargetEvidence
+from portside.doctor.proxyenv import proxy_route
 from portside.errors import InventoryError
-from portside.hostsfile import answers_localhost_names, mapped_to, parse_hosts
-from portside.inventory import inventory
-from portside.inventory.kernel import kernel_ports, unprivileged_port_start
-from portside.inventory.procfs import process_state
-from portside.match import matching
+from portside.inventory import inventory, listeners_elsewhere, process_state, tcp_sockets_in
+from portside.inventory.match import matching
+from portside.leases import kernel_ports, unprivileged_port_start
 from portside.model import Listener, ProcessInfo, Protocol
+from portside.net.addresses import AddressKind, Target, classify
+from portside.net.resolve import LOOPBACKS, addresses_of, resolver_order
 from portside.probe.runner import CONNECT_TIMEOUT
-from portside.proxyenv import proxy_route
-from portside.resolve import LOOPBACKS, addresses_of, resolver_order
 
 HOSTS = "/etc/hosts"
 NSSWITCH = "/etc/nsswitch.conf"
@@ -37,16 +36,11 @@ TCP_TIME_WAIT = 6
 
 def time_wait_count(port: int) -> int:
     """How many TCP sockets in TIME_WAIT have `port` as their local port (0 where netlink is unavailable)."""
-    from portside.inventory import netlink
-
-    count = 0
-    for family in (socket.AF_INET, socket.AF_INET6):
-        try:
-            found = netlink.sockets(family, Protocol.TCP, 1 << TCP_TIME_WAIT)
-        except (InventoryError, OSError):
-            continue
-        count += sum(1 for raw in found if raw.local.port == port)
-    return count
+    try:
+        found = tcp_sockets_in(TCP_TIME_WAIT)
+    except InventoryError:
+        return 0
+    return sum(1 for raw in found if raw.local.port == port)
 
 
 def listen_evidence(port: int) -> ListenEvidence:
@@ -100,9 +94,8 @@ def _client_name(target: Target) -> str | None:
 
 def target_evidence(target: Target, environ: Mapping[str, str]) -> TargetEvidence:
     """Dial the target as its clients would, and gather what explains the outcome; bounded to ~BUDGET seconds."""
-    from portside.inventory.firewall import ruleset
-    from portside.inventory.namespaces import listeners_elsewhere
-    from portside.probe.exchange import exchange
+    from portside.doctor._dial import exchange
+    from portside.doctor._ruleset import ruleset
 
     deadline = time.monotonic() + BUDGET
     name = _client_name(target)

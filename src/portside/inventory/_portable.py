@@ -10,7 +10,8 @@ import socket
 
 import psutil
 
-from portside.model import Endpoint, Family, InterfaceAddress, ProcessInfo, Protocol, RawSocket, Snapshot
+from portside.inventory.snapshot import RawSocket, Snapshot
+from portside.model import Endpoint, Family, InterfaceAddress, ProcessInfo, Protocol
 
 FAMILIES = {socket.AF_INET: Family.IPV4, socket.AF_INET6: Family.IPV6}
 KINDS = {Protocol.TCP: "tcp", Protocol.UDP: "udp"}

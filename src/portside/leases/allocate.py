@@ -24,11 +24,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from portside.errors import LeaseHeld, PoolExhausted, UsageError
-from portside.inventory.kernel import kernel_ports
-from portside.liveness import is_alive, start_token
+from portside.leases import kernel_ports
+from portside.leases.liveness import is_alive, start_token
+from portside.leases.pool import IANA_DYNAMIC, PortRange, pool
+from portside.leases.store import Store, open_store
 from portside.model import Lease, LeaseState, Protocol
-from portside.portpool import IANA_DYNAMIC, PortRange, pool
-from portside.state import Store, open_store
 
 RANDOM_TRIES = 48
 SWEEP_SECONDS = 30.0

@@ -12,7 +12,7 @@ import shutil
 import subprocess
 from typing import NamedTuple
 
-from portside.firewall import FirewallRule, parse_iptables_save, parse_nft
+from portside.doctor.firewall import FirewallRule, parse_iptables_save, parse_nft
 
 SBIN = "/usr/local/sbin:/usr/sbin:/sbin"
 TIMEOUT = 2.0

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import socket
 
-from portside.addresses import Target
 from portside.errors import TargetError
+from portside.net.addresses import Target
 
 LOOPBACKS = ("::1", "127.0.0.1")
 

@@ -9,13 +9,13 @@ it, so "never accepted" is seen, not guessed. Every step is bounded by one deadl
 
 from __future__ import annotations
 
-import socket
 import ssl
 import time
 
-from portside.addresses import Target
-from portside.doctor import Exchange
-from portside.model import Protocol
+from portside.doctor.judge import Exchange
+from portside.errors import InventoryError
+from portside.inventory import tcp_sockets_in
+from portside.net.addresses import Target
 from portside.probe.fingerprints import Http, Tls, Verdict, unverified_context
 from portside.probe.runner import CONNECT_TIMEOUT, REPLY_WAIT, Channel, connect, converse, talk
 
@@ -25,16 +25,13 @@ TCP_ESTABLISHED = 1
 
 def _accepted(local: tuple[str, int], port: int) -> bool | None:
     """Whether the server accepted the connection from `local` to `port`; None when the kernel cannot say."""
-    from portside.inventory import netlink
-
-    for family in (socket.AF_INET, socket.AF_INET6):
-        try:
-            found = netlink.sockets(family, Protocol.TCP, 1 << TCP_ESTABLISHED)
-        except OSError:
-            return None
-        for raw in found:
-            if raw.local.port == port and raw.remote is not None and raw.remote.port == local[1]:
-                return raw.inode != 0
+    try:
+        found = tcp_sockets_in(TCP_ESTABLISHED)
+    except InventoryError:
+        return None
+    for raw in found:
+        if raw.local.port == port and raw.remote is not None and raw.remote.port == local[1]:
+            return raw.inode != 0
     return None
 
 

@@ -21,7 +21,7 @@ import os
 from collections.abc import Callable, Collection, Iterator
 from typing import NamedTuple
 
-from portside.inventory.procfs import PROC, parse_stat
+from portside.inventory._procfs import PROC, parse_stat
 
 SOCKET_PREFIX = "socket:["
 RECORD = 4  # bytes per pid in the work pipe

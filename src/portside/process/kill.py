@@ -13,10 +13,10 @@ import signal
 from collections.abc import Callable
 from typing import NamedTuple
 
-from portside import signals
 from portside.errors import RefusedError, StillHeld
-from portside.inventory import procfs
+from portside.inventory import ancestry, process_info
 from portside.model import Listener, ProcessInfo
+from portside.process import signals
 
 
 class KillPlan(NamedTuple):
@@ -34,8 +34,8 @@ class KillResult(NamedTuple):
 def protected_pids() -> frozenset[int]:
     """pid 1, this process and every ancestor of it: never signalled."""
     me = os.getpid()
-    info = procfs.process_info(me)
-    return frozenset({1, me, *(parent.pid for parent in (procfs.ancestry(info) if info else ()))})
+    info = process_info(me)
+    return frozenset({1, me, *(parent.pid for parent in (ancestry(info) if info else ()))})
 
 
 def plan(listeners: tuple[Listener, ...], protected: frozenset[int]) -> KillPlan:

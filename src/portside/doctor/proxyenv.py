@@ -13,7 +13,7 @@ import ipaddress
 from collections.abc import Mapping
 from typing import NamedTuple
 
-from portside.addresses import SECURE_SCHEMES
+from portside.net.addresses import SECURE_SCHEMES
 
 
 class ProxyRoute(NamedTuple):

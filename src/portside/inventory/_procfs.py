@@ -10,7 +10,7 @@ import os
 from functools import lru_cache
 from typing import NamedTuple
 
-from portside.inventory.users import user_name
+from portside.inventory._users import user_name
 from portside.model import ProcessInfo
 
 PROC = "/proc"
@@ -81,6 +81,33 @@ def _read(path: str) -> bytes:
         return file.read()
 
 
+@lru_cache(maxsize=1)
+def has_procfs() -> bool:
+    """True where /proc describes processes (Linux)."""
+    return os.path.isdir(PROC)
+
+
+def stat_of(pid: int) -> StatFields | None:
+    """/proc/PID/stat parsed, or None when the process is gone or may not be read."""
+    try:
+        return parse_stat(_read(f"{PROC}/{pid}/stat"))
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def process_stats() -> dict[int, StatFields]:
+    """/proc/PID/stat of every process that can be read now, by pid."""
+    try:
+        entries = os.listdir(PROC)
+    except OSError:
+        return {}
+    found = {}
+    for entry in entries:
+        if entry.isdigit() and (stat := stat_of(int(entry))) is not None:
+            found[int(entry)] = stat
+    return found
+
+
 def process_info(pid: int) -> ProcessInfo | None:
     """What /proc says about `pid`, or None when it has exited."""
     try:
@@ -106,18 +133,14 @@ def process_info(pid: int) -> ProcessInfo | None:
 
 def process_state(pid: int) -> str | None:
     """The state letter of `pid` (R, S, D, T stopped, t traced, Z, ...), or None when it may not be read."""
-    try:
-        return parse_stat(_read(f"{PROC}/{pid}/stat")).state
-    except (OSError, ValueError):
-        return None
+    stat = stat_of(pid)
+    return None if stat is None else stat.state
 
 
 def is_kernel_thread(pid: int) -> bool:
     """True for kernel threads (PF_KTHREAD): they hold no files, so an unreadable fd dir hides nothing."""
-    try:
-        return bool(parse_stat(_read(f"{PROC}/{pid}/stat")).flags & PF_KTHREAD)
-    except (OSError, ValueError):
-        return False
+    stat = stat_of(pid)
+    return stat is not None and bool(stat.flags & PF_KTHREAD)
 
 
 def process_cwd(pid: int) -> str | None:

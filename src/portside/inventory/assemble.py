@@ -9,8 +9,9 @@ distinct bindings.
 
 from __future__ import annotations
 
-from portside.exposure import Judgement, judge
-from portside.model import Connection, Family, Inventory, Listener, ProcessInfo, Protocol, RawSocket, Snapshot
+from portside.inventory.exposure import Judgement, judge
+from portside.inventory.snapshot import RawSocket, Snapshot
+from portside.model import Connection, Family, Inventory, Listener, ProcessInfo, Protocol
 
 
 class _OwnerCache(dict[int, tuple[ProcessInfo, ...]]):

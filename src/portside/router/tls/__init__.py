@@ -1,0 +1,1 @@
+"""HTTPS for NAME.localhost: the name-constrained local CA, per-host leaves chosen by SNI, trust stores."""
