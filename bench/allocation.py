@@ -39,7 +39,7 @@ CHURN_RATE = 3000.0
 
 def _picker(tool: str) -> Callable[[], int]:
     if tool == "portside":
-        from portside.leases.allocate import pick
+        from portside.leasing.allocate import pick
 
         return lambda: pick()[0].port
     if tool == "portpicker":

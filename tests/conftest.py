@@ -156,7 +156,7 @@ def netns() -> Iterator[Namespace]:
 
 def unleased_port() -> int:
     """A port of the allocation pool that is free now (leased to this test, then released at once)."""
-    from portside.leases.allocate import pick, release
+    from portside.leasing.allocate import pick, release
 
     (lease,) = pick()
     release(lease.port)

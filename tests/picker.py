@@ -14,7 +14,7 @@ import socket
 import sys
 
 from portside.errors import LeaseHeld
-from portside.leases.allocate import pick, release
+from portside.leasing.allocate import pick, release
 
 
 def main() -> None:

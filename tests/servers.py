@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from portside.net.addresses import Target
-from portside.probe.wait import wait_for
+from portside.probing.wait import wait_for
 
 
 def find(name: str) -> str:

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 from conftest import unleased_port
 
-from portside.leases import kernel_ports
-from portside.leases.allocate import bindable, leases, pick
-from portside.leases.pool import EmptyPool, PortRange
+from portside.leasing import kernel_ports
+from portside.leasing.allocate import bindable, leases, pick
+from portside.leasing.pool import EmptyPool, PortRange
 from portside.model import Protocol
 
 PICKER = str(Path(__file__).with_name("picker.py"))

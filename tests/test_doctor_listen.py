@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from conftest import IS_ROOT, unleased_port
 
-from portside.leases import kernel_ports
-from portside.leases.allocate import bindable
+from portside.leasing import kernel_ports
+from portside.leasing.allocate import bindable
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from portside.probe.fingerprints import NOT_MINE, Banner, Http, Memcached, Mongo, Postgres, Redis, Verdict
+from portside.probing.fingerprints import NOT_MINE, Banner, Http, Memcached, Mongo, Postgres, Redis, Verdict
 
 MARIADB_GREETING = (
     bytes.fromhex("5b0000000a") + b"10.11.6-MariaDB-0+deb12u1\x00" + bytes.fromhex("0a000000") + b"x" * 8

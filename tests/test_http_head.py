@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from portside.probe.http import NotHttp, ResponseHead, parse_response_head
+from portside.probing.http import NotHttp, ResponseHead, parse_response_head
 
 NGINX_404 = (
     b"HTTP/1.1 404 Not Found\r\nServer: nginx/1.22.1\r\nDate: Tue, 24 Nov 2026 10:00:00 GMT\r\n"

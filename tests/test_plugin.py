@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from portside.leases import kernel_ports
-from portside.leases.allocate import leases
+from portside.leasing import kernel_ports
+from portside.leasing.allocate import leases
 
 PARALLEL_SUITE = """
 import json, os, socket, time

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from portside.errors import PortsideError, UsageError
-from portside.leases.pool import (
+from portside.leasing.pool import (
     IANA_DYNAMIC,
     EmptyPool,
     KernelPorts,

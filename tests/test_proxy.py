@@ -17,7 +17,7 @@ from conftest import BACKEND, backend, get, unleased_port
 from websockets.sync.client import connect as ws_connect
 
 from portside.inventory._procfs import process_state
-from portside.leases.allocate import bindable
+from portside.leasing.allocate import bindable
 from portside.router.registry import routes
 
 

@@ -13,7 +13,7 @@ import pytest
 from conftest import unleased_port
 
 from portside.net.addresses import parse_target
-from portside.probe.wait import HttpExpectation, wait_for
+from portside.probing.wait import HttpExpectation, wait_for
 
 
 @pytest.fixture

@@ -159,3 +159,42 @@ class Finding(NamedTuple):
     severity: Severity
     observed: str
     fix: str
+
+
+class Holder(NamedTuple):
+    """A process holding a port, with what `who` shows of it: working directory and parent chain."""
+
+    process: ProcessInfo
+    cwd: str | None
+    parents: tuple[ProcessInfo, ...]
+
+
+class WhoReport(NamedTuple):
+    """Who holds a target: the listeners it names, their owners in detail, and the clients connected.
+
+    `listeners` is empty when nothing holds it; `holders` has one entry per owning pid.
+    """
+
+    target: str
+    port: int
+    listeners: tuple[Listener, ...]
+    holders: tuple[Holder, ...]
+    connections: tuple[Connection, ...]
+    notes: tuple[str, ...] = ()
+
+
+class KillReport(NamedTuple):
+    """What `kill` did: whom it meant to signal, what it sent, who outlived it, and whether the port is free.
+
+    `dry_run` reports only `victims`; a port that was free from the start has no victims and `freed` true.
+    """
+
+    target: str
+    port: int
+    victims: tuple[ProcessInfo, ...]
+    signalled: tuple[tuple[ProcessInfo, str], ...]
+    survivors: tuple[ProcessInfo, ...]
+    vanished: tuple[ProcessInfo, ...]
+    freed: bool
+    dry_run: bool = False
+    declined: bool = False

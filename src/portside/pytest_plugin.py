@@ -24,14 +24,14 @@ if TYPE_CHECKING:
 
 
 def _pick(count: int) -> list[Lease]:
-    from portside.leases.allocate import pick
+    from portside.leasing.allocate import pick
 
     return pick(count)
 
 
 def _release(leases: Sequence[Lease]) -> None:
     from portside.errors import UsageError
-    from portside.leases.allocate import release
+    from portside.leasing.allocate import release
 
     for lease in leases:
         try:
@@ -69,7 +69,7 @@ def service() -> Iterator[Callable[..., Service]]:
     `service(cmd, port=None, env=None, cwd=None, http=False | True | STATUS, path="/", timeout=30)`:
     `cmd` is an argv list or a shell-like string, `{port}` in it is replaced by the port.
     """
-    from portside.probe.wait import HttpExpectation
+    from portside.probing.wait import HttpExpectation
     from portside.process.supervise import start_service
 
     started: list[tuple[Service, list[Lease]]] = []

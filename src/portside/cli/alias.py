@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from portside.cli.environment import Environment
+from portside.cli.render.shapes import alias_json
 from portside.cli.render.tables import write_json
 from portside.errors import UsageError
 from portside.net.addresses import parse_port
@@ -40,7 +41,7 @@ def run(args: argparse.Namespace, env: Environment) -> int:
     proxy, _ = start(https=args.https)
     url = proxy.url(route.name, args.https)
     if args.json:
-        write_json(env, {"name": route.name, "port": route.port, "url": url})
+        write_json(env, alias_json(route, url))
     else:
         env.stdout.write(f"{url} -> 127.0.0.1:{route.port}\n")
     return 0

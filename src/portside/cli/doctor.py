@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import os
 
+import portside
 from portside.cli.environment import Environment
+from portside.cli.render.shapes import doctor_json
 from portside.cli.render.tables import write_json
-from portside.doctor._evidence import listen_evidence, target_evidence
-from portside.doctor.judge import diagnose_listen, diagnose_target
 from portside.errors import UsageError
 from portside.model import Finding, Severity
-from portside.net.addresses import parse_port, parse_target
+from portside.net.addresses import parse_port
 
 
 def add_parser(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -22,21 +21,19 @@ def add_parser(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     parser.set_defaults(run=run)
 
 
-def _findings(args: argparse.Namespace) -> tuple[str, list[Finding]]:
+def _findings(args: argparse.Namespace) -> tuple[str, tuple[Finding, ...]]:
     if (args.target is None) == (args.listen is None):
         raise UsageError("doctor needs a TARGET (why a connection fails) or --listen PORT (why a bind fails), not both")
     if args.listen is not None:
         port = parse_port(args.listen.strip())
-        return f"listen:{port}", diagnose_listen(listen_evidence(port))
-    return args.target, diagnose_target(target_evidence(parse_target(args.target), os.environ))
+        return f"listen:{port}", portside.diagnose_listen(port)
+    return args.target, portside.diagnose(args.target)
 
 
 def run(args: argparse.Namespace, env: Environment) -> int:
     shown, findings = _findings(args)
     if args.json:
-        write_json(env, {"target": shown, "findings": [
-            {"code": f.code, "severity": f.severity.value, "observed": f.observed, "fix": f.fix} for f in findings
-        ]})
+        write_json(env, doctor_json(shown, findings))
     else:
         for finding in findings:
             env.stdout.write(f"{finding.severity.value:7}  {finding.code}: {finding.observed}\n")

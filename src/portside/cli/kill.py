@@ -3,23 +3,21 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 
+import portside
 from portside.cli.environment import Environment
-from portside.cli.render.shapes import process_json
+from portside.cli.render.shapes import kill_json
 from portside.cli.render.tables import write_json
-from portside.errors import StillHeld, UsageError
-from portside.inventory import inventory
-from portside.inventory.match import matching
-from portside.model import Listener
-from portside.net.addresses import parse_target
-from portside.net.resolve import addresses_of
-from portside.process.kill import KillPlan, plan, protected_pids, terminate
+from portside.errors import StillHeld
+from portside.model import KillReport, ProcessInfo
+from portside.net.durations import parse_duration
 
 
 def add_parser(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = verbs.add_parser("kill", help="end the processes that listen on a port")
     parser.add_argument("target", help="62893, :62893, 127.0.0.1:62893, [::1]:62893, localhost:62893 or a URL")
-    parser.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for exit (default 5)")
+    parser.add_argument("--timeout", default="5s", help="how long to wait for exit: 5, 500ms, 10s (default 5s)")
     parser.add_argument("--force", action="store_true", help="SIGKILL what is still alive after the timeout")
     parser.add_argument("--dry-run", action="store_true", help="show who would be signalled, signal no one")
     parser.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation on a terminal")
@@ -27,57 +25,48 @@ def add_parser(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     parser.set_defaults(run=run)
 
 
-def _held(port: int, addresses: tuple[str, ...] | None) -> tuple[Listener, ...]:
-    return matching(inventory().listeners, port, addresses)
+def _describe(victims: tuple[ProcessInfo, ...]) -> str:
+    return "\n".join(f"  pid {v.pid}  {v.name}  {' '.join(v.cmdline)}" for v in victims)
 
 
-def _describe(kill_plan: KillPlan) -> str:
-    return "\n".join(f"  pid {v.pid}  {v.name}  {' '.join(v.cmdline)}" for v in kill_plan.victims)
+def _asker(env: Environment) -> Callable[[tuple[ProcessInfo, ...]], bool]:
+    def confirm(victims: tuple[ProcessInfo, ...]) -> bool:
+        env.stdout.write(f"send SIGTERM to:\n{_describe(victims)}\nproceed? [y/N] ")
+        env.stdout.flush()
+        answer = env.stdin.readline() if env.stdin is not None else ""
+        return answer.strip().lower() in ("y", "yes")
+
+    return confirm
 
 
-def _confirm(env: Environment, kill_plan: KillPlan) -> bool:
-    env.stdout.write(f"send SIGTERM to:\n{_describe(kill_plan)}\nproceed? [y/N] ")
-    env.stdout.flush()
-    answer = env.stdin.readline() if env.stdin is not None else ""
-    return answer.strip().lower() in ("y", "yes")
+def _write(env: Environment, report: KillReport) -> None:
+    out = env.stdout
+    if not report.victims:
+        out.write(f"port {report.port} is free; nothing to kill\n")
+    elif report.dry_run:
+        out.write(f"would send SIGTERM to:\n{_describe(report.victims)}\n")
+    for info, name in report.signalled:
+        out.write(f"sent {name} to pid {info.pid} ({info.name})\n")
+    for info in report.vanished:
+        out.write(f"pid {info.pid} ({info.name}) had already exited\n")
+    if report.freed and report.victims:
+        out.write(f"port {report.port} is free\n")
 
 
 def run(args: argparse.Namespace, env: Environment) -> int:
-    if not args.timeout >= 0:
-        raise UsageError(f"--timeout must be zero or more seconds, not {args.timeout}")
-    target = parse_target(args.target)
-    addresses = addresses_of(target)
-    held = _held(target.port, addresses)
-    if not held:
-        env.stdout.write(f"port {target.port} is free; nothing to kill\n")
-        return 0
-    kill_plan = plan(held, protected_pids())
-    if args.dry_run:
-        if args.json:
-            write_json(env, {"port": target.port, "dry_run": True, "would_signal": [process_json(v) for v in kill_plan.victims]})
-        else:
-            env.stdout.write(f"would send SIGTERM to:\n{_describe(kill_plan)}\n")
-        return 0
-    if env.stdin_isatty and env.stdout_isatty and not args.yes and not _confirm(env, kill_plan):
+    ask = env.stdin_isatty and env.stdout_isatty and not args.yes and not args.dry_run
+    timeout = parse_duration(args.timeout, "--timeout")
+    report = portside.kill(args.target, timeout=timeout, force=args.force, dry_run=args.dry_run,
+                           confirm=_asker(env) if ask else None)
+    if args.json:
+        write_json(env, kill_json(report))
+    else:
+        _write(env, report)
+    if report.declined:
         env.stderr.write("portside: nothing signalled\n")
         return 1
-    result = terminate(kill_plan, lambda: bool(_held(target.port, addresses)), args.timeout, args.force)
-    if args.json:
-        write_json(env, {
-            "port": target.port,
-            "signalled": [{**process_json(info), "signal": name} for info, name in result.signalled],
-            "survivors": [process_json(info) for info in result.survivors],
-            "freed": result.freed,
-        })
-    else:
-        for info, name in result.signalled:
-            env.stdout.write(f"sent {name} to pid {info.pid} ({info.name})\n")
-        for info in result.vanished:
-            env.stdout.write(f"pid {info.pid} ({info.name}) had already exited\n")
-    if result.freed:
-        if not args.json:
-            env.stdout.write(f"port {target.port} is free\n")
+    if report.freed or report.dry_run:
         return 0
-    alive = ", ".join(f"pid {info.pid} ({info.name})" for info in result.survivors)
-    hint = "; rerun with --force to send SIGKILL" if result.survivors and not args.force else ""
-    raise StillHeld(f"port {target.port} is still held{' by ' + alive if alive else ''} after {args.timeout:g}s{hint}")
+    alive = ", ".join(f"pid {info.pid} ({info.name})" for info in report.survivors)
+    hint = "; rerun with --force to send SIGKILL" if report.survivors and not args.force else ""
+    raise StillHeld(f"port {report.port} is still held{' by ' + alive if alive else ''} after {timeout:g}s{hint}")

@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import time
 
+import portside
 from portside.cli.environment import Environment
-from portside.cli.render.shapes import lease_json
+from portside.cli.render.shapes import leases_json
 from portside.cli.render.tables import write_json, write_table
-from portside.leases.allocate import leases
 
 
 def add_parser(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -29,9 +29,9 @@ def _span(seconds: float) -> str:
 
 
 def run(args: argparse.Namespace, env: Environment) -> int:
-    found = leases()
+    found = portside.leases()
     if args.json:
-        write_json(env, {"leases": [lease_json(state.lease, state.alive) for state in found]})
+        write_json(env, leases_json(found))
         return 0
     now = time.time()
     rows = [

@@ -10,15 +10,13 @@ from __future__ import annotations
 import argparse
 import os
 
+import portside
 from portside.cli.environment import Environment
-from portside.cli.render.shapes import lease_json
+from portside.cli.render.shapes import pick_json
 from portside.cli.render.tables import write_json
 from portside.errors import UsageError
-from portside.leases.allocate import pick
-from portside.leases.pool import parse_range
 from portside.model import Protocol
 from portside.net.durations import parse_duration
-from portside.net.names import parse_name
 
 
 def add_parser(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -49,20 +47,19 @@ def _owner(text: str | None) -> int:
 
 
 def run(args: argparse.Namespace, env: Environment) -> int:
-    names = [parse_name(name) for name in args.name]
     count = _count(args.count)
-    if names and args.count != "1":
-            raise UsageError("--count and --name do not mix: each --name gets one port")
-    leases = pick(
-        None if names else count,
-        names=names,
+    if args.name and args.count != "1":
+        raise UsageError("--count and --name do not mix: each --name gets one port")
+    leases = portside.pick(
+        None if args.name else count,
+        names=args.name,
         protocol=Protocol.UDP if args.udp else Protocol.TCP,
-        port_range=parse_range(args.port_range) if args.port_range is not None else None,
+        port_range=args.port_range,
         ttl=parse_duration(args.ttl, "--ttl") if args.ttl is not None else None,
         owner=_owner(args.owner),
     )
     if args.json:
-        write_json(env, {"ports": [lease_json(lease) for lease in leases]})
+        write_json(env, pick_json(leases))
     else:
         env.stdout.write("".join(f"{lease.port}\n" for lease in leases))
     return 0

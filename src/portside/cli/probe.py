@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 
+import portside
 from portside.cli.environment import Environment
+from portside.cli.render.shapes import probe_json
 from portside.cli.render.tables import write_json
-from portside.net.addresses import parse_target
-from portside.probe.runner import Attempt, probe
+from portside.probing.runner import Attempt
 
 
 def add_parser(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -25,10 +26,9 @@ def _summary(attempt: Attempt) -> str:
 
 
 def run(args: argparse.Namespace, env: Environment) -> int:
-    target = parse_target(args.target)
-    attempts = probe(target)
+    attempts = portside.probe(args.target)
     if args.json:
-        write_json(env, {"target": args.target, "attempts": [attempt._asdict() for attempt in attempts]})
+        write_json(env, probe_json(args.target, attempts))
     else:
         for attempt in attempts:
             shown = f"[{attempt.address}]" if ":" in attempt.address else attempt.address

@@ -10,6 +10,7 @@ import argparse
 import errno
 
 from portside.cli.environment import Environment
+from portside.cli.render.shapes import proxy_down_json, proxy_json
 from portside.cli.render.tables import write_json
 from portside.errors import PortsideError
 from portside.net.addresses import parse_port
@@ -36,8 +37,7 @@ def _show(env: Environment, as_json: bool, record: control.ProxyRecord, state: s
     url = record.url("NAME")
     https_url = record.url("NAME", https=True) if has_ca() else None
     if as_json:
-        write_json(env, {"running": True, "state": state, "pid": record.pid, "port": record.port,
-                         "hosts": list(record.hosts), "url": url, "https_url": https_url})
+        write_json(env, proxy_json(record, state, https_url is not None))
     else:
         also = f" and {https_url}" if https_url else ""
         env.stdout.write(f"proxy {state}: {url}{also} (pid {record.pid}, on {', '.join(record.hosts)})\n")
@@ -76,7 +76,7 @@ def run(args: argparse.Namespace, env: Environment) -> int:
         return _show(env, args.json, current, "running")
     stopped = control.stop() is not None if args.action == "stop" else False
     if args.json:
-        write_json(env, {"running": False, "state": "stopped" if stopped else "not running", "port": port})
+        write_json(env, proxy_down_json("stopped" if stopped else "not running", port))
     else:
         env.stdout.write("proxy stopped\n" if stopped else "proxy not running\n")
     return 0

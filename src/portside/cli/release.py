@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import argparse
 
+import portside
 from portside.cli.environment import Environment
-from portside.cli.render.shapes import lease_json
+from portside.cli.render.shapes import release_json
 from portside.cli.render.tables import write_json
-from portside.leases.allocate import release
 from portside.net.addresses import parse_port
-from portside.net.names import parse_name
 
 
 def add_parser(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -21,10 +20,9 @@ def add_parser(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
 
 def run(args: argparse.Namespace, env: Environment) -> int:
     text = args.key.strip()
-    key: int | str = parse_port(text) if text.isdigit() else parse_name(text)
-    ended = release(key)
+    ended = portside.release(parse_port(text) if text.isdigit() else text)
     if args.json:
-        write_json(env, {"released": [lease_json(lease) for lease in ended]})
+        write_json(env, release_json(ended))
     else:
         env.stdout.write("".join(f"released {lease.port}" + (f" ({lease.name})" if lease.name else "") + "\n"
                                  for lease in ended))

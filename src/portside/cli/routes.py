@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 import time
 
+import portside
 from portside.cli.environment import Environment
+from portside.cli.render.shapes import routes_json
 from portside.cli.render.tables import plain_table, write_json
 from portside.router.control import proxy_port, running
-from portside.router.registry import routes
 from portside.router.routing import url_of
 from portside.router.tls.localca import has_ca
 
@@ -20,17 +21,13 @@ def add_parser(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
 
 
 def run(args: argparse.Namespace, env: Environment) -> int:
-    found = routes()
+    found = portside.routes()
     proxy = running()
     port = proxy.port if proxy else proxy_port()
     https = has_ca()
     now = time.time()
     if args.json:
-        write_json(env, {"proxy": {"running": proxy is not None, "port": port, "https": https,
-                                   "pid": proxy.pid if proxy else None},
-                         "routes": [{"name": r.name, "url": url_of(r.name, port, "http"),
-                                     "https_url": url_of(r.name, port, "https") if https else None, "port": r.port,
-                                     "kind": r.kind, "owner_pid": r.owner_pid, "created": r.created} for r in found]})
+        write_json(env, routes_json(found, proxy, port, https))
         return 0
     rows = [(url_of(r.name, port, "http"), str(r.port), r.kind, str(r.owner_pid or "-"),
              f"{now - r.created:.0f}s") for r in found]

@@ -12,6 +12,8 @@ import argparse
 import signal
 
 from portside.cli.environment import Environment
+from portside.cli.render.shapes import run_json
+from portside.cli.render.tables import write_json
 from portside.errors import UsageError
 from portside.net.durations import parse_duration
 from portside.net.names import parse_name
@@ -28,6 +30,8 @@ def add_parser(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     parser.add_argument("--https", action="store_true",
                         help="print the https:// URL (the proxy serves both; makes the local CA on first use)")
     parser.add_argument("--timeout", default="60s", help="how long the command may take to answer (default 60s)")
+    parser.add_argument("--json", action="store_true",
+                        help="when ready, print one JSON line: name, url, port, pid (docs/json.md)")
     parser.add_argument("command", nargs=argparse.REMAINDER, help="-- CMD ARGS...; {port} in ARGS becomes the port")
     parser.set_defaults(run=run, parser=parser)
 
@@ -50,7 +54,10 @@ def run(args: argparse.Namespace, env: Environment) -> int:
         raise UsageError("run needs a command after --: portside run NAME -- CMD ARGS...")
     with routed(name, command, replace=args.replace, timeout=parse_duration(args.timeout),
                 https=args.https) as (url, service):
-        env.stdout.write(url + "\n")
+        if args.json:
+            write_json(env, run_json(name, url, service.port, service.pid))
+        else:
+            env.stdout.write(url + "\n")
         env.stdout.flush()
         env.stderr.write(f"portside: {name} -> 127.0.0.1:{service.port} (pid {service.pid}); Ctrl-C stops it\n")
         env.stderr.flush()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from portside.cli.environment import Environment
+from portside.cli.render.shapes import trust_json
 from portside.cli.render.tables import write_json
 from portside.router.tls.localca import ca_cert_path, ensure_ca, has_ca
 from portside.router.tls.trust import trust
@@ -25,8 +26,7 @@ def run(args: argparse.Namespace, env: Environment) -> int:
         steps = trust(path, remove=args.remove)
     todo = [step for step in steps if step.state == "todo"]
     if args.json:
-        write_json(env, {"ca": str(path), "made": made, "removed": args.remove,
-                         "stores": [step._asdict() for step in steps]})
+        write_json(env, trust_json(str(path), made, args.remove, steps))
         return 1 if todo else 0
     env.stdout.write(f"local CA: {path}{' (made now)' if made else ''}\n")
     for step in steps:

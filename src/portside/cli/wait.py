@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 
+import portside
 from portside.cli.environment import Environment
+from portside.cli.render.shapes import wait_json
 from portside.cli.render.tables import write_json
 from portside.errors import UsageError, WaitTimeout
-from portside.net.addresses import parse_target
 from portside.net.durations import parse_duration
-from portside.probe.wait import HttpExpectation, Waited, describe, wait_for
+from portside.probing.wait import Waited, describe
 
 DEFAULT_TIMEOUT = "30s"
 
@@ -27,14 +28,14 @@ def add_parser(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     parser.set_defaults(run=run)
 
 
-def _expectation(text: str | None) -> HttpExpectation | None:
+def _expectation(text: str | None) -> bool | int | None:
     if text is None:
         return None
     if text == "":
-        return HttpExpectation()
+        return True
     if not text.isascii() or not text.isdigit() or not 100 <= int(text) <= 599:
         raise UsageError(f"invalid --http status {text!r}: expected an HTTP status code from 100 to 599")
-    return HttpExpectation(int(text))
+    return int(text)
 
 
 def _line(waited: Waited, closed: bool) -> str:
@@ -43,22 +44,18 @@ def _line(waited: Waited, closed: bool) -> str:
 
 
 def run(args: argparse.Namespace, env: Environment) -> int:
-    targets = [(text, parse_target(text)) for text in args.targets]
     http = _expectation(args.http)
     timeout = parse_duration(args.timeout, "--timeout")
-    results = wait_for(targets, timeout=timeout or None, closed=args.closed, http=http)
+    results = portside.wait_for(args.targets, timeout=timeout or None, closed=args.closed, http=http)
     if args.json:
-        write_json(env, {"targets": [
-            {"target": w.text, "ready": w.ready, "address": w.address, "elapsed_s": round(w.elapsed, 6),
-             "seen": w.seen}
-            for w in results
-        ]})
+        write_json(env, wait_json(results))
     else:
         env.stdout.write("".join(_line(w, args.closed) for w in results if w.ready))
     env.stdout.flush()
     late = [w for w in results if not w.ready]
     if late and not args.json:
-        wanted = "close" if args.closed else f"answer {http}" if http else "accept"
+        status = "HTTP 2xx/3xx" if http is True else f"HTTP {http}"
+        wanted = "close" if args.closed else f"answer {status}" if http is not None else "accept"
         raise WaitTimeout(f"timed out after {timeout:g} s waiting for "
                           + "; ".join(f"{w.text} to {wanted} (last seen: {describe(w)})" for w in late))
     return 1 if late else 0

@@ -5,15 +5,12 @@ from __future__ import annotations
 import argparse
 import time
 
+import portside
 from portside.cli.environment import Environment
-from portside.cli.render.shapes import Json, connection_json, listener_json, process_json
+from portside.cli.render.shapes import who_json
 from portside.cli.render.tables import write_json, write_notes
-from portside.errors import NothingListens
-from portside.inventory import ancestry, inventory, process_cwd
-from portside.inventory.match import clients, matching
-from portside.model import ProcessInfo
+from portside.model import WhoReport
 from portside.net.addresses import parse_target
-from portside.net.resolve import addresses_of
 
 
 def add_parser(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -29,53 +26,39 @@ def _when(seconds: float | None) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(seconds))
 
 
-def _detail_json(info: ProcessInfo, cwd: str | None, parents: list[ProcessInfo]) -> Json:
-    return {**process_json(info), "cwd": cwd, "parents": [process_json(parent) for parent in parents]}
-
-
-def run(args: argparse.Namespace, env: Environment) -> int:
-    target = parse_target(args.target)
-    addresses = addresses_of(target)
-    found = inventory(connections=True)
-    held = matching(found.listeners, target.port, addresses)
-    if not held:
-        where = f"{target.host} port {target.port}" if target.host else f"port {target.port}"
-        raise NothingListens(f"nothing listens on {where} (tcp or udp)")
-    connected = clients(found.connections, held)
-    owners = {info.pid: info for item in held for info in item.processes}
-    cwds = {pid: process_cwd(pid) for pid in owners}
-    parents = {pid: ancestry(info) for pid, info in owners.items()}
-    if args.json:
-        listeners = []
-        for item in held:
-            entry = listener_json(item)
-            entry["processes"] = [_detail_json(p, cwds[p.pid], parents[p.pid]) for p in item.processes]
-            listeners.append(entry)
-        write_json(env, {
-            "target": args.target,
-            "port": target.port,
-            "listeners": listeners,
-            "connections": [connection_json(c) for c in connected],
-            "notes": list(found.notes),
-        })
-        return 0
+def _write(env: Environment, report: WhoReport) -> None:
     out = env.stdout
-    for item in held:
+    holders = {holder.process.pid: holder for holder in report.holders}
+    for item in report.listeners:
         where = item.exposure.value + (", dual-stack" if item.dual_stack else "")
         shown = f"[{item.address}]" if ":" in item.address else item.address
         out.write(f"{item.protocol.value} {shown}:{item.port}  ({where}; reachable on {', '.join(item.reachable_on)})\n")
         if item.note:
             out.write(f"  {item.note}\n")
         for info in item.processes:
+            holder = holders[info.pid]
             out.write(f"  pid {info.pid}  {info.name}  user {info.user}  started {_when(info.start_time)}\n")
             out.write(f"    cmdline: {' '.join(info.cmdline) or '?'}\n")
-            out.write(f"    cwd:     {cwds[info.pid] or '?'}\n")
-            chain = " <- ".join(f"{p.pid} {p.name}" for p in parents[info.pid])
+            out.write(f"    cwd:     {holder.cwd or '?'}\n")
+            chain = " <- ".join(f"{p.pid} {p.name}" for p in holder.parents)
             out.write(f"    parents: {chain or '-'}\n")
-    if connected:
-        out.write(f"connections ({len(connected)}):\n")
-        for conn in connected:
+    if report.connections:
+        out.write(f"connections ({len(report.connections)}):\n")
+        for conn in report.connections:
             owner = ", ".join(f"{p.pid} {p.name}" for p in conn.processes) or "owner not visible"
             out.write(f"  {conn.remote.address}:{conn.remote.port} -> {conn.local.port}  {conn.state}  ({owner})\n")
-    write_notes(env, found.notes)
+
+
+def run(args: argparse.Namespace, env: Environment) -> int:
+    report = portside.who(args.target)
+    if args.json:
+        write_json(env, who_json(report))
+    elif report.listeners:
+        _write(env, report)
+        write_notes(env, report.notes)
+    if not report.listeners:
+        host = parse_target(args.target).host
+        where = f"{host} port {report.port}" if host else f"port {report.port}"
+        env.stderr.write(f"portside: nothing listens on {where} (tcp or udp)\n")
+        return 1
     return 0

@@ -16,8 +16,8 @@ from portside.doctor.judge import Exchange
 from portside.errors import InventoryError
 from portside.inventory import tcp_sockets_in
 from portside.net.addresses import Target
-from portside.probe.fingerprints import Http, Tls, Verdict, unverified_context
-from portside.probe.runner import CONNECT_TIMEOUT, REPLY_WAIT, Channel, connect, converse, talk
+from portside.probing.fingerprints import Http, Tls, Verdict, unverified_context
+from portside.probing.runner import CONNECT_TIMEOUT, REPLY_WAIT, Channel, connect, converse, talk
 
 BANNER_WAIT = 0.3
 TCP_ESTABLISHED = 1

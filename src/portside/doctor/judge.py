@@ -17,7 +17,7 @@ from typing import NamedTuple
 from portside.doctor.firewall import FirewallRule, catching
 from portside.doctor.proxyenv import ProxyRoute
 from portside.inventory.match import accepts
-from portside.leases.pool import PortRange
+from portside.leasing.pool import PortRange
 from portside.model import Finding, ForeignListener, Listener, ProcessInfo, Severity
 from portside.net.addresses import AddressKind, Target, classify
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import socket
 
 from portside.errors import TargetError
-from portside.net.addresses import Target
+from portside.net.addresses import Target, parse_target
 
 LOOPBACKS = ("::1", "127.0.0.1")
 
@@ -38,3 +38,9 @@ def resolver_order(host: str, port: int) -> tuple[str, ...]:
 def dial_addresses(target: Target) -> tuple[str, ...]:
     """Addresses a client dials for `target`; a bare port means localhost, so both loopbacks."""
     return addresses_of(target) or LOOPBACKS
+
+
+def aim(target: int | str) -> tuple[Target, tuple[str, ...] | None]:
+    """A target as callers give it (a port number or any target text), parsed, with the addresses it names."""
+    parsed = parse_target(str(target))
+    return parsed, addresses_of(parsed)

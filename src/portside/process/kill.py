@@ -1,9 +1,9 @@
 """End what holds a port: the listening owners only, safely, and report what happened.
 
-`plan` is pure: it gathers the owners of the matching listeners and refuses pid 1,
-the caller itself and its ancestors. `terminate` does the I/O: SIGTERM through
-checked pidfds, a bounded wait, SIGKILL only when forced, and a final look at whether
-the port is really free.
+`kill` is the whole flow behind `portside kill` and `portside.kill`. `plan` is pure: it
+gathers the owners of the matching listeners and refuses pid 1, the caller itself and its
+ancestors. `terminate` does the I/O: SIGTERM through checked pidfds, a bounded wait,
+SIGKILL only when forced, and a final look at whether the port is really free.
 """
 
 from __future__ import annotations
@@ -13,9 +13,11 @@ import signal
 from collections.abc import Callable
 from typing import NamedTuple
 
-from portside.errors import RefusedError, StillHeld
-from portside.inventory import ancestry, process_info
-from portside.model import Listener, ProcessInfo
+from portside.errors import RefusedError, StillHeld, UsageError
+from portside.inventory import ancestry, inventory, process_info
+from portside.inventory.match import matching
+from portside.model import KillReport, Listener, ProcessInfo
+from portside.net.resolve import aim
 from portside.process import signals
 
 
@@ -86,3 +88,41 @@ def terminate(
     return KillResult(
         signalled=tuple(signalled), survivors=survivors, vanished=tuple(vanished), freed=not still_held()
     )
+
+
+def kill(
+    target: int | str,
+    *,
+    timeout: float = 5.0,
+    force: bool = False,
+    dry_run: bool = False,
+    confirm: Callable[[tuple[ProcessInfo, ...]], bool] | None = None,
+    backend: str | None = None,
+) -> KillReport:
+    """SIGTERM every process listening on `target` (never its clients); SIGKILL after `timeout` only with `force`.
+
+    `confirm`, when given, sees the victims first and may decline (nothing is signalled). The report says
+    whether the port is free afterwards; RefusedError for pid 1, this process or its parents, StillHeld for an
+    owner portside cannot see.
+    """
+    if not timeout >= 0:
+        raise UsageError(f"timeout must be zero or more seconds, not {timeout}")
+    parsed, addresses = aim(target)
+
+    def held() -> tuple[Listener, ...]:
+        return matching(inventory(backend=backend).listeners, parsed.port, addresses)
+
+    report = KillReport(target=str(target), port=parsed.port, victims=(), signalled=(), survivors=(), vanished=(),
+                        freed=False, dry_run=dry_run)
+    listeners = held()
+    if not listeners:
+        return report._replace(freed=True)
+    kill_plan = plan(listeners, protected_pids())
+    report = report._replace(victims=kill_plan.victims)
+    if dry_run:
+        return report
+    if confirm is not None and not confirm(kill_plan.victims):
+        return report._replace(declined=True)
+    result = terminate(kill_plan, lambda: bool(held()), timeout, force)
+    return report._replace(signalled=result.signalled, survivors=result.survivors, vanished=result.vanished,
+                           freed=result.freed)

@@ -21,7 +21,7 @@ from contextlib import suppress
 from portside.errors import ServiceFailed, WaitTimeout
 from portside.inventory import process_info, process_stats
 from portside.net.addresses import Target
-from portside.probe.wait import HttpExpectation, describe, wait_for
+from portside.probing.wait import HttpExpectation, describe, wait_for
 from portside.process import signals
 
 POLL = 0.1

@@ -19,8 +19,8 @@ from typing import NamedTuple
 
 from portside.errors import ServiceFailed, UsageError
 from portside.inventory import process_info
-from portside.leases.liveness import is_alive, start_token
-from portside.leases.store import open_store, state_dir
+from portside.leasing.liveness import is_alive, start_token
+from portside.leasing.store import open_store, state_dir
 from portside.net.addresses import parse_port
 from portside.process import signals
 from portside.router.routing import url_of

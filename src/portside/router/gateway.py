@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import NamedTuple, TypeVar
 
-from portside.leases.store import Store
+from portside.leasing.store import Store
 from portside.model import Route
 from portside.router.http1 import Head, encode_head
 from portside.router.pages import Page, error_page

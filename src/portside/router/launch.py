@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 
 from portside.errors import LeaseHeld, UsageError
-from portside.leases.allocate import pick, release
+from portside.leasing.allocate import pick, release
 from portside.model import Lease
 from portside.process.supervise import Service, start_service
 from portside.router.control import start

@@ -12,8 +12,8 @@ import time
 from typing import Any
 
 from portside.errors import RouteHeld, UsageError
-from portside.leases.liveness import is_alive, start_token
-from portside.leases.store import Store, open_store
+from portside.leasing.liveness import is_alive, start_token
+from portside.leasing.store import Store, open_store
 from portside.model import Route
 
 COLUMNS = "name, port, kind, owner_pid, owner_start, created"

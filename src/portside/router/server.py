@@ -13,7 +13,7 @@ import socket
 import ssl
 from collections.abc import Callable
 
-from portside.leases.store import Store, open_store
+from portside.leasing.store import Store, open_store
 from portside.router.gateway import Gateway
 from portside.router.relay import ClientSide
 from portside.router.tls.sni import Certificates

@@ -1,6 +1,7 @@
-"""The `--json` contract: model objects to plain dicts with stable keys (docs/json.md).
+"""The `--json` contract: every verb's document, built from model objects with stable keys (docs/json.md).
 
-`inventory_text` writes the same document as `json.dumps(inventory_json(...))` without
+Each verb's shape is one function here (`*_json`), so the contract is read and tested in
+one place; the verbs only call them. `inventory_text` writes the same document as `json.dumps(inventory_json(...))` without
 building it first: a busy machine has ten thousand listeners but few distinct owner
 sets, addresses and reachability lists, so each of those is encoded once and every
 listener is one string format. Tests check the two agree.
@@ -10,9 +11,28 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from portside.model import Connection, Endpoint, Inventory, Lease, Listener, ProcessInfo
+from portside.model import (
+    Connection,
+    Endpoint,
+    Finding,
+    Holder,
+    Inventory,
+    KillReport,
+    Lease,
+    LeaseState,
+    Listener,
+    ProcessInfo,
+    Route,
+    WhoReport,
+)
+
+if TYPE_CHECKING:
+    from portside.probing.runner import Attempt
+    from portside.probing.wait import Waited
+    from portside.router.control import ProxyRecord
+    from portside.router.tls.trust import Step
 
 Json = dict[str, object]
 
@@ -167,3 +187,102 @@ def lease_json(lease: Lease, alive: bool | None = None) -> Json:
     if alive is not None:
         data["alive"] = alive
     return data
+
+
+def pick_json(leases: tuple[Lease, ...]) -> Json:
+    return {"ports": [lease_json(lease) for lease in leases]}
+
+
+def leases_json(states: tuple[LeaseState, ...]) -> Json:
+    return {"leases": [lease_json(state.lease, state.alive) for state in states]}
+
+
+def release_json(leases: tuple[Lease, ...]) -> Json:
+    return {"released": [lease_json(lease) for lease in leases]}
+
+
+def _holder_json(holder: Holder) -> Json:
+    return {**process_json(holder.process), "cwd": holder.cwd,
+            "parents": [process_json(parent) for parent in holder.parents]}
+
+
+def who_json(report: WhoReport) -> Json:
+    holders = {holder.process.pid: _holder_json(holder) for holder in report.holders}
+    return {
+        "target": report.target,
+        "port": report.port,
+        "listeners": [listener_json(item, holders) for item in report.listeners],
+        "connections": [connection_json(item) for item in report.connections],
+        "notes": list(report.notes),
+    }
+
+
+def kill_json(report: KillReport) -> Json:
+    return {
+        "target": report.target,
+        "port": report.port,
+        "dry_run": report.dry_run,
+        "declined": report.declined,
+        "victims": [process_json(info) for info in report.victims],
+        "signalled": [{**process_json(info), "signal": name} for info, name in report.signalled],
+        "survivors": [process_json(info) for info in report.survivors],
+        "vanished": [process_json(info) for info in report.vanished],
+        "freed": report.freed,
+    }
+
+
+def wait_json(results: tuple[Waited, ...]) -> Json:
+    return {"targets": [
+        {"target": w.text, "ready": w.ready, "address": w.address, "elapsed_s": round(w.elapsed, 6), "seen": w.seen}
+        for w in results
+    ]}
+
+
+def probe_json(target: str, attempts: tuple[Attempt, ...]) -> Json:
+    return {"target": target, "attempts": [
+        {"address": a.address, "port": a.port, "tcp": a.tcp, "connect_ms": a.connect_ms, "protocol": a.protocol,
+         "details": a.details}
+        for a in attempts
+    ]}
+
+
+def doctor_json(target: str, findings: tuple[Finding, ...]) -> Json:
+    return {"target": target, "findings": [
+        {"code": f.code, "severity": f.severity.value, "observed": f.observed, "fix": f.fix} for f in findings
+    ]}
+
+
+def route_json(route: Route, port: int, https: bool) -> Json:
+    from portside.router.routing import url_of
+
+    return {"name": route.name, "url": url_of(route.name, port, "http"),
+            "https_url": url_of(route.name, port, "https") if https else None, "port": route.port,
+            "kind": route.kind, "owner_pid": route.owner_pid, "created": route.created}
+
+
+def routes_json(routes: tuple[Route, ...], proxy: ProxyRecord | None, port: int, https: bool) -> Json:
+    return {"proxy": {"running": proxy is not None, "port": port, "https": https,
+                      "pid": proxy.pid if proxy else None},
+            "routes": [route_json(route, port, https) for route in routes]}
+
+
+def alias_json(route: Route, url: str) -> Json:
+    return {"name": route.name, "port": route.port, "url": url}
+
+
+def proxy_json(record: ProxyRecord, state: str, https: bool) -> Json:
+    return {"running": True, "state": state, "pid": record.pid, "port": record.port, "hosts": list(record.hosts),
+            "url": record.url("NAME"), "https_url": record.url("NAME", https=True) if https else None}
+
+
+def proxy_down_json(state: str, port: int) -> Json:
+    return {"running": False, "state": state, "port": port}
+
+
+def trust_json(ca: str, made: bool, removed: bool, steps: list[Step]) -> Json:
+    return {"ca": ca, "made": made, "removed": removed,
+            "stores": [{"store": step.store, "state": step.state, "detail": step.detail} for step in steps]}
+
+
+def run_json(name: str, url: str, port: int, pid: int) -> Json:
+    return {"name": name, "url": url, "port": port, "pid": pid}

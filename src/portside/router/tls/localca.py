@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from portside.errors import UsageError
-from portside.leases.store import open_store, state_dir
+from portside.leasing.store import open_store, state_dir
 from portside.net.names import parse_name
 
 if TYPE_CHECKING:

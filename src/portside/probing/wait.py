@@ -20,7 +20,7 @@ from typing import NamedTuple
 
 from portside.net.addresses import Target
 from portside.net.resolve import dial_addresses
-from portside.probe.fingerprints import Http, unverified_context
+from portside.probing.fingerprints import Http, unverified_context
 
 INTERVAL = 0.003
 ATTEMPT_TIMEOUT = 1.0

@@ -16,7 +16,7 @@ import struct
 from typing import NamedTuple
 
 from portside.net.addresses import Target
-from portside.probe.http import NotHttp, parse_response_head
+from portside.probing.http import NotHttp, parse_response_head
 
 
 class Verdict(NamedTuple):

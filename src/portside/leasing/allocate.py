@@ -24,10 +24,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from portside.errors import LeaseHeld, PoolExhausted, UsageError
-from portside.leases import kernel_ports
-from portside.leases.liveness import is_alive, start_token
-from portside.leases.pool import IANA_DYNAMIC, PortRange, pool
-from portside.leases.store import Store, open_store
+from portside.leasing import kernel_ports
+from portside.leasing.liveness import is_alive, start_token
+from portside.leasing.pool import IANA_DYNAMIC, PortRange, pool
+from portside.leasing.store import Store, open_store
 from portside.model import Lease, LeaseState, Protocol
 
 RANDOM_TRIES = 48

@@ -17,7 +17,7 @@ from typing import NamedTuple, Protocol
 
 from portside.net.addresses import Target
 from portside.net.resolve import dial_addresses
-from portside.probe.fingerprints import (
+from portside.probing.fingerprints import (
     NOT_MINE,
     Banner,
     Http,

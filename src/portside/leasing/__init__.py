@@ -6,6 +6,6 @@ too), through `kernel_ports` and `unprivileged_port_start`.
 
 from __future__ import annotations
 
-from portside.leases._kernel import kernel_ports, unprivileged_port_start
+from portside.leasing._kernel import kernel_ports, unprivileged_port_start
 
 __all__ = ["kernel_ports", "unprivileged_port_start"]

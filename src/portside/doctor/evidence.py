@@ -20,11 +20,11 @@ from portside.doctor.proxyenv import proxy_route
 from portside.errors import InventoryError
 from portside.inventory import inventory, listeners_elsewhere, process_state, tcp_sockets_in
 from portside.inventory.match import matching
-from portside.leases import kernel_ports, unprivileged_port_start
+from portside.leasing import kernel_ports, unprivileged_port_start
 from portside.model import Listener, ProcessInfo, Protocol
 from portside.net.addresses import AddressKind, Target, classify
 from portside.net.resolve import LOOPBACKS, addresses_of, resolver_order
-from portside.probe.runner import CONNECT_TIMEOUT
+from portside.probing.runner import CONNECT_TIMEOUT
 
 HOSTS = "/etc/hosts"
 NSSWITCH = "/etc/nsswitch.conf"

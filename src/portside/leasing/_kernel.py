@@ -6,7 +6,7 @@ ephemeral ports from IANA's dynamic range, which is what is assumed when /proc i
 
 from __future__ import annotations
 
-from portside.leases.pool import IANA_DYNAMIC, KernelPorts, parse_local_port_range, parse_reserved_ports
+from portside.leasing.pool import IANA_DYNAMIC, KernelPorts, parse_local_port_range, parse_reserved_ports
 
 SYSCTL = "/proc/sys/net/ipv4"
 
