@@ -33,7 +33,6 @@ from portside.probing.wait import Waited
 from portside.router.control import ProxyRecord
 from portside.router.tls.trust import Step
 
-
 INIT = ProcessInfo(1, "init", ("/sbin/init",), "root", 0, 0, 1, 100.0)
 WEB = ProcessInfo(42, "python3", ("python3", "-m", "http.server"), "alice", 1000, 1, 900, 1795000000.25)
 P_INIT = '{"pid":1,"name":"init","cmdline":["/sbin/init"],"user":"root","uid":0,"ppid":0,"start_time":100.0}'
@@ -79,33 +78,33 @@ CASES = {
     ),
     "kill free": (
         shapes.kill_json(KillReport(":9", 9, (), (), (), (), True)),
-        '{"target":":9","port":9,"dry_run":false,"declined":false,"victims":[],"signalled":[],"survivors":[],'
-        '"vanished":[],"freed":true}',
+        ('{"target":":9","port":9,"dry_run":false,"declined":false,"victims":[],"signalled":[],"survivors":[],'
+        '"vanished":[],"freed":true}'),
     ),
     "wait": (
         shapes.wait_json((Waited("localhost:3000", True, "127.0.0.1", 0.4123456789,
                                  {"::1": "refused", "127.0.0.1": "connected"}),)),
-        '{"targets":[{"target":"localhost:3000","ready":true,"address":"127.0.0.1","elapsed_s":0.412346,'
-        '"seen":{"::1":"refused","127.0.0.1":"connected"}}]}',
+        ('{"targets":[{"target":"localhost:3000","ready":true,"address":"127.0.0.1","elapsed_s":0.412346,'
+        '"seen":{"::1":"refused","127.0.0.1":"connected"}}]}'),
     ),
     "probe": (
         shapes.probe_json("localhost:5432", (Attempt("::1", 5432, "refused", 0.09, None, {}),
                                              Attempt("127.0.0.1", 5432, "connected", 0.07, "postgresql",
                                                      {"ssl": False}))),
-        '{"target":"localhost:5432","attempts":[{"address":"::1","port":5432,"tcp":"refused","connect_ms":0.09,'
+        ('{"target":"localhost:5432","attempts":[{"address":"::1","port":5432,"tcp":"refused","connect_ms":0.09,'
         '"protocol":null,"details":{}},{"address":"127.0.0.1","port":5432,"tcp":"connected","connect_ms":0.07,'
-        '"protocol":"postgresql","details":{"ssl":false}}]}',
+        '"protocol":"postgresql","details":{"ssl":false}}]}'),
     ),
     "doctor": (
         shapes.doctor_json("listen:80", (Finding("port-in-use", Severity.FAULT, "held by nginx", "stop it"),)),
-        '{"target":"listen:80","findings":[{"code":"port-in-use","severity":"fault","observed":"held by nginx",'
-        '"fix":"stop it"}]}',
+        ('{"target":"listen:80","findings":[{"code":"port-in-use","severity":"fault","observed":"held by nginx",'
+        '"fix":"stop it"}]}'),
     ),
     "routes": (
         shapes.routes_json((ROUTE,), PROXY, 7355, True),
-        '{"proxy":{"running":true,"port":7355,"https":true,"pid":4242},"routes":[{"name":"app",'
+        ('{"proxy":{"running":true,"port":7355,"https":true,"pid":4242},"routes":[{"name":"app",'
         '"url":"http://app.localhost:7355/","https_url":"https://app.localhost:7355/","port":61234,"kind":"run",'
-        '"owner_pid":4240,"created":1764025200.0}]}',
+        '"owner_pid":4240,"created":1764025200.0}]}'),
     ),
     "routes, no proxy": (
         shapes.routes_json((), None, 7355, False),
@@ -115,17 +114,18 @@ CASES = {
         shapes.alias_json(Route("db-admin", 8081, "alias", None, None, 1.0), "http://db-admin.localhost:7355/"),
         '{"name":"db-admin","port":8081,"url":"http://db-admin.localhost:7355/"}',
     ),
+    "alias removed": (shapes.alias_removed_json("db-admin"), '{"name":"db-admin","removed":true}'),
     "proxy": (
         shapes.proxy_json(PROXY, "running", False),
-        '{"running":true,"state":"running","pid":4242,"port":7355,"hosts":["127.0.0.1","::1"],'
-        '"url":"http://NAME.localhost:7355/","https_url":null}',
+        ('{"running":true,"state":"running","pid":4242,"port":7355,"hosts":["127.0.0.1","::1"],'
+        '"url":"http://NAME.localhost:7355/","https_url":null}'),
     ),
     "proxy down": (shapes.proxy_down_json("not running", 7355),
                    '{"running":false,"state":"not running","port":7355}'),
     "trust": (
         shapes.trust_json("/s/tls/ca.pem", True, False, [Step("Chromium/Chrome (NSS)", "todo", "apt install x")]),
-        '{"ca":"/s/tls/ca.pem","made":true,"removed":false,"stores":[{"store":"Chromium/Chrome (NSS)",'
-        '"state":"todo","detail":"apt install x"}]}',
+        ('{"ca":"/s/tls/ca.pem","made":true,"removed":false,"stores":[{"store":"Chromium/Chrome (NSS)",'
+        '"state":"todo","detail":"apt install x"}]}'),
     ),
     "run": (shapes.run_json("web", "http://web.localhost:7355/", 61234, 999),
             '{"name":"web","url":"http://web.localhost:7355/","port":61234,"pid":999}'),
@@ -144,7 +144,7 @@ def test_every_shape_function_has_a_case() -> None:
              "inventory_json"}
     covered = {fn.__name__ for fn in (shapes.pick_json, shapes.leases_json, shapes.release_json, shapes.who_json,
                                       shapes.kill_json, shapes.wait_json, shapes.probe_json, shapes.doctor_json,
-                                      shapes.routes_json, shapes.alias_json, shapes.proxy_json,
+                                      shapes.routes_json, shapes.alias_json, shapes.alias_removed_json, shapes.proxy_json,
                                       shapes.proxy_down_json, shapes.trust_json, shapes.run_json)}
     assert verbs - parts == covered
 

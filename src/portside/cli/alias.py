@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from portside.cli.environment import Environment
-from portside.cli.render.shapes import alias_json
+from portside.cli.render.shapes import alias_json, alias_removed_json
 from portside.cli.render.tables import write_json
 from portside.errors import UsageError
 from portside.net.addresses import parse_port
@@ -32,7 +32,10 @@ def run(args: argparse.Namespace, env: Environment) -> int:
             raise UsageError("alias --remove takes only the NAME")
         if not remove_route(name):
             raise UsageError(f"no route named {name}")
-        env.stdout.write(f"removed {name}.localhost\n")
+        if args.json:
+            write_json(env, alias_removed_json(name))
+        else:
+            env.stdout.write(f"removed {name}.localhost\n")
         return 0
     if args.port is None:
         raise UsageError("alias needs NAME and PORT (or NAME --remove)")

@@ -270,6 +270,10 @@ def alias_json(route: Route, url: str) -> Json:
     return {"name": route.name, "port": route.port, "url": url}
 
 
+def alias_removed_json(name: str) -> Json:
+    return {"name": name, "removed": True}
+
+
 def proxy_json(record: ProxyRecord, state: str, https: bool) -> Json:
     return {"running": True, "state": state, "pid": record.pid, "port": record.port, "hosts": list(record.hosts),
             "url": record.url("NAME"), "https_url": record.url("NAME", https=True) if https else None}
