@@ -121,14 +121,20 @@ def __getattr__(name: str) -> object:
     raise AttributeError(f"module 'portside' has no attribute {name!r}")
 
 
-def take_inventory(*, connections: bool = False, backend: str | None = None) -> Inventory:
+def take_inventory(
+    *,
+    connections: bool = False,
+    protocols: tuple[Protocol, ...] = (Protocol.TCP, Protocol.UDP),
+    backend: str | None = None,
+) -> Inventory:
     """Every listener on this machine, with established connections when asked, and notes on what was hidden.
 
-    `backend` is "linux" (netlink and /proc) or "portable" (psutil); by default the best one here.
+    `protocols` limits what is read; `backend` is "linux" (netlink and /proc) or "portable" (psutil); by default
+    the best one here.
     """
     from portside.inventory import inventory
 
-    return inventory(connections=connections, backend=backend)
+    return inventory(protocols, connections=connections, backend=backend)
 
 
 def listeners(*, backend: str | None = None) -> tuple[Listener, ...]:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 
+import portside
 from portside.cli.environment import Environment
 from portside.cli.render.shapes import inventory_text
 from portside.cli.render.tables import write_notes, write_table
-from portside.inventory import inventory
 from portside.inventory.selection import Selection, select
 from portside.model import Connection, Inventory, Listener, Protocol
 from portside.net.addresses import parse_port
@@ -81,7 +81,8 @@ def run(args: argparse.Namespace, env: Environment) -> int:
         exposed_only=args.exposed,
     )
     found: Inventory = select(
-        inventory(_protocols(args), connections=args.connections, backend=args.backend), selection
+        portside.take_inventory(protocols=_protocols(args), connections=args.connections, backend=args.backend),
+        selection,
     )
     if args.json:
         env.stdout.write(inventory_text(found, with_connections=args.connections))

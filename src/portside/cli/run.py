@@ -17,7 +17,6 @@ from portside.cli.render.tables import write_json
 from portside.errors import UsageError
 from portside.net.durations import parse_duration
 from portside.net.names import parse_name
-from portside.process.supervise import wait_or_stop
 from portside.router.launch import routed
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -61,4 +60,4 @@ def run(args: argparse.Namespace, env: Environment) -> int:
         env.stdout.flush()
         env.stderr.write(f"portside: {name} -> 127.0.0.1:{service.port} (pid {service.pid}); Ctrl-C stops it\n")
         env.stderr.flush()
-        return wait_or_stop(service, STOP_SIGNALS)
+        return service.wait_or_stop(STOP_SIGNALS)

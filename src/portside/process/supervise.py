@@ -94,22 +94,21 @@ class Service:
             self.process.kill()
             return self.process.wait()
 
-
-def wait_or_stop(service: Service, stop_on: tuple[int, ...]) -> int:
-    """Wait for the service; when one of `stop_on` arrives, stop it and its children. The exit status, shell-style."""
-    received: list[int] = []
-    previous = {signum: signal.signal(signum, lambda signum, _: received.append(signum)) for signum in stop_on}
-    try:
-        while not received:
-            with suppress(subprocess.TimeoutExpired):
-                status = service.process.wait(POLL)
-                service.stop(grace=2.0)
-                return status if status >= 0 else 128 - status
-        service.stop()
-        return 128 + received[0]
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
+    def wait_or_stop(self, stop_on: tuple[int, ...]) -> int:
+        """Wait for the service; when one of `stop_on` arrives, stop it and its children. The exit status, shell-style."""
+        received: list[int] = []
+        previous = {signum: signal.signal(signum, lambda signum, _: received.append(signum)) for signum in stop_on}
+        try:
+            while not received:
+                with suppress(subprocess.TimeoutExpired):
+                    status = self.process.wait(POLL)
+                    self.stop(grace=2.0)
+                    return status if status >= 0 else 128 - status
+            self.stop()
+            return 128 + received[0]
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
 
 
 def start_service(
