@@ -11,15 +11,20 @@ import argparse
 from portside.cli.environment import Environment
 
 SHELLS = ("bash", "zsh", "fish")
+INSTALL = """\
+Install it once:
+  portside completion bash > ~/.local/share/bash-completion/completions/portside
+  portside completion zsh > "${fpath[1]}/_portside"
+  portside completion fish > ~/.config/fish/completions/portside.fish"""
 
 
 def add_parser(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = verbs.add_parser(
         "completion",
         help="print a shell completion script (bash, zsh or fish)",
-        description="Print a completion script. bash: portside completion bash > "
-        "~/.local/share/bash-completion/completions/portside; zsh: portside completion zsh > "
-        '"${fpath[1]}/_portside"; fish: portside completion fish > ~/.config/fish/completions/portside.fish',
+        description="Print a completion script for every verb, flag and choice.",
+        epilog=INSTALL,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("shell", choices=SHELLS, metavar="SHELL", help="bash, zsh or fish")
     parser.set_defaults(run=run)
