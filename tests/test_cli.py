@@ -25,7 +25,6 @@ from conftest import IS_ROOT
         (["ls", "--pid", "x"], "is not a process id"),
         (["ls", "--bogus"], "unrecognized arguments"),
         (["frobnicate"], "invalid choice"),
-        ([], "required"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(cli, argv: list[str], message: str) -> None:

@@ -52,6 +52,14 @@ class StateFileError(UsageError):
     """The state file exists but is not portside's store; it is left untouched (exit 2)."""
 
 
+class StateDirError(StateFileError):
+    """The state directory cannot be written: read-only, full, or a lock file that is not a file (exit 2)."""
+
+
+class PlatformError(UsageError):
+    """This platform lacks what the request needs, such as pidfds to signal safely (exit 2)."""
+
+
 class PoolExhausted(PortsideError):
     """Every port of the pool is leased or in use (exit 1)."""
 

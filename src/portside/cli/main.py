@@ -1,7 +1,8 @@
 """The `portside` command: parse arguments, run one verb, map errors to exit codes.
 
 This is the one place that turns `PortsideError` into a message and an exit status
-(after httpie's core.py): 0 success, 1 the check said no, 2 usage or input error.
+(after httpie's core.py): 0 success, 1 the check said no, 2 usage or input error,
+70 an unexpected error (a bug: rerun with --traceback), 130 interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
@@ -11,14 +12,17 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+from portside._version import __version__
 from portside.cli.environment import Environment
 from portside.errors import PortsideError, UsageError
 
 EXIT_OK = 0
 EXIT_NO = 1
 EXIT_USAGE = 2
+EXIT_BUG = 70  # sysexits.h EX_SOFTWARE
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 VERBS = ("ls", "who", "kill", "pick", "leases", "release", "wait", "probe", "doctor", "run", "alias", "routes", "proxy",
-         "trust")
+         "trust", "completion")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -28,19 +32,25 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-def build_parser(verb: str | None = None) -> argparse.ArgumentParser:
-    """The argument parser; with `verb`, only that verb's module is imported (start-up time)."""
+def build_parser(verbs: Sequence[str] = VERBS) -> argparse.ArgumentParser:
+    """The argument parser with `verbs`; only their modules are imported (start-up time)."""
     parser = _Parser(prog="portside", description="The services on this machine: who listens where, and control.")
+    parser.add_argument("--version", action="store_true", help="print portside's version and exit")
     parser.add_argument("--traceback", action="store_true", help="show the full traceback of an unexpected error")
-    verbs = parser.add_subparsers(dest="verb", metavar="VERB", parser_class=_Parser)
-    verbs.required = True
-    for name in VERBS if verb not in VERBS else (verb,):
-        importlib.import_module(f"portside.cli.{name}").add_parser(verbs)
+    subparsers = parser.add_subparsers(dest="verb", metavar="VERB", parser_class=_Parser)
+    for name in verbs:
+        importlib.import_module(f"portside.cli.{name}").add_parser(subparsers)
     return parser
 
 
-def _verb(argv: list[str]) -> str | None:
-    return next((arg for arg in argv if not arg.startswith("-")), None)
+def _needed(argv: list[str]) -> Sequence[str]:
+    """The verbs whose parsers `argv` needs: the one it names; none for `--version` or the bare overview."""
+    verb = next((arg for arg in argv if not arg.startswith("-")), None)
+    if verb in VERBS:
+        return (verb,)
+    if verb is None and "-h" not in argv and "--help" not in argv:
+        return ()
+    return VERBS
 
 
 def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> int:
@@ -49,7 +59,13 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> i
     args_list = list(sys.argv[1:] if argv is None else argv)
     traceback = "--traceback" in args_list
     try:
-        args = build_parser(_verb(args_list)).parse_args(args_list)
+        args = build_parser(_needed(args_list)).parse_args(args_list)
+        if args.version:
+            env.stdout.write(f"portside {__version__}\n")
+            return EXIT_OK
+        if args.verb is None:
+            env.stdout.write(build_parser().format_help())
+            return EXIT_OK
         status: int = args.run(args, env)
         return status
     except UsageError as error:
@@ -60,14 +76,14 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> i
         return EXIT_NO
     except KeyboardInterrupt:
         env.stderr.write("portside: interrupted\n")
-        return 130
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
         return EXIT_OK
     except Exception as error:
         if traceback:
             raise
         env.stderr.write(f"portside: unexpected error: {type(error).__name__}: {error} (rerun with --traceback)\n")
-        return 70
+        return EXIT_BUG
 
 
 def entry() -> None:

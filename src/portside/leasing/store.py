@@ -8,19 +8,24 @@ Commits are not fsynced (`synchronous=NORMAL`): that survives any process crash,
 power cut only loses the last leases, whose owners died with the machine anyway.
 
 A file that is not SQLite, or an SQLite database of another program, is refused before
-anything is written to it.
+anything is written to it. Where the store meets the filesystem, failures (a read-only or
+full disk, a directory where a file belongs) become one `StateDirError` naming the file,
+and a failed write rolls back whole. On a read-only file system the store still reads:
+the file is opened immutable (nothing can change it there), writes are refused.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import sqlite3
+import sys
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
-from portside.errors import StateFileError
+from portside.errors import StateDirError, StateFileError
 
 try:
     import fcntl
@@ -62,6 +67,11 @@ CREATE TABLE IF NOT EXISTS routes (
 );
 """
 SCHEMA_VERSION = 2  # 1: leases and names; 2: routes
+# SQLite's primary result codes that report the filesystem rather than the database.
+SQLITE_PERM, SQLITE_READONLY, SQLITE_IOERR, SQLITE_FULL, SQLITE_CANTOPEN = 3, 8, 10, 13, 14
+FILESYSTEM_CODES = frozenset({SQLITE_PERM, SQLITE_READONLY, SQLITE_IOERR, SQLITE_FULL, SQLITE_CANTOPEN})
+MOVE_ON = "set PORTSIDE_HOME to a writable directory"
+READ_ONLY = "the file system is read-only"
 
 
 def state_dir() -> Path:
@@ -74,16 +84,55 @@ def state_dir() -> Path:
     return base / "portside"
 
 
+def _disk_state(directory: Path) -> tuple[bool, bool]:
+    """(read-only, full) for the file system holding `directory`, as far as statvfs tells."""
+    if sys.platform == "win32":
+        return False, False
+    try:
+        fs = os.statvfs(directory)
+    except OSError:
+        return False, False
+    return bool(fs.f_flag & os.ST_RDONLY), fs.f_bavail == 0
+
+
+def _unusable(path: Path, error: OSError | sqlite3.Error, action: str = "write") -> StateDirError:
+    """The one-line error for a failure where the store meets the filesystem at `path`."""
+    if isinstance(error, IsADirectoryError):
+        return StateDirError(f"{path} is a directory, where portside keeps a file; remove it or {MOVE_ON}")
+    read_only, full = _disk_state(path.parent)
+    if isinstance(error, OSError):
+        read_only = read_only or error.errno == errno.EROFS
+        full = error.errno in (errno.ENOSPC, errno.EDQUOT)
+        detail = error.strerror or str(error)
+    else:
+        code = error.sqlite_errorcode & 0xFF
+        full = code == SQLITE_FULL or (full and code == SQLITE_IOERR)
+        detail = str(error)
+    full = full and not read_only
+    reason = READ_ONLY if read_only else "the disk is full" if full else detail
+    remedy = f"free some space or {MOVE_ON}" if full else MOVE_ON
+    return StateDirError(f"cannot {action} {path}: {reason}; {remedy}")
+
+
+@contextmanager
+def _filesystem_errors(path: Path) -> Iterator[None]:
+    """Turn SQLite's reports of filesystem trouble (read-only, full, I/O) into `_unusable`; others pass."""
+    try:
+        yield
+    except sqlite3.Error as error:
+        if error.sqlite_errorcode & 0xFF in FILESYSTEM_CODES:
+            raise _unusable(path, error) from None
+        raise
+
+
 def _check_header(path: Path) -> None:
     try:
         with open(path, "rb") as file:
             head = file.read(len(SQLITE_MAGIC))
     except FileNotFoundError:
         return
-    except IsADirectoryError:
-        raise StateFileError(f"state file {path} is a directory") from None
     except OSError as error:
-        raise StateFileError(f"cannot read state file {path}: {error.strerror}") from None
+        raise _unusable(path, error, "read") from None
     if head and head != SQLITE_MAGIC:
         raise StateFileError(
             f"{path} is not a portside state file (not an SQLite database); move it away or set PORTSIDE_HOME"
@@ -98,38 +147,77 @@ class Store:
         try:
             directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         except OSError as error:
-            raise StateFileError(f"cannot create state directory {directory}: {error.strerror}") from None
+            raise _unusable(directory, error, "create state directory") from None
         _check_header(self.path)
+        self._thread_lock = threading.Lock()
+        self._lock_fd = self._make_files(directory / LOCK_NAME)
+        self.read_only = self._lock_fd is None
+        try:
+            self._db = self._open()
+        except BaseException:
+            if self._lock_fd is not None:
+                os.close(self._lock_fd)
+            raise
+
+    def _make_files(self, lock: Path) -> int | None:
+        """Make the lock file and the store's file; the lock's fd, or None on a read-only file system."""
+        try:
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        except OSError as error:
+            if error.errno == errno.EROFS:
+                return None
+            raise _unusable(lock, error) from None
         try:
             os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600))
         except OSError as error:
-            raise StateFileError(f"cannot open state file {self.path}: {error.strerror}") from None
-        self._thread_lock = threading.Lock()
-        self._lock_fd = os.open(directory / LOCK_NAME, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            os.close(fd)
+            raise _unusable(self.path, error) from None
+        return fd
+
+    def _open(self) -> sqlite3.Connection:
+        """The connection, with the schema in place; refuses files that are not portside's store."""
+        db = self._connect()
         try:
-            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-            self._db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            with self._flock():
-                self._prepare()
+            with _filesystem_errors(self.path):
+                db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+                with self._flock():
+                    self._prepare(db)
         except sqlite3.DatabaseError as error:
-            os.close(self._lock_fd)
+            db.close()
             raise StateFileError(f"{self.path} is not a usable portside state file ({error})") from None
+        except BaseException:
+            db.close()
+            raise
+        return db
+
+    def _connect(self) -> sqlite3.Connection:
+        """The file itself; on a read-only file system the file immutable, or an empty store where there is none."""
+        if not self.read_only:
+            return sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        if not self.path.exists() or self.path.stat().st_size == 0:
+            return sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+        uri = f"{self.path.absolute().as_uri()}?immutable=1"
+        return sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
 
     @contextmanager
     def _flock(self) -> Iterator[None]:
         with self._thread_lock:
-            if fcntl is not None:
+            if fcntl is not None and self._lock_fd is not None:
                 fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
             try:
                 yield
             finally:
-                if fcntl is not None:
+                if fcntl is not None and self._lock_fd is not None:
                     fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
 
     @contextmanager
     def exclusive(self, name: str) -> Iterator[None]:
         """Hold the lock file `name` beside the store (not the store's own): one holder on the machine at a time."""
-        fd = os.open(self.path.parent / name, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        lock = self.path.parent / name
+        try:
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        except OSError as error:
+            raise _unusable(lock, error) from None
         try:
             if fcntl is not None:
                 fcntl.flock(fd, fcntl.LOCK_EX)
@@ -137,8 +225,7 @@ class Store:
         finally:
             os.close(fd)
 
-    def _prepare(self) -> None:
-        db = self._db
+    def _prepare(self, db: sqlite3.Connection) -> None:
         (app_id,) = db.execute("PRAGMA application_id").fetchone()
         if app_id != APPLICATION_ID:
             (tables,) = db.execute("SELECT count(*) FROM sqlite_master").fetchone()
@@ -151,7 +238,7 @@ class Store:
         db.execute("PRAGMA synchronous = NORMAL")
         (version,) = db.execute("PRAGMA user_version").fetchone()
         if app_id != APPLICATION_ID or version < SCHEMA_VERSION:
-            with self._atomic():
+            with self._atomic(db):
                 for statement in SCHEMA.split(";"):
                     if statement.strip():
                         db.execute(statement)
@@ -159,19 +246,24 @@ class Store:
                 db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     @contextmanager
-    def _atomic(self) -> Iterator[sqlite3.Connection]:
-        self._db.execute("BEGIN IMMEDIATE")
+    def _atomic(self, db: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+        db.execute("BEGIN IMMEDIATE")
         try:
-            yield self._db
+            yield db
+            db.execute("COMMIT")
         except BaseException:
-            self._db.execute("ROLLBACK")
+            # A failed COMMIT (disk full, I/O error) may have rolled back already; then there is nothing to undo.
+            if db.in_transaction:
+                with suppress(sqlite3.Error):
+                    db.execute("ROLLBACK")
             raise
-        self._db.execute("COMMIT")
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """One write transaction, serialised with every other writer on the machine."""
-        with self._flock(), self._atomic() as db:
+        if self.read_only:
+            raise StateDirError(f"cannot write {self.path}: {READ_ONLY}; {MOVE_ON}")
+        with _filesystem_errors(self.path), self._flock(), self._atomic(self._db) as db:
             yield db
 
     def read(self) -> sqlite3.Connection:

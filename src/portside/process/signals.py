@@ -3,6 +3,8 @@
 A pid can be reused between reading it and signalling it. Opening a pidfd pins the
 process; if /proc then still shows the start time recorded when the process was seen,
 the pidfd refers to that very process, and the signal goes through the pidfd.
+Where there are no pidfds (macOS, Windows, Linux before 5.3) portside does not fall
+back to bare pids: `require_pidfd` refuses in one line instead.
 """
 
 from __future__ import annotations
@@ -10,12 +12,15 @@ from __future__ import annotations
 import os
 import select
 import signal
+import sys
 import time
 from typing import NamedTuple
 
-from portside.errors import KillError
+from portside.errors import KillError, PlatformError
 from portside.inventory import process_info
 from portside.model import ProcessInfo
+
+PIDFD_NEEDED = "portside signals only through pidfds, so kill, run and proxy stop need Linux 5.3 or later"
 
 
 class Handle(NamedTuple):
@@ -25,8 +30,19 @@ class Handle(NamedTuple):
     pidfd: int
 
 
+def require_pidfd() -> None:
+    """Raise PlatformError unless this system can signal through pidfds (kill, run and proxy stop need them)."""
+    if not hasattr(os, "pidfd_open") or not hasattr(signal, "pidfd_send_signal"):
+        raise PlatformError(f"this platform ({sys.platform}) has no pidfds; {PIDFD_NEEDED}")
+    try:
+        os.close(os.pidfd_open(os.getpid()))
+    except OSError as error:
+        raise PlatformError(f"pidfd_open fails here ({error.strerror}); {PIDFD_NEEDED}") from None
+
+
 def open_checked(info: ProcessInfo) -> Handle | None:
     """A pidfd for `info`'s process, or None when it has exited or its pid was reused."""
+    require_pidfd()
     try:
         pidfd = os.pidfd_open(info.pid)
     except ProcessLookupError:

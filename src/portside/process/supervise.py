@@ -127,6 +127,7 @@ def start_service(
     With `die_with_parent` the command runs under portside.process.guard, which gets SIGTERM from the
     kernel when this process dies, even by SIGKILL (Linux), and stops the command's whole group.
     """
+    signals.require_pidfd()
     argv = shlex.split(command) if isinstance(command, str) else list(command)
     if not argv:
         raise ServiceFailed("empty command")

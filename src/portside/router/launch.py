@@ -16,6 +16,7 @@ from contextlib import contextmanager, suppress
 from portside.errors import LeaseHeld, UsageError
 from portside.leasing.allocate import pick, release
 from portside.model import Lease
+from portside.process.signals import require_pidfd
 from portside.process.supervise import Service, start_service
 from portside.router.control import start
 from portside.router.portflags import with_port_flags
@@ -39,6 +40,7 @@ def routed(name: str, command: Sequence[str], *, replace: bool = False, timeout:
 
     The caller waits for the command or stops it.
     """
+    require_pidfd()
     me = os.getpid()
     lease = _lease(name, replace)
     try:
