@@ -233,8 +233,10 @@ def decode_addr_messages(data: bytes | memoryview) -> tuple[list[AssignedAddress
 
 def _dump(protocol: int, request: bytes, decode: Callable[[bytes], tuple[list[T], bool]]) -> list[T]:
     """Send one dump request and decode the replies as they arrive, up to NLMSG_DONE."""
+    if not hasattr(socket, "AF_NETLINK"):
+        raise InventoryError("netlink is not available: it is Linux-only")
     try:
-        sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC, protocol)
+        sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, protocol)
     except OSError as error:
         raise InventoryError(f"netlink is not available: {error.strerror}") from error
     found: list[T] = []

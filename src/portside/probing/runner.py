@@ -60,7 +60,7 @@ class Attempt(NamedTuple):
 def connect(address: str, port: int, timeout: float) -> tuple[str, float | None, socket.socket | None]:
     """Dial `address`:`port`: the outcome (connected/refused/timeout/unreachable), its time, and the open socket."""
     family = socket.AF_INET6 if ":" in address else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+    sock = socket.socket(family, socket.SOCK_STREAM)  # Python's sockets are close-on-exec already
     sock.settimeout(timeout)
     began = time.perf_counter()
     try:

@@ -122,6 +122,10 @@ def _http_status(sock: socket.socket, target: Target, address: str, timeout: flo
         conversation.close()
 
 
+# Linux sets non-blocking mode in socket() itself, saving a syscall per dial; elsewhere setblocking does it.
+NONBLOCK: int = getattr(socket, "SOCK_NONBLOCK", 0)
+
+
 class _Waiter:
     """The dialling loop: rounds of non-blocking connects, watched by one selector."""
 
@@ -167,7 +171,9 @@ class _Waiter:
         item.round_began = now
         for address in item.addresses:
             family = socket.AF_INET6 if ":" in address else socket.AF_INET
-            sock = socket.socket(family, socket.SOCK_STREAM | socket.SOCK_NONBLOCK | socket.SOCK_CLOEXEC)
+            sock = socket.socket(family, socket.SOCK_STREAM | NONBLOCK)
+            if not NONBLOCK:
+                sock.setblocking(False)
             code = _settled(sock, sock.connect_ex((address, item.target.port)))
             if code is None:
                 self.selector.register(sock, selectors.EVENT_WRITE, (item, address))
