@@ -6,7 +6,7 @@ import argparse
 
 from portside.cli.environment import Environment
 from portside.cli.render.tables import write_json
-from portside.net.addresses import parse_target
+from portside.net.addresses import host_port, parse_target
 from portside.probe.runner import Attempt, probe
 
 
@@ -31,7 +31,6 @@ def run(args: argparse.Namespace, env: Environment) -> int:
         write_json(env, {"target": args.target, "attempts": [attempt._asdict() for attempt in attempts]})
     else:
         for attempt in attempts:
-            shown = f"[{attempt.address}]" if ":" in attempt.address else attempt.address
             took = f" in {attempt.connect_ms:.2f} ms" if attempt.connect_ms is not None else ""
-            env.stdout.write(f"{shown}:{attempt.port}  {attempt.tcp}{took}{_summary(attempt)}\n")
+            env.stdout.write(f"{host_port(attempt.address, attempt.port)}  {attempt.tcp}{took}{_summary(attempt)}\n")
     return 0 if any(attempt.tcp == "connected" for attempt in attempts) else 1

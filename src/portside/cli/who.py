@@ -12,7 +12,7 @@ from portside.errors import NothingListens
 from portside.inventory import ancestry, inventory, process_cwd
 from portside.inventory.match import clients, matching
 from portside.model import ProcessInfo
-from portside.net.addresses import parse_target
+from portside.net.addresses import host_port, parse_target
 from portside.net.resolve import addresses_of
 
 
@@ -62,8 +62,8 @@ def run(args: argparse.Namespace, env: Environment) -> int:
     out = env.stdout
     for item in held:
         where = item.exposure.value + (", dual-stack" if item.dual_stack else "")
-        shown = f"[{item.address}]" if ":" in item.address else item.address
-        out.write(f"{item.protocol.value} {shown}:{item.port}  ({where}; reachable on {', '.join(item.reachable_on)})\n")
+        shown = host_port(item.address, item.port)
+        out.write(f"{item.protocol.value} {shown}  ({where}; reachable on {', '.join(item.reachable_on)})\n")
         if item.note:
             out.write(f"  {item.note}\n")
         for info in item.processes:
