@@ -6,6 +6,7 @@ import argparse
 
 from portside.cli.environment import Environment
 from portside.cli.render.tables import write_json
+from portside.model import TcpOutcome
 from portside.net.addresses import host_port, parse_target
 from portside.probe.runner import Attempt, probe
 
@@ -33,4 +34,4 @@ def run(args: argparse.Namespace, env: Environment) -> int:
         for attempt in attempts:
             took = f" in {attempt.connect_ms:.2f} ms" if attempt.connect_ms is not None else ""
             env.stdout.write(f"{host_port(attempt.address, attempt.port)}  {attempt.tcp}{took}{_summary(attempt)}\n")
-    return 0 if any(attempt.tcp == "connected" for attempt in attempts) else 1
+    return 0 if any(attempt.tcp is TcpOutcome.CONNECTED for attempt in attempts) else 1

@@ -18,7 +18,7 @@ from portside.doctor.firewall import FirewallRule, catching
 from portside.doctor.proxyenv import ProxyRoute
 from portside.inventory.match import accepts
 from portside.leases.pool import PortRange
-from portside.model import Finding, ForeignListener, Listener, ProcessInfo, Severity
+from portside.model import Finding, ForeignListener, Listener, ProcessInfo, Severity, TcpOutcome
 from portside.net.addresses import AddressKind, Target, classify, host_port
 
 RANK = {Severity.FAULT: 0, Severity.WARNING: 1, Severity.INFO: 2}
@@ -93,7 +93,7 @@ def diagnose_listen(evidence: ListenEvidence) -> list[Finding]:
 
 
 class Exchange(NamedTuple):
-    """What one address did for a client of the target's scheme (probe/exchange.py gathers it).
+    """What one address did for a client of the target's scheme (doctor/_dial.py gathers it).
 
     `reply`: http, banner, silent, closed, other (bytes that are not HTTP) or tls-failed;
     None when TCP did not connect. `accepted` is False when the connection sat unaccepted
@@ -102,7 +102,7 @@ class Exchange(NamedTuple):
     """
 
     address: str
-    tcp: str
+    tcp: TcpOutcome
     connect_ms: float | None
     reply: str | None = None
     status: int | None = None
@@ -158,7 +158,7 @@ def _firewall(evidence: TargetEvidence) -> list[Finding]:
         caught = catching(evidence.rules, exchange.address, port, _interface(exchange.address))
         specific = tuple(rule for rule in caught if not rule.policy)
         listening = [lst for lst in evidence.listeners if accepts(lst, exchange.address)]
-        if exchange.tcp == "timeout":
+        if exchange.tcp is TcpOutcome.TIMEOUT:
             full = [lst for lst in listening if lst.accept_queue is not None and lst.backlog is not None
                     and lst.accept_queue > 0 and lst.accept_queue >= lst.backlog]
             if full and not specific:
@@ -171,7 +171,7 @@ def _firewall(evidence: TargetEvidence) -> list[Finding]:
                 observed + (f"; matching rule: {_rules_text(drops)}" if drops else f"; {unfound}"),
                 f"remove the rule: {_fix_rules(drops, port)}" if drops else look,
             ))
-        elif exchange.tcp in ("refused", "unreachable"):
+        elif exchange.tcp in (TcpOutcome.REFUSED, TcpOutcome.UNREACHABLE):
             rejects = tuple(rule for rule in specific if rule.verdict == "reject")
             if rejects:
                 findings.append(Finding(
@@ -227,8 +227,8 @@ def _family(evidence: TargetEvidence) -> list[Finding]:
         return []
     by_address = {exchange.address: exchange for exchange in evidence.exchanges}
     first = by_address.get(evidence.resolved[0])
-    answering = [e.address for e in evidence.exchanges if e.tcp == "connected"]
-    if first is None or first.tcp == "connected" or not answering:
+    answering = [e.address for e in evidence.exchanges if e.tcp is TcpOutcome.CONNECTED]
+    if first is None or first.tcp is TcpOutcome.CONNECTED or not answering:
         return []
     port = evidence.target.port
     return [Finding(
@@ -279,7 +279,7 @@ def _not_accepting(evidence: TargetEvidence, exchange: Exchange) -> Finding:
     stopped = ", ".join(f"pid {p.pid} ({p.name})" for p in evidence.stopped)
     shown = host_port(exchange.address, evidence.target.port)
     observed = (f"connecting to {shown} timed out: the server's accept queue is full{queue}"
-                if exchange.tcp == "timeout" else
+                if exchange.tcp is TcpOutcome.TIMEOUT else
                 f"{shown} completes the TCP handshake, but the server never accepts the connection{queue}")
     return Finding(
         "not-accepting", Severity.FAULT,
@@ -344,8 +344,8 @@ def _proxy(evidence: TargetEvidence) -> list[Finding]:
 
 
 def _works(evidence: TargetEvidence) -> Finding | None:
-    working = [e for e in evidence.exchanges
-               if e.tcp == "connected" and e.reply in ("http", "banner", "silent", None) and not e.server_error]
+    working = [e for e in evidence.exchanges if e.tcp is TcpOutcome.CONNECTED
+               and e.reply in ("http", "banner", "silent", None) and not e.server_error]
     if not working:
         return None
     exchange = working[0]
@@ -359,7 +359,7 @@ def diagnose_target(evidence: TargetEvidence) -> list[Finding]:
     """Why connecting to the target fails (or `ok` with how it answered), ranked."""
     findings = [*_hosts(evidence), *_subdomain(evidence), *_family(evidence), *_firewall(evidence), *_answers(evidence),
                 *_proxy(evidence)]
-    if not any(exchange.tcp == "connected" for exchange in evidence.exchanges):
+    if not any(exchange.tcp is TcpOutcome.CONNECTED for exchange in evidence.exchanges):
         findings.extend(_absent(evidence))
     if not any(finding.severity is Severity.FAULT for finding in findings):
         works = _works(evidence)
