@@ -351,8 +351,9 @@ SPLIT_NOTE = (
     "Start-up and imports: hyperfine of `python -c pass` and of `python -c \"import ...\"` of exactly the modules "
     "a real `ls --json --tcp` run loads beyond bare start-up (no crowd). The other stages: bench/split.py, "
     "`time.perf_counter` in-process around the functions `portside ls --json --tcp` calls: socket table = "
-    "`linux.raw_sockets` (netlink dump + decode), owner walk = `owners.start` + `PendingWalk.finish` (overlaps the socket table), process details = "
-    "`procfs.process_info` per owner, interfaces = `linux.interfaces`, assemble = `assemble`, render = "
+    "`inventory._linux.raw_sockets` (netlink dump + decode), owner walk = `_owners.start` + `PendingWalk.finish` "
+    "(overlaps the socket table), process details = `_procfs.process_info` per owner, interfaces = "
+    "`_linux.interfaces`, assemble = `assemble`, render = "
     "`inventory_text` (the JSON encoding), other = the rest of `main` (argparse, the snapshot's inode set "
     "and owners dict, user names). Medians per stage, so the sum is approximate."
 )

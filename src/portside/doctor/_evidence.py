@@ -1,6 +1,6 @@
 """Gather what `doctor` judges: what each address says, and what the machine says about why.
 
-The adapters' side of doctor.py (which stays pure): everything here reads the machine.
+The adapters' side of judge.py (which stays pure): everything here reads the machine.
 For a target the checks run side by side — the dials, the resolver, /etc/hosts, the
 listeners here and in other network namespaces, the firewall — so a run that meets
 dropped packets still ends within about two seconds.
