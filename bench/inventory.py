@@ -167,14 +167,20 @@ def _end_group(pgid: int) -> None:
 
 def hyperfine(commands: dict[str, list[str]], runs: int) -> dict[str, float]:
     """Median wall time (ms) of each command, all timed in one hyperfine run."""
+    return {label: statistics.median(times) for label, times in hyperfine_times(commands, runs).items()}
+
+
+def hyperfine_times(commands: dict[str, list[str]], runs: int, output: str = "null") -> dict[str, list[float]]:
+    """Every run's wall time (ms) of each command, all timed in one hyperfine run; `output` is its --output."""
     with tempfile.TemporaryDirectory() as tmp:
         export = Path(tmp) / "hyperfine.json"
-        argv = [HYPERFINE, "-N", "--warmup", str(WARMUP), "--runs", str(runs), "--export-json", str(export)]
+        argv = [HYPERFINE, "-N", "--warmup", str(WARMUP), "--runs", str(runs), "--export-json", str(export),
+                "--output", output]
         for label, command in commands.items():
             argv += ["--command-name", label, shlex.join(command)]
         subprocess.run(argv, check=True, stdout=sys.stderr, timeout=COMMAND_TIMEOUT)
         results = json.loads(export.read_text())["results"]
-    return {item["command"]: item["median"] * 1000 for item in results}
+    return {item["command"]: [seconds * 1000 for seconds in item["times"]] for item in results}
 
 
 def peak_rss_mb(command: list[str], runs: int) -> float:
@@ -263,7 +269,7 @@ def run_scenario(scenario: Scenario, runs: int) -> Result:
     return Result(scenario, medians, peaks, stages, verdict)
 
 
-def _first_line(argv: list[str]) -> str:
+def first_line(argv: list[str]) -> str:
     done = subprocess.run(argv, check=False, capture_output=True, text=True, timeout=COMMAND_TIMEOUT)
     return (done.stdout or done.stderr).strip().splitlines()[0]
 
@@ -271,31 +277,35 @@ def _first_line(argv: list[str]) -> str:
 def portside_revision() -> str:
     """The commit measured, and whether src/ had uncommitted edits at the time."""
     root = str(BENCH.parent)
-    head = _first_line(["git", "-C", root, "rev-parse", "--short", "HEAD"])
+    head = first_line(["git", "-C", root, "rev-parse", "--short", "HEAD"])
     status = ["git", "-C", root, "status", "--porcelain", "--", "src"]
     dirty = subprocess.run(status, check=True, capture_output=True, text=True).stdout.strip()
     return f"commit {head}" + (" plus uncommitted changes in src/" if dirty else "")
 
 
-def machine() -> list[str]:
-    """Markdown bullet lines describing this machine and the tools' versions."""
+def host() -> list[str]:
+    """Markdown bullet lines describing this machine: cores, CPU model, kernel."""
     cpuinfo = Path("/proc/cpuinfo").read_text().splitlines()
     cpu = next((line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")), "unknown")
+    return [f"- nproc: {len(os.sched_getaffinity(0))}; CPU: {cpu}", f"- kernel (`uname -r`): {platform.release()}"]
+
+
+def machine() -> list[str]:
+    """Markdown bullet lines describing this machine and the tools' versions."""
     lsof_v = subprocess.run(["lsof", "-v"], check=False, capture_output=True, text=True).stderr
     lsof = re.search(r"revision:\s*(\S+)", lsof_v)
-    tools = [_first_line(["ss", "-V"]), f"lsof {lsof.group(1) if lsof else 'unknown'}",
-             _first_line(["netstat", "-V"]), _first_line([HYPERFINE, "--version"])]
-    psutil_version = _first_line([PYTHON, "-c", "import psutil; print(psutil.__version__)"])
+    tools = [first_line(["ss", "-V"]), f"lsof {lsof.group(1) if lsof else 'unknown'}",
+             first_line(["netstat", "-V"]), first_line([HYPERFINE, "--version"])]
+    psutil_version = first_line([PYTHON, "-c", "import psutil; print(psutil.__version__)"])
     return [
-        f"- nproc: {len(os.sched_getaffinity(0))}; CPU: {cpu}",
-        f"- kernel (`uname -r`): {platform.release()}",
-        f"- Python (portside's venv): {_first_line([PYTHON, '-V'])}; psutil {psutil_version}",
+        *host(),
+        f"- Python (portside's venv): {first_line([PYTHON, '-V'])}; psutil {psutil_version}",
         f"- portside: {portside_revision()}",
         f"- tools: {'; '.join(tools)}",
     ]
 
 
-def _table(headers: list[str], rows: list[list[str]]) -> list[str]:
+def table(headers: list[str], rows: list[list[str]]) -> list[str]:
     lines = ["| " + " | ".join(headers) + " |", "|" + "|".join(" --- " for _ in headers) + "|"]
     return lines + ["| " + " | ".join(row) + " |" for row in rows]
 
@@ -343,7 +353,7 @@ def _wall_section(results: dict[str, Result], runs: int) -> list[str]:
             for label in COMMANDS
         ]
         out += [f"### {result.scenario.name}: {result.scenario.description}", ""]
-        out += [*_table(["command", "median ms", "vs ss -ltnp", "peak RSS MB"], rows), ""]
+        out += [*table(["command", "median ms", "vs ss -ltnp", "peak RSS MB"], rows), ""]
     return out
 
 
@@ -351,8 +361,9 @@ SPLIT_NOTE = (
     "Start-up and imports: hyperfine of `python -c pass` and of `python -c \"import ...\"` of exactly the modules "
     "a real `ls --json --tcp` run loads beyond bare start-up (no crowd). The other stages: bench/split.py, "
     "`time.perf_counter` in-process around the functions `portside ls --json --tcp` calls: socket table = "
-    "`linux.raw_sockets` (netlink dump + decode), owner walk = `owners.start` + `PendingWalk.finish` (overlaps the socket table), process details = "
-    "`procfs.process_info` per owner, interfaces = `linux.interfaces`, assemble = `assemble`, render = "
+    "`inventory._linux.raw_sockets` (netlink dump + decode), owner walk = `_owners.start` + `PendingWalk.finish` "
+    "(overlaps the socket table), process details = `_procfs.process_info` per owner, interfaces = "
+    "`_linux.interfaces`, assemble = `assemble`, render = "
     "`inventory_text` (the JSON encoding), other = the rest of `main` (argparse, the snapshot's inode set "
     "and owners dict, user names). Medians per stage, so the sum is approximate."
 )
@@ -374,7 +385,7 @@ def _split_section(results: dict[str, Result], startup_ms: dict[str, float]) -> 
         ["hyperfine wall time of the command", *[f"{walls[n]:.1f}" for n in names]],
         ["wall - sum (exit and teardown, noise)", *[f"{walls[n] - sums[n]:.1f}" for n in names]],
     ]
-    return ["## portside time split (medians, ms)", "", SPLIT_NOTE, "", *_table(["stage", *names], rows), ""]
+    return ["## portside time split (medians, ms)", "", SPLIT_NOTE, "", *table(["stage", *names], rows), ""]
 
 
 def _check_section(results: dict[str, Result]) -> list[str]:
@@ -386,7 +397,7 @@ def _check_section(results: dict[str, Result]) -> list[str]:
          "ok" if r.check.ok else "FAILED"]
         for n, r in results.items()
     ]
-    return ["## Correctness", "", *_table(headers, rows), ""]
+    return ["## Correctness", "", *table(headers, rows), ""]
 
 
 def report(results: dict[str, Result], startup_ms: dict[str, float], runs: int, command: str) -> str:

@@ -6,9 +6,9 @@ command takes rather than a copy of it. Prints one JSON object of medians in ms:
 
     python bench/split.py RUNS   (with the venv's python; the first run is a warm-up)
 
-Stages: socket table (`linux.raw_sockets`: netlink dump + decode), owner walk
-(`owners.start` + `PendingWalk.finish`), process details (`procfs.process_info`, per owner pid),
-interfaces (`linux.interfaces`), assemble (`assemble`), render (`inventory_text`: the
+Stages (in portside.inventory's private adapters): socket table (`_linux.raw_sockets`: netlink
+dump + decode), owner walk (`_owners.start` + `PendingWalk.finish`), process details
+(`_procfs.process_info`, per owner pid), interfaces (`_linux.interfaces`), assemble (`assemble`), render (`inventory_text`: the
 JSON encoding), and other (the rest of `main`: argparse,
 backend choice, the snapshot's glue — inode set, owners dict — user names, selection).
 Start-up and imports are not in here: the driver (bench/inventory.py) times those

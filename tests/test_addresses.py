@@ -9,7 +9,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from portside.errors import PortsideError, TargetError
-from portside.net.addresses import AddressKind, Target, classify, parse_target
+from portside.inventory.match import accepts
+from portside.model import Exposure, Family, Listener, Protocol
+from portside.net.addresses import AddressKind, Target, classify, host_port, ip_of, parse_target
 
 GOOD = [
     ("62893", Target(62893)),
@@ -101,10 +103,51 @@ def test_out_of_range_ports_are_refused(port: int) -> None:
 
 @given(st.ip_addresses(), st.integers(min_value=1, max_value=65535))
 def test_any_address_round_trips(ip: ipaddress.IPv4Address | ipaddress.IPv6Address, port: int) -> None:
-    text = f"[{ip}]:{port}" if ip.version == 6 else f"{ip}:{port}"
-    target = parse_target(text)
+    target = parse_target(host_port(str(ip), port))
     assert target.port == port
     assert target.address == str(ip)
+
+
+@pytest.mark.parametrize(
+    "host, text",
+    [("127.0.0.1", "127.0.0.1:80"), ("::1", "[::1]:80"), ("fe80::1%eth0", "[fe80::1%eth0]:80"),
+     ("localhost", "localhost:80"), ("api.localhost", "api.localhost:80")],
+)
+def test_host_port(host: str, text: str) -> None:
+    assert host_port(host, 80) == text
+
+
+@pytest.mark.parametrize(
+    "address, ip",
+    [("127.0.0.1", "127.0.0.1"), ("::1", "::1"), ("::ffff:127.0.0.1", "127.0.0.1"), ("::ffff:0.0.0.0", "0.0.0.0"),
+     ("fe80::1%eth0", "fe80::1"), ("::", "::")],
+)
+def test_ip_of(address: str, ip: str) -> None:
+    assert ip_of(address) == ipaddress.ip_address(ip)
+
+
+def _listener(address: str, dual_stack: bool) -> Listener:
+    family = Family.IPV6 if ":" in address else Family.IPV4
+    return Listener(Protocol.TCP, family, address, 80, dual_stack, Exposure.ALL, (), (), (1,))
+
+
+@pytest.mark.parametrize(
+    "bound, dual_stack, dialled, reached",
+    [
+        ("0.0.0.0", False, "127.0.0.1", True),
+        ("0.0.0.0", False, "::1", False),
+        ("::", False, "127.0.0.1", False),
+        ("::", True, "127.0.0.1", True),
+        ("::", True, "::1", True),
+        ("::ffff:127.0.0.1", True, "127.0.0.1", True),
+        ("127.0.0.1", False, "::ffff:127.0.0.1", True),
+        ("::ffff:0.0.0.0", True, "192.0.2.1", True),
+        ("::ffff:0.0.0.0", True, "::1", False),
+        ("127.0.0.1", False, "127.0.0.2", False),
+    ],
+)
+def test_accepts_counts_ipv4_mapped_as_ipv4(bound: str, dual_stack: bool, dialled: str, reached: bool) -> None:
+    assert accepts(_listener(bound, dual_stack), dialled) is reached
 
 
 @given(st.text(max_size=40))

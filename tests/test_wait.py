@@ -127,6 +127,13 @@ def test_http_against_a_silent_tcp_listener_times_out_with_the_reason(cli, hold)
     assert result.status == 1 and "no HTTP answer in time" in result.stderr
 
 
+def test_an_address_with_an_unknown_zone_is_unreachable_not_a_crash(cli) -> None:
+    # No packet leaves: the kernel cannot even try an interface that does not exist.
+    result = cli("wait", "[fe80::1%nosuch]:9", "--timeout", "0.1", "--json")
+    assert result.status == 1 and result.stderr == ""
+    assert result.json()["targets"][0]["seen"] == {"fe80::1%nosuch": "unreachable"}
+
+
 def test_library_reports_every_address() -> None:
     port = unleased_port()
     (waited,) = wait_for([("x", parse_target(f"localhost:{port}"))], timeout=0.05, http=HttpExpectation())

@@ -34,6 +34,7 @@ from portside.errors import (
 )
 from portside.model import (
     Connection,
+    ConnectionState,
     Endpoint,
     Exposure,
     Family,
@@ -47,7 +48,9 @@ from portside.model import (
     ProcessInfo,
     Protocol,
     Route,
+    RouteKind,
     Severity,
+    TcpOutcome,
     WhoReport,
 )
 
@@ -59,6 +62,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Attempt",
     "Connection",
+    "ConnectionState",
     "EmptyPool",
     "Endpoint",
     "Exposure",
@@ -83,12 +87,14 @@ __all__ = [
     "RefusedError",
     "Route",
     "RouteHeld",
+    "RouteKind",
     "ServiceFailed",
     "Severity",
     "StateDirError",
     "StateFileError",
     "StillHeld",
     "TargetError",
+    "TcpOutcome",
     "UsageError",
     "WaitTimeout",
     "Waited",

@@ -33,6 +33,41 @@ class Exposure(StrEnum):
     ALL = "all"
 
 
+class ConnectionState(StrEnum):
+    """A socket's state as the kernel names it (TCP's states, in `ss`'s spelling), or a UDP socket's."""
+
+    ESTABLISHED = "established"
+    SYN_SENT = "syn-sent"
+    SYN_RECV = "syn-recv"
+    FIN_WAIT_1 = "fin-wait-1"
+    FIN_WAIT_2 = "fin-wait-2"
+    TIME_WAIT = "time-wait"
+    CLOSE = "close"
+    CLOSE_WAIT = "close-wait"
+    LAST_ACK = "last-ack"
+    LISTEN = "listen"
+    CLOSING = "closing"
+    NEW_SYN_RECV = "new-syn-recv"
+    UNCONNECTED = "unconnected"
+
+
+class TcpOutcome(StrEnum):
+    """How a TCP connect ended: a handshake; a reset (nothing listens, or a firewall REJECT);
+    no answer in time (a firewall DROP, or a full accept queue); an ICMP error (no route)."""
+
+    CONNECTED = "connected"
+    REFUSED = "refused"
+    TIMEOUT = "timeout"
+    UNREACHABLE = "unreachable"
+
+
+class RouteKind(StrEnum):
+    """A `run` route lives while its `portside run` does; an `alias` until it is removed."""
+
+    RUN = "run"
+    ALIAS = "alias"
+
+
 class Endpoint(NamedTuple):
     address: str
     port: int
@@ -97,7 +132,7 @@ class Connection(NamedTuple):
 
     protocol: Protocol
     family: Family
-    state: str
+    state: ConnectionState
     local: Endpoint
     remote: Endpoint
     processes: tuple[ProcessInfo, ...]
@@ -140,7 +175,7 @@ class Route(NamedTuple):
 
     name: str
     port: int
-    kind: str
+    kind: RouteKind
     owner_pid: int | None
     owner_start: int | None
     created: float

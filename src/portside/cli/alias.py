@@ -8,10 +8,11 @@ from portside.cli.environment import Environment
 from portside.cli.render.shapes import alias_json, alias_removed_json
 from portside.cli.render.tables import write_json
 from portside.errors import UsageError
+from portside.model import RouteKind
 from portside.net.addresses import parse_port
 from portside.net.names import parse_name
 from portside.router.control import start
-from portside.router.registry import ALIAS, add_route, remove_route
+from portside.router.registry import add_route, remove_route
 
 
 def add_parser(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -40,7 +41,7 @@ def run(args: argparse.Namespace, env: Environment) -> int:
     if args.port is None:
         raise UsageError("alias needs NAME and PORT (or NAME --remove)")
     port = parse_port(args.port.strip())
-    route = add_route(name, port, kind=ALIAS, replace=args.replace)
+    route = add_route(name, port, kind=RouteKind.ALIAS, replace=args.replace)
     proxy, _ = start(https=args.https)
     url = proxy.url(route.name, args.https)
     if args.json:

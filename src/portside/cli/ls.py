@@ -10,7 +10,7 @@ from portside.cli.render.shapes import inventory_text
 from portside.cli.render.tables import write_notes, write_table
 from portside.inventory.selection import Selection, select
 from portside.model import Connection, Inventory, Listener, Protocol
-from portside.net.addresses import parse_port
+from portside.net.addresses import bracketed, host_port, parse_port
 
 
 def add_parser(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -50,16 +50,12 @@ def _owners(item: Listener | Connection) -> tuple[str, str, str]:
     return pids, names, users
 
 
-def _address(address: str) -> str:
-    return f"[{address}]" if ":" in address else address
-
-
 def listener_rows(listeners: tuple[Listener, ...]) -> list[list[str]]:
     rows = []
     for item in listeners:
         pids, names, users = _owners(item)
         where = item.exposure.value + (" (dual-stack)" if item.dual_stack else "")
-        rows.append([item.protocol.value, _address(item.address), str(item.port), where, pids, names, users])
+        rows.append([item.protocol.value, bracketed(item.address), str(item.port), where, pids, names, users])
     return rows
 
 
@@ -67,8 +63,8 @@ def connection_rows(connections: tuple[Connection, ...]) -> list[list[str]]:
     rows = []
     for item in connections:
         pids, names, users = _owners(item)
-        local = f"{_address(item.local.address)}:{item.local.port}"
-        remote = f"{_address(item.remote.address)}:{item.remote.port}"
+        local = host_port(item.local.address, item.local.port)
+        remote = host_port(item.remote.address, item.remote.port)
         rows.append([item.protocol.value, local, remote, item.state, pids, names, users])
     return rows
 
@@ -94,7 +90,7 @@ def run(args: argparse.Namespace, env: Environment) -> int:
         env.stdout.write("\n")
         write_table(env, ["PROTO", "LOCAL", "PEER", "STATE", "PID", "PROCESS", "USER"], connection_rows(found.connections))
     notes = list(found.notes)
-    notes.extend(f"{_address(i.address)}:{i.port}/{i.protocol.value}: {i.note}" for i in found.listeners if i.note)
+    notes.extend(f"{host_port(i.address, i.port)}/{i.protocol.value}: {i.note}" for i in found.listeners if i.note)
     write_notes(env, notes)
     return 0
 

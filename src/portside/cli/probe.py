@@ -8,6 +8,8 @@ import portside
 from portside.cli.environment import Environment
 from portside.cli.render.shapes import probe_json
 from portside.cli.render.tables import write_json
+from portside.model import TcpOutcome
+from portside.net.addresses import host_port
 from portside.probing.runner import Attempt
 
 
@@ -31,7 +33,6 @@ def run(args: argparse.Namespace, env: Environment) -> int:
         write_json(env, probe_json(args.target, attempts))
     else:
         for attempt in attempts:
-            shown = f"[{attempt.address}]" if ":" in attempt.address else attempt.address
             took = f" in {attempt.connect_ms:.2f} ms" if attempt.connect_ms is not None else ""
-            env.stdout.write(f"{shown}:{attempt.port}  {attempt.tcp}{took}{_summary(attempt)}\n")
-    return 0 if any(attempt.tcp == "connected" for attempt in attempts) else 1
+            env.stdout.write(f"{host_port(attempt.address, attempt.port)}  {attempt.tcp}{took}{_summary(attempt)}\n")
+    return 0 if any(attempt.tcp is TcpOutcome.CONNECTED for attempt in attempts) else 1

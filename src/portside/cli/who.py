@@ -10,7 +10,7 @@ from portside.cli.environment import Environment
 from portside.cli.render.shapes import who_json
 from portside.cli.render.tables import write_json, write_notes
 from portside.model import WhoReport
-from portside.net.addresses import parse_target
+from portside.net.addresses import host_port, parse_target
 
 
 def add_parser(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -31,8 +31,8 @@ def _write(env: Environment, report: WhoReport) -> None:
     holders = {holder.process.pid: holder for holder in report.holders}
     for item in report.listeners:
         where = item.exposure.value + (", dual-stack" if item.dual_stack else "")
-        shown = f"[{item.address}]" if ":" in item.address else item.address
-        out.write(f"{item.protocol.value} {shown}:{item.port}  ({where}; reachable on {', '.join(item.reachable_on)})\n")
+        shown = host_port(item.address, item.port)
+        out.write(f"{item.protocol.value} {shown}  ({where}; reachable on {', '.join(item.reachable_on)})\n")
         if item.note:
             out.write(f"  {item.note}\n")
         for info in item.processes:

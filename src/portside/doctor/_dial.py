@@ -15,18 +15,18 @@ import time
 from portside.doctor.judge import Exchange
 from portside.errors import InventoryError
 from portside.inventory import tcp_sockets_in
+from portside.model import ConnectionState, TcpOutcome
 from portside.net.addresses import Target
 from portside.probing.fingerprints import Http, Tls, Verdict, unverified_context
 from portside.probing.runner import CONNECT_TIMEOUT, REPLY_WAIT, Channel, connect, converse, talk
 
 BANNER_WAIT = 0.3
-TCP_ESTABLISHED = 1
 
 
 def _accepted(local: tuple[str, int], port: int) -> bool | None:
     """Whether the server accepted the connection from `local` to `port`; None when the kernel cannot say."""
     try:
-        found = tcp_sockets_in(TCP_ESTABLISHED)
+        found = tcp_sockets_in(ConnectionState.ESTABLISHED)
     except InventoryError:
         return None
     for raw in found:
@@ -49,8 +49,8 @@ def _other_scheme(address: str, target: Target, wait: float) -> bool:
     return verdict.protocol == "tls" and "error" not in verdict.details
 
 
-def _reply(address: str, target: Target, tcp: str, connect_ms: float | None, verdict: Verdict | None, data: bytes,
-           deadline: float) -> Exchange:
+def _reply(address: str, target: Target, tcp: TcpOutcome, connect_ms: float | None, verdict: Verdict | None,
+           data: bytes, deadline: float) -> Exchange:
     wait = _left(deadline, REPLY_WAIT)
     if verdict is not None and verdict.protocol == "http":
         status = verdict.details.get("status")

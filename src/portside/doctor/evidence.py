@@ -1,6 +1,6 @@
 """Gather what `doctor` judges: what each address says, and what the machine says about why.
 
-The adapters' side of doctor.py (which stays pure): everything here reads the machine.
+The adapters' side of judge.py (which stays pure): everything here reads the machine.
 For a target the checks run side by side — the dials, the resolver, /etc/hosts, the
 listeners here and in other network namespaces, the firewall — so a run that meets
 dropped packets still ends within about two seconds.
@@ -21,7 +21,7 @@ from portside.errors import InventoryError
 from portside.inventory import inventory, listeners_elsewhere, process_state, tcp_sockets_in
 from portside.inventory.match import matching
 from portside.leasing import kernel_ports, unprivileged_port_start
-from portside.model import Listener, ProcessInfo, Protocol
+from portside.model import ConnectionState, Listener, ProcessInfo, Protocol
 from portside.net.addresses import AddressKind, Target, classify
 from portside.net.resolve import LOOPBACKS, addresses_of, resolver_order
 from portside.probing.runner import CONNECT_TIMEOUT
@@ -31,13 +31,11 @@ NSSWITCH = "/etc/nsswitch.conf"
 BUDGET = 2.2
 STOPPED = ("T", "t")
 
-TCP_TIME_WAIT = 6
-
 
 def time_wait_count(port: int) -> int:
     """How many TCP sockets in TIME_WAIT have `port` as their local port (0 where netlink is unavailable)."""
     try:
-        found = tcp_sockets_in(TCP_TIME_WAIT)
+        found = tcp_sockets_in(ConnectionState.TIME_WAIT)
     except InventoryError:
         return 0
     return sum(1 for raw in found if raw.local.port == port)

@@ -6,7 +6,7 @@ then picks the drop and reject rules that catch a connection to one address and 
 Only what decides that is understood: table family, `ip`/`ip6 daddr`, `tcp`/`th dport`
 (numbers, ranges, anonymous and named sets, `!=`), the input interface, and chain
 policies; other conditions (conntrack state, counters, marks) are taken as matching.
-Pure: text in, rules out; inventory/firewall.py runs the tools.
+Pure: text in, rules out; _ruleset.py runs the tools.
 """
 
 from __future__ import annotations

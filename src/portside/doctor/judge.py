@@ -18,8 +18,8 @@ from portside.doctor.firewall import FirewallRule, catching
 from portside.doctor.proxyenv import ProxyRoute
 from portside.inventory.match import accepts
 from portside.leasing.pool import PortRange
-from portside.model import Finding, ForeignListener, Listener, ProcessInfo, Severity
-from portside.net.addresses import AddressKind, Target, classify
+from portside.model import Finding, ForeignListener, Listener, ProcessInfo, Severity, TcpOutcome
+from portside.net.addresses import AddressKind, Target, classify, host_port
 
 RANK = {Severity.FAULT: 0, Severity.WARNING: 1, Severity.INFO: 2}
 
@@ -35,16 +35,12 @@ class ListenEvidence(NamedTuple):
     root: bool
 
 
-def _shown(address: str, port: int) -> str:
-    return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
-
-
 def _owners(listener: Listener) -> str:
     return ", ".join(f"pid {p.pid} ({p.name})" for p in listener.processes) or "an owner not visible to you"
 
 
 def _holder_text(listener: Listener) -> str:
-    return f"{_shown(listener.address, listener.port)} held by {_owners(listener)}"
+    return f"{host_port(listener.address, listener.port)} held by {_owners(listener)}"
 
 
 def ranked(findings: list[Finding]) -> list[Finding]:
@@ -97,7 +93,7 @@ def diagnose_listen(evidence: ListenEvidence) -> list[Finding]:
 
 
 class Exchange(NamedTuple):
-    """What one address did for a client of the target's scheme (probe/exchange.py gathers it).
+    """What one address did for a client of the target's scheme (doctor/_dial.py gathers it).
 
     `reply`: http, banner, silent, closed, other (bytes that are not HTTP) or tls-failed;
     None when TCP did not connect. `accepted` is False when the connection sat unaccepted
@@ -106,7 +102,7 @@ class Exchange(NamedTuple):
     """
 
     address: str
-    tcp: str
+    tcp: TcpOutcome
     connect_ms: float | None
     reply: str | None = None
     status: int | None = None
@@ -158,11 +154,11 @@ def _firewall(evidence: TargetEvidence) -> list[Finding]:
     unfound = f"no rule naming port {port} was found{unread}"
     look = f"look for the rule: sudo nft -a list ruleset | grep -w {port}"
     for exchange in evidence.exchanges:
-        shown = _shown(exchange.address, port)
+        shown = host_port(exchange.address, port)
         caught = catching(evidence.rules, exchange.address, port, _interface(exchange.address))
         specific = tuple(rule for rule in caught if not rule.policy)
         listening = [lst for lst in evidence.listeners if accepts(lst, exchange.address)]
-        if exchange.tcp == "timeout":
+        if exchange.tcp is TcpOutcome.TIMEOUT:
             full = [lst for lst in listening if lst.accept_queue is not None and lst.backlog is not None
                     and lst.accept_queue > 0 and lst.accept_queue >= lst.backlog]
             if full and not specific:
@@ -175,7 +171,7 @@ def _firewall(evidence: TargetEvidence) -> list[Finding]:
                 observed + (f"; matching rule: {_rules_text(drops)}" if drops else f"; {unfound}"),
                 f"remove the rule: {_fix_rules(drops, port)}" if drops else look,
             ))
-        elif exchange.tcp in ("refused", "unreachable"):
+        elif exchange.tcp in (TcpOutcome.REFUSED, TcpOutcome.UNREACHABLE):
             rejects = tuple(rule for rule in specific if rule.verdict == "reject")
             if rejects:
                 findings.append(Finding(
@@ -187,7 +183,7 @@ def _firewall(evidence: TargetEvidence) -> list[Finding]:
                 findings.append(Finding(
                     "firewall-reject", Severity.FAULT,
                     f"{shown} was {exchange.tcp} although {_owners(listening[0])} listens on "
-                    f"{_shown(listening[0].address, port)}: something rejects it; {unfound}",
+                    f"{host_port(listening[0].address, port)}: something rejects it; {unfound}",
                     look,
                 ))
     return findings
@@ -197,20 +193,20 @@ def _absent(evidence: TargetEvidence) -> list[Finding]:
     """Nothing answered: say where the port does listen, if anywhere."""
     port = evidence.target.port
     dialled = [exchange.address for exchange in evidence.exchanges]
-    tried = ", ".join(_shown(address, port) for address in dialled)
+    tried = ", ".join(host_port(address, port) for address in dialled)
     if any(accepts(listener, address) for listener in evidence.listeners for address in dialled):
         return []
     if evidence.listeners:
-        where = "; ".join(f"{_shown(lst.address, port)} by {_owners(lst)}" for lst in evidence.listeners)
+        where = "; ".join(f"{host_port(lst.address, port)} by {_owners(lst)}" for lst in evidence.listeners)
         first = evidence.listeners[0].address
         return [Finding(
             "listening-elsewhere", Severity.FAULT,
             f"nothing listens on {tried}, but port {port} listens on {where}",
-            f"dial {_shown(first, port)}, or make the server listen on the address you dial "
+            f"dial {host_port(first, port)}, or make the server listen on the address you dial "
             "(127.0.0.1 and ::1, or localhost)",
         )]
     if evidence.elsewhere:
-        where = "; ".join(f"{_shown(f.address, port)} in {f.namespace} (pid {f.pid}, {f.process})"
+        where = "; ".join(f"{host_port(f.address, port)} in {f.namespace} (pid {f.pid}, {f.process})"
                           for f in evidence.elsewhere)
         pid = evidence.elsewhere[0].pid
         return [Finding(
@@ -231,17 +227,17 @@ def _family(evidence: TargetEvidence) -> list[Finding]:
         return []
     by_address = {exchange.address: exchange for exchange in evidence.exchanges}
     first = by_address.get(evidence.resolved[0])
-    answering = [e.address for e in evidence.exchanges if e.tcp == "connected"]
-    if first is None or first.tcp == "connected" or not answering:
+    answering = [e.address for e in evidence.exchanges if e.tcp is TcpOutcome.CONNECTED]
+    if first is None or first.tcp is TcpOutcome.CONNECTED or not answering:
         return []
     port = evidence.target.port
     return [Finding(
         "family-mismatch", Severity.FAULT,
         f"{evidence.name} resolves to {', '.join(evidence.resolved)} (getaddrinfo: Python, Node, most clients), "
-        f"and {_shown(first.address, port)} is {first.tcp}; the server answers only on "
-        f"{', '.join(_shown(a, port) for a in answering)}",
+        f"and {host_port(first.address, port)} is {first.tcp}; the server answers only on "
+        f"{', '.join(host_port(a, port) for a in answering)}",
         "make the server listen on both families (bind :: with IPV6_V6ONLY=0, or both ::1 and 127.0.0.1), "
-        f"or dial {_shown(answering[0], port)} instead of the name",
+        f"or dial {host_port(answering[0], port)} instead of the name",
     )]
 
 
@@ -281,9 +277,9 @@ def _not_accepting(evidence: TargetEvidence, exchange: Exchange) -> Finding:
     queue = (f" (accept queue {waiting[0].accept_queue}, backlog {waiting[0].backlog})"
              if waiting and waiting[0].accept_queue is not None else "")
     stopped = ", ".join(f"pid {p.pid} ({p.name})" for p in evidence.stopped)
-    shown = _shown(exchange.address, evidence.target.port)
+    shown = host_port(exchange.address, evidence.target.port)
     observed = (f"connecting to {shown} timed out: the server's accept queue is full{queue}"
-                if exchange.tcp == "timeout" else
+                if exchange.tcp is TcpOutcome.TIMEOUT else
                 f"{shown} completes the TCP handshake, but the server never accepts the connection{queue}")
     return Finding(
         "not-accepting", Severity.FAULT,
@@ -299,7 +295,7 @@ def _answers(evidence: TargetEvidence) -> list[Finding]:
     port = target.port
     findings = []
     for exchange in evidence.exchanges:
-        shown = _shown(exchange.address, port)
+        shown = host_port(exchange.address, port)
         if exchange.accepted is False:
             findings.append(_not_accepting(evidence, exchange))
         elif exchange.other_scheme:
@@ -309,7 +305,7 @@ def _answers(evidence: TargetEvidence) -> list[Finding]:
             findings.append(Finding(
                 "wrong-scheme", Severity.FAULT,
                 f"{shown} speaks {spoken}, but the target asks for {target.scheme or 'http'} (the answer was {answer})",
-                f"use {right}://{evidence.name or exchange.address}:{port}{target.path}",
+                f"use {right}://{host_port(evidence.name or exchange.address, port)}{target.path}",
             ))
         elif exchange.server_error:
             findings.append(Finding(
@@ -321,14 +317,14 @@ def _answers(evidence: TargetEvidence) -> list[Finding]:
             findings.append(Finding(
                 "no-answer", Severity.FAULT,
                 f"{shown} accepted the connection but sent nothing back within the wait",
-                f"see what the server does, and what it speaks: portside probe {_shown(exchange.address, port)}",
+                f"see what the server does, and what it speaks: portside probe {host_port(exchange.address, port)}",
             ))
         elif exchange.reply in ("other", "closed", "tls-failed") and target.scheme is not None:
             said = f"first bytes {exchange.detail}" if exchange.detail else "nothing"
             findings.append(Finding(
                 "wrong-protocol", Severity.FAULT,
                 f"{shown} does not speak {target.scheme}: it answered {exchange.reply} ({said})",
-                f"see what it speaks: portside probe {_shown(exchange.address, port)}",
+                f"see what it speaks: portside probe {host_port(exchange.address, port)}",
             ))
     return findings
 
@@ -348,14 +344,14 @@ def _proxy(evidence: TargetEvidence) -> list[Finding]:
 
 
 def _works(evidence: TargetEvidence) -> Finding | None:
-    working = [e for e in evidence.exchanges
-               if e.tcp == "connected" and e.reply in ("http", "banner", "silent", None) and not e.server_error]
+    working = [e for e in evidence.exchanges if e.tcp is TcpOutcome.CONNECTED
+               and e.reply in ("http", "banner", "silent", None) and not e.server_error]
     if not working:
         return None
     exchange = working[0]
     said = f"; HTTP {exchange.status} {exchange.detail}".rstrip() if exchange.reply == "http" else ""
     return Finding("ok", Severity.INFO,
-                   f"{_shown(exchange.address, evidence.target.port)} connected in {exchange.connect_ms} ms{said}",
+                   f"{host_port(exchange.address, evidence.target.port)} connected in {exchange.connect_ms} ms{said}",
                    "none needed")
 
 
@@ -363,7 +359,7 @@ def diagnose_target(evidence: TargetEvidence) -> list[Finding]:
     """Why connecting to the target fails (or `ok` with how it answered), ranked."""
     findings = [*_hosts(evidence), *_subdomain(evidence), *_family(evidence), *_firewall(evidence), *_answers(evidence),
                 *_proxy(evidence)]
-    if not any(exchange.tcp == "connected" for exchange in evidence.exchanges):
+    if not any(exchange.tcp is TcpOutcome.CONNECTED for exchange in evidence.exchanges):
         findings.extend(_absent(evidence))
     if not any(finding.severity is Severity.FAULT for finding in findings):
         works = _works(evidence)

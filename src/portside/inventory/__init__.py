@@ -25,7 +25,7 @@ from portside.inventory._procfs import (
 )
 from portside.inventory.assemble import assemble
 from portside.inventory.snapshot import RawSocket, Snapshot
-from portside.model import Inventory, Protocol
+from portside.model import ConnectionState, Inventory, Protocol
 
 __all__ = [
     "StatFields",
@@ -84,8 +84,8 @@ def inventory(
     return assemble(snap, {uid: user_name(uid) for uid in uids})
 
 
-def tcp_sockets_in(state: int) -> tuple[RawSocket, ...]:
-    """Every TCP socket of both families in kernel state `state` (netlink's TCP_* numbers).
+def tcp_sockets_in(state: ConnectionState) -> tuple[RawSocket, ...]:
+    """Every TCP socket of both families in `state` (a TCP state: not UNCONNECTED).
 
     Raises InventoryError where netlink cannot be read (not Linux, or no sock_diag).
     """
@@ -96,7 +96,7 @@ def tcp_sockets_in(state: int) -> tuple[RawSocket, ...]:
     found: list[RawSocket] = []
     for family in (socket.AF_INET, socket.AF_INET6):
         try:
-            found.extend(_netlink.sockets(family, Protocol.TCP, 1 << state))
+            found.extend(_netlink.sockets(family, Protocol.TCP, 1 << _netlink.TCP_NUMBERS[state]))
         except OSError as error:
             raise InventoryError(f"cannot read TCP sockets: {error}") from error
     return tuple(found)

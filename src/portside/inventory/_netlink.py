@@ -17,7 +17,7 @@ from typing import NamedTuple, TypeVar
 
 from portside.errors import InventoryError
 from portside.inventory.snapshot import RawSocket
-from portside.model import Endpoint, Family, Protocol
+from portside.model import ConnectionState, Endpoint, Family, Protocol
 
 AF_INET = socket.AF_INET
 AF_INET6 = socket.AF_INET6
@@ -42,11 +42,13 @@ TCP_ESTABLISHED = 1
 TCP_CLOSE = 7
 TCP_LISTEN = 10
 
-TCP_STATE_NAMES = {
-    1: "established", 2: "syn-sent", 3: "syn-recv", 4: "fin-wait-1", 5: "fin-wait-2",
-    6: "time-wait", 7: "close", 8: "close-wait", 9: "last-ack", 10: "listen",
-    11: "closing", 12: "new-syn-recv",
+TCP_STATES = {
+    1: ConnectionState.ESTABLISHED, 2: ConnectionState.SYN_SENT, 3: ConnectionState.SYN_RECV,
+    4: ConnectionState.FIN_WAIT_1, 5: ConnectionState.FIN_WAIT_2, 6: ConnectionState.TIME_WAIT,
+    7: ConnectionState.CLOSE, 8: ConnectionState.CLOSE_WAIT, 9: ConnectionState.LAST_ACK,
+    10: ConnectionState.LISTEN, 11: ConnectionState.CLOSING, 12: ConnectionState.NEW_SYN_RECV,
 }
+TCP_NUMBERS = {state: number for number, state in TCP_STATES.items()}
 
 NLMSGHDR = struct.Struct("=IHHII")  # len, type, flags, seq, pid
 NLMSGERR = struct.Struct("=i")
@@ -162,10 +164,10 @@ def decode_diag_messages(data: bytes | memoryview, protocol: Protocol) -> tuple[
     append = found.append
     caches = {AF_INET: _AddressCache(AF_INET), AF_INET6: _AddressCache(AF_INET6)}
     families = {AF_INET: Family.IPV4, AF_INET6: Family.IPV6}
-    states = dict(TCP_STATE_NAMES)
+    states = dict(TCP_STATES)
     bound_state = TCP_LISTEN
     if protocol is Protocol.UDP:
-        states[TCP_CLOSE] = "unconnected"
+        states[TCP_CLOSE] = ConnectionState.UNCONNECTED
         bound_state = TCP_CLOSE
     is_tcp = protocol is Protocol.TCP
     bound_name = states[bound_state]
@@ -191,11 +193,11 @@ def decode_diag_messages(data: bytes | memoryview, protocol: Protocol) -> tuple[
                             rqueue if is_tcp else None, wqueue if is_tcp else None,
                         )
                     )
-                else:
+                elif state in states:  # the kernel sends only the states asked for; a newer one is left out
                     remote = Endpoint(cache[dst], ((dport & 0xFF) << 8) | (dport >> 8))
                     append(
                         RawSocket(
-                            protocol, families[family], states.get(state) or str(state), local, remote, inode, uid,
+                            protocol, families[family], states[state], local, remote, inode, uid,
                             v6only, interface, None, None,
                         )
                     )

@@ -11,7 +11,7 @@ import socket
 import psutil
 
 from portside.inventory.snapshot import RawSocket, Snapshot
-from portside.model import Endpoint, Family, InterfaceAddress, ProcessInfo, Protocol
+from portside.model import ConnectionState, Endpoint, Family, InterfaceAddress, ProcessInfo, Protocol
 
 FAMILIES = {socket.AF_INET: Family.IPV4, socket.AF_INET6: Family.IPV6}
 KINDS = {Protocol.TCP: "tcp", Protocol.UDP: "udp"}
@@ -61,6 +61,12 @@ def interfaces() -> tuple[InterfaceAddress, ...]:
     return tuple(found)
 
 
+def _state(protocol: Protocol, listening: bool) -> ConnectionState:
+    if not listening:
+        return ConnectionState.ESTABLISHED
+    return ConnectionState.LISTEN if protocol is Protocol.TCP else ConnectionState.UNCONNECTED
+
+
 def snapshot(protocols: tuple[Protocol, ...] = (Protocol.TCP, Protocol.UDP), connections: bool = False) -> Snapshot:
     """Read sockets and owners through psutil.net_connections."""
     sockets: list[RawSocket] = []
@@ -86,7 +92,7 @@ def snapshot(protocols: tuple[Protocol, ...] = (Protocol.TCP, Protocol.UDP), con
                 RawSocket(
                     protocol=protocol,
                     family=family,
-                    state="listen" if protocol is Protocol.TCP and listening else ("unconnected" if listening else "established"),
+                    state=_state(protocol, listening),
                     local=Endpoint(str(local[0]).split("%", 1)[0], int(local[1])),
                     remote=Endpoint(str(peer[0]), int(peer[1])) if peer and not listening else None,
                     inode=ident,

@@ -1,7 +1,7 @@
 """Read /proc: what a process is (name, cmdline, user, start time, parents, cwd).
 
 Parsers of /proc text are pure functions of the bytes; the readers around them treat
-a process that exits mid-read as gone, not as an error. The owner walk is in owners.py.
+a process that exits mid-read as gone, not as an error. The owner walk is in _owners.py.
 """
 
 from __future__ import annotations

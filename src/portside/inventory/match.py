@@ -7,22 +7,16 @@ address's family, or a dual-stack `::` for IPv4 addresses.
 
 from __future__ import annotations
 
-import ipaddress
-
-from portside.model import Connection, Family, Listener
+from portside.model import Connection, Listener
+from portside.net.addresses import ip_of
 
 
 def accepts(listener: Listener, address: str) -> bool:
     """True when a connection to `address` on the listener's port would reach it."""
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    family = Family.IPV4 if ip.version == 4 else Family.IPV6
-    bound = ipaddress.ip_address(listener.address.split("%", 1)[0])
+    ip = ip_of(address)
+    bound = ip_of(listener.address)
     if bound.is_unspecified:
-        return listener.family is family or (family is Family.IPV4 and listener.dual_stack)
-    if isinstance(bound, ipaddress.IPv6Address) and bound.ipv4_mapped is not None:
-        bound = bound.ipv4_mapped
+        return bound.version == ip.version or (ip.version == 4 and listener.dual_stack)
     return bound == ip
 
 

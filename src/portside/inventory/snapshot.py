@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from portside.model import Endpoint, Family, InterfaceAddress, ProcessInfo, Protocol
+from portside.model import ConnectionState, Endpoint, Family, InterfaceAddress, ProcessInfo, Protocol
 
 
 class RawSocket(NamedTuple):
@@ -16,7 +16,7 @@ class RawSocket(NamedTuple):
 
     protocol: Protocol
     family: Family
-    state: str
+    state: ConnectionState
     local: Endpoint
     remote: Endpoint | None
     inode: int

@@ -1,7 +1,7 @@
 """Hand out ports no one else will take: free now, outside the kernel's range, leased.
 
 A port is handed out inside one store transaction that checks, in this order, that it
-is in the pool (portpool.py), that no live owner holds a lease on it, and that a test
+is in the pool (pool.py), that no live owner holds a lease on it, and that a test
 bind of `[::]` (dual-stack, without SO_REUSEADDR, so it collides with any socket on
 127.0.0.1, 0.0.0.0, ::1, :: or another address, and with TIME_WAIT) succeeds; then the
 lease is written. Parallel pickers therefore never get the same port, and the kernel's

@@ -1,10 +1,11 @@
-"""Targets and address kinds: parse what users type, classify what sockets are bound to.
+"""Address text: parse the targets users type, classify what sockets are bound to, write `host:port` back.
 
 One parser for every verb: "62893", ":62893", "127.0.0.1:62893", "[::1]:62893",
 "localhost:62893", "http://api.localhost/x" all become a `Target`. Scheme default
 ports fill in a missing port for URLs. Classification follows DESIGN.md: loopback is
 all of 127.0.0.0/8 and ::1 (and their IPv4-mapped forms); `localhost` and every
-`*.localhost` name are loopback (RFC 6761). Pure: no resolving, no sockets.
+`*.localhost` name are loopback (RFC 6761). Shown again, an IPv6 address goes in brackets
+([::1]:8080), as the parser reads it. Pure: no resolving, no sockets.
 """
 
 from __future__ import annotations
@@ -66,6 +67,16 @@ def is_localhost_name(host: str) -> bool:
     """`localhost` and every name under it mean loopback (RFC 6761 section 6.3)."""
     name = host.lower().rstrip(".")
     return name == "localhost" or name.endswith(".localhost")
+
+
+def bracketed(host: str) -> str:
+    """`host` as it stands before `:port` or in a URL: an IPv6 address in brackets ([::1]), others as they are."""
+    return f"[{host}]" if ":" in host else host
+
+
+def host_port(host: str, port: int) -> str:
+    """`host:port` as clients write it: 127.0.0.1:8080, [::1]:8080, localhost:8080."""
+    return f"{bracketed(host)}:{port}"
 
 
 def parse_port(text: str, original: str | None = None) -> int:
@@ -158,11 +169,18 @@ def parse_target(text: str) -> Target:
     return Target(port=parse_port(port_text, original), host=host, scheme=scheme, path=path)
 
 
-def classify(address: str) -> AddressKind:
-    """What kind of address a socket is bound to; IPv4-mapped IPv6 counts as its IPv4 address."""
+def ip_of(address: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    """The IP address a socket's `address` stands for: an IPv4-mapped one (::ffff:127.0.0.1) as
+    its IPv4 address, a zone (fe80::1%eth0) dropped. ValueError when it is not an address."""
     ip = ipaddress.ip_address(address.split("%", 1)[0])
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+        return ip.ipv4_mapped
+    return ip
+
+
+def classify(address: str) -> AddressKind:
+    """What kind of address a socket is bound to; IPv4-mapped IPv6 counts as its IPv4 address."""
+    ip = ip_of(address)
     if ip.is_unspecified:
         return AddressKind.WILDCARD
     if ip.is_loopback:

@@ -15,7 +15,7 @@ import ssl
 import struct
 from typing import NamedTuple
 
-from portside.net.addresses import Target
+from portside.net.addresses import Target, host_port
 from portside.probing.http import NotHttp, parse_response_head
 
 
@@ -103,8 +103,7 @@ class Http:
     @classmethod
     def to(cls, target: Target, address: str) -> Http:
         """The GET a client of `target` sends to `address`: Host is the name typed, else the address."""
-        host = target.host or address
-        return cls(f"[{host}]:{target.port}" if ":" in host else f"{host}:{target.port}", target.path)
+        return cls(host_port(target.host or address, target.port), target.path)
 
     def opening(self) -> bytes:
         return (

@@ -1,10 +1,11 @@
-"""The one place probes touch sockets: connect, then feed each fingerprint what the port says.
+"""The probe's I/O: connect, then feed each fingerprint what the port says.
 
 Every address of the target is dialled in the resolver's order. After a TCP connect, the
 fingerprints run one at a time, each on a fresh connection with bounded bytes and time:
 first a silent wait for a banner, then TLS, PostgreSQL, Redis, memcached, MongoDB and HTTP (for
 `https://` targets TLS is all that is asked). A reply another fingerprint recognises as
-HTTP is followed by the HTTP probe at once.
+HTTP is followed by the HTTP probe at once. `dial` and `tcp_outcome` say what a TCP connect
+ended in, for `wait` and `doctor` as well.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import time
 from collections.abc import Callable
 from typing import NamedTuple, Protocol
 
+from portside.model import TcpOutcome
 from portside.net.addresses import Target
 from portside.net.resolve import dial_addresses
 from portside.probing.fingerprints import (
@@ -34,6 +36,8 @@ CONNECT_TIMEOUT = 1.0
 BANNER_WAIT = 0.3
 REPLY_WAIT = 0.5
 MAX_BYTES = 64 * 1024
+# A connect still under way (a non-blocking one, or one cut off by a socket timeout) has had no answer.
+NO_ANSWER_YET = frozenset({errno.ETIMEDOUT, errno.EINPROGRESS, errno.EALREADY, errno.EAGAIN})
 
 
 class Fingerprint(Protocol):
@@ -51,30 +55,44 @@ class Attempt(NamedTuple):
 
     address: str
     port: int
-    tcp: str
+    tcp: TcpOutcome
     connect_ms: float | None
     protocol: str | None
     details: dict[str, object]
 
 
-def connect(address: str, port: int, timeout: float) -> tuple[str, float | None, socket.socket | None]:
-    """Dial `address`:`port`: the outcome (connected/refused/timeout/unreachable), its time, and the open socket."""
+def tcp_outcome(code: int) -> TcpOutcome:
+    """What a connect's errno says (0: it connected)."""
+    if code == 0:
+        return TcpOutcome.CONNECTED
+    if code == errno.ECONNREFUSED:
+        return TcpOutcome.REFUSED
+    if code in NO_ANSWER_YET:
+        return TcpOutcome.TIMEOUT
+    return TcpOutcome.UNREACHABLE
+
+
+def dial(sock: socket.socket, address: str, port: int) -> int:
+    """`sock.connect_ex`, with an address no route can even be tried for (an unknown zone: fe80::1%nosuch)
+    answered as EHOSTUNREACH rather than raised."""
+    try:
+        return sock.connect_ex((address, port))
+    except OSError:
+        return errno.EHOSTUNREACH
+
+
+def connect(address: str, port: int, timeout: float) -> tuple[TcpOutcome, float | None, socket.socket | None]:
+    """Dial `address`:`port`: the outcome, its time (when the peer answered), and the open socket."""
     family = socket.AF_INET6 if ":" in address else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)  # Python's sockets are close-on-exec already
     sock.settimeout(timeout)
     began = time.perf_counter()
-    try:
-        sock.connect((address, port))
-    except TimeoutError:
-        sock.close()
-        return "timeout", None, None
-    except ConnectionRefusedError:
-        sock.close()
-        return "refused", round(1000 * (time.perf_counter() - began), 3), None
-    except OSError as error:
-        sock.close()
-        return ("timeout" if error.errno == errno.ETIMEDOUT else "unreachable"), None, None
-    return "connected", round(1000 * (time.perf_counter() - began), 3), sock
+    outcome = tcp_outcome(dial(sock, address, port))
+    took = round(1000 * (time.perf_counter() - began), 3)
+    if outcome is TcpOutcome.CONNECTED:
+        return outcome, took, sock
+    sock.close()
+    return outcome, took if outcome is TcpOutcome.REFUSED else None, None
 
 
 class Channel(Protocol):

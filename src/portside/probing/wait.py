@@ -18,16 +18,14 @@ import time
 from collections.abc import Sequence
 from typing import NamedTuple
 
+from portside.model import TcpOutcome
 from portside.net.addresses import Target
 from portside.net.resolve import dial_addresses
 from portside.probing.fingerprints import Http, unverified_context
+from portside.probing.runner import dial, tcp_outcome
 
 INTERVAL = 0.003
 ATTEMPT_TIMEOUT = 1.0
-CONNECTED = "connected"
-REFUSED = "refused"
-TIMEOUT = "timeout"
-UNREACHABLE = "unreachable"
 
 
 class HttpExpectation(NamedTuple):
@@ -43,7 +41,10 @@ class HttpExpectation(NamedTuple):
 
 
 class Waited(NamedTuple):
-    """How one target ended: ready or not, through which address, after how long, and what each address said."""
+    """How one target ended: ready or not, through which address, after how long, and what each address said.
+
+    `seen` holds each address's last `TcpOutcome`, or with an HTTP expectation its answer ("HTTP 200").
+    """
 
     text: str
     ready: bool
@@ -65,16 +66,6 @@ class _Target:
         self.next_round = 0.0
         self.round_began = 0.0
         self.in_flight: dict[str, socket.socket] = {}
-
-
-def _classify(code: int) -> str:
-    if code == 0:
-        return CONNECTED
-    if code == errno.ECONNREFUSED:
-        return REFUSED
-    if code in (errno.ETIMEDOUT, errno.EINPROGRESS, errno.EALREADY):
-        return TIMEOUT
-    return UNREACHABLE
 
 
 def _settled(sock: socket.socket, code: int) -> int | None:
@@ -159,7 +150,7 @@ class _Waiter:
                     if sock is None:
                         continue  # dropped earlier in this batch: its target is decided
                     self.selector.unregister(sock)
-                    self.finish(item, address, sock, _classify(sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)))
+                    self.finish(item, address, sock, tcp_outcome(sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)))
                 self.expire(waiting, time.monotonic())
         finally:
             for item in items:
@@ -174,18 +165,19 @@ class _Waiter:
             sock = socket.socket(family, socket.SOCK_STREAM | NONBLOCK)
             if not NONBLOCK:
                 sock.setblocking(False)
-            code = _settled(sock, sock.connect_ex((address, item.target.port)))
+            code = _settled(sock, dial(sock, address, item.target.port))
             if code is None:
                 self.selector.register(sock, selectors.EVENT_WRITE, (item, address))
                 item.in_flight[address] = sock
             else:
-                self.finish(item, address, sock, _classify(code))
+                self.finish(item, address, sock, tcp_outcome(code))
             if item.ready_at is not None:
                 return
 
-    def finish(self, item: _Target, address: str, sock: socket.socket, outcome: str) -> None:
+    def finish(self, item: _Target, address: str, sock: socket.socket, tcp: TcpOutcome) -> None:
         """Record one attempt's outcome and decide the target if it can be decided now."""
-        if outcome == CONNECTED and self.http is not None and not self.closed:
+        outcome: str = tcp
+        if tcp is TcpOutcome.CONNECTED and self.http is not None and not self.closed:
             left = ATTEMPT_TIMEOUT if self.deadline is None else self.deadline - time.monotonic()
             outcome = _http_status(sock, item.target, address, max(0.05, min(ATTEMPT_TIMEOUT, left)))
         else:
@@ -194,7 +186,7 @@ class _Waiter:
         if item.ready_at is not None:
             return
         if self.closed:
-            if not item.in_flight and all(item.seen.get(each) != CONNECTED for each in item.addresses):
+            if not item.in_flight and all(item.seen.get(each) != TcpOutcome.CONNECTED for each in item.addresses):
                 item.ready_at = time.monotonic()
         elif self._hit(outcome):
             item.ready_at = time.monotonic()
@@ -203,14 +195,14 @@ class _Waiter:
 
     def _hit(self, outcome: str) -> bool:
         if self.http is None:
-            return outcome == CONNECTED
+            return outcome == TcpOutcome.CONNECTED
         return outcome.startswith("HTTP ") and self.http.accepts(int(outcome[5:]))
 
     def expire(self, items: list[_Target], now: float) -> None:
         for item in items:
             if item.in_flight and now - item.round_began >= ATTEMPT_TIMEOUT:
                 for address in list(item.in_flight):
-                    item.seen[address] = TIMEOUT
+                    item.seen[address] = TcpOutcome.TIMEOUT
                 self.drop(item)
 
     def drop(self, item: _Target) -> None:

@@ -15,12 +15,12 @@ from contextlib import contextmanager, suppress
 
 from portside.errors import LeaseHeld, UsageError
 from portside.leasing.allocate import pick, release
-from portside.model import Lease
+from portside.model import Lease, RouteKind
 from portside.process.signals import require_pidfd
 from portside.process.supervise import Service, start_service
 from portside.router.control import start
 from portside.router.portflags import with_port_flags
-from portside.router.registry import RUN, add_route, remove_route
+from portside.router.registry import add_route, remove_route
 
 
 def _lease(name: str, replace: bool) -> Lease:
@@ -44,7 +44,7 @@ def routed(name: str, command: Sequence[str], *, replace: bool = False, timeout:
     me = os.getpid()
     lease = _lease(name, replace)
     try:
-        add_route(name, lease.port, kind=RUN, owner=me, replace=replace)
+        add_route(name, lease.port, kind=RouteKind.RUN, owner=me, replace=replace)
         try:
             proxy, _ = start(https=https)
             service = start_service(with_port_flags(command, lease.port), port=lease.port, timeout=timeout,

@@ -14,15 +14,14 @@ from typing import Any
 from portside.errors import RouteHeld, UsageError
 from portside.leasing.liveness import is_alive, start_token
 from portside.leasing.store import Store, open_store
-from portside.model import Route
+from portside.model import Route, RouteKind
 
 COLUMNS = "name, port, kind, owner_pid, owner_start, created"
-RUN = "run"
-ALIAS = "alias"
 
 
 def _route(row: tuple[Any, ...]) -> Route:
-    return Route(*row)
+    name, port, kind, *rest = row
+    return Route(name, port, RouteKind(kind), *rest)
 
 
 def is_live(route: Route) -> bool:
@@ -32,7 +31,7 @@ def is_live(route: Route) -> bool:
     return is_alive(route.owner_pid, route.owner_start)
 
 
-def add_route(name: str, port: int, *, kind: str = RUN, owner: int | None = None, replace: bool = False,
+def add_route(name: str, port: int, *, kind: RouteKind = RouteKind.RUN, owner: int | None = None, replace: bool = False,
               store: Store | None = None) -> Route:
     """Route `name` (canonical, names.parse_name) to `port`; a live route of another owner needs `replace`."""
     if not 1 <= port <= 65535:
@@ -48,8 +47,8 @@ def add_route(name: str, port: int, *, kind: str = RUN, owner: int | None = None
         if row is not None and not replace:
             held = _route(row)
             mine = held.owner_pid == owner and held.owner_start == owner_start
-            if is_live(held) and not mine and not (held.kind == ALIAS and kind == ALIAS):
-                holder = f"pid {held.owner_pid} (portside run)" if held.kind == RUN else "an alias"
+            if is_live(held) and not mine and not (held.kind is RouteKind.ALIAS and kind is RouteKind.ALIAS):
+                holder = f"pid {held.owner_pid} (portside run)" if held.kind is RouteKind.RUN else "an alias"
                 raise RouteHeld(f"{name}.localhost is routed to port {held.port} by {holder}; stop it, "
                                 "or take the name over with --replace")
         route = Route(name, port, kind, owner, owner_start, time.time())

@@ -2,7 +2,7 @@
 
 One port serves both `http://` and `https://`: the first byte of a connection says which
 (a TLS handshake record starts with 0x16, an HTTP request with a letter). TLS is set up
-with the SNI-chosen certificate (tls.py); then relay.ClientSide serves the connection
+with the SNI-chosen certificate (tls/sni.py); then relay.ClientSide serves the connection
 (HTTP/1.1, or hands it to http2.py when ALPN chose h2). uvloop is used when installed.
 """
 from __future__ import annotations
