@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import unleased_port
+from support import unleased_port
 
 from portside.leases import kernel_ports
 from portside.leases.allocate import bindable, leases, pick
@@ -115,9 +115,9 @@ def test_a_leased_port_is_not_handed_out_again(cli) -> None:
     assert cli("pick", "--range", str(port), "--owner", me).stdout == f"{port}\n"
 
 
+@pytest.mark.root
 def test_reserved_ports_of_the_kernel_are_skipped(state_home: Path) -> None:
-    if os.geteuid() != 0:
-        pytest.skip("writing net.ipv4.ip_local_reserved_ports needs root")
+    """Writing net.ipv4.ip_local_reserved_ports needs root."""
     knob = Path("/proc/sys/net/ipv4/ip_local_reserved_ports")
     before = knob.read_text()
     port = unleased_port()

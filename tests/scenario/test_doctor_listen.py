@@ -6,15 +6,12 @@ import json
 import socket
 import subprocess
 import time
-from pathlib import Path
 
 import pytest
-from conftest import IS_ROOT, unleased_port
+from support import IS_ROOT, SRC, unleased_port
 
 from portside.leases import kernel_ports
 from portside.leases.allocate import bindable
-
-SRC = str(Path(__file__).resolve().parents[1] / "src")
 
 
 def findings(cli, port: int) -> tuple[int, list[dict]]:  # type: ignore[no-untyped-def,type-arg]

@@ -13,7 +13,7 @@ import sys
 import time
 
 import pytest
-from conftest import BACKEND, backend, get, unleased_port
+from support import BACKEND, backend, get, unleased_port
 from websockets.sync.client import connect as ws_connect
 
 from portside.inventory._procfs import process_state

@@ -7,7 +7,7 @@ import shutil
 import subprocess
 
 import pytest
-from conftest import listeners_on
+from support import listeners_on
 
 pytestmark = pytest.mark.skipif(shutil.which("ss") is None, reason="ss (iproute2) is not installed")
 

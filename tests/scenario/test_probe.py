@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import servers
-from conftest import unleased_port
+from support import unleased_port
 
 
 @pytest.fixture
@@ -52,6 +52,7 @@ EXPECTED = {
 }
 
 
+@pytest.mark.servers
 @pytest.mark.parametrize("name", SERVERS)
 def test_probe_names_the_real_server(cli, started, tmp_path: Path, name: str) -> None:
     port = unleased_port()
@@ -68,6 +69,7 @@ def test_probe_names_the_real_server(cli, started, tmp_path: Path, name: str) ->
         assert found["details"]["version"] in ("TLSv1.2", "TLSv1.3") and found["details"]["not_after"]
 
 
+@pytest.mark.servers
 def test_https_target_speaks_tls_first(cli, started, tmp_path: Path) -> None:
     port = unleased_port()
     started.append(servers.nginx(tmp_path, port, tls=True))

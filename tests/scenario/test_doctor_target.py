@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -20,7 +19,7 @@ from typing import NamedTuple
 
 import pytest
 import servers
-from conftest import IS_ROOT, Namespace, unleased_port
+from support import Namespace, hosts_prefix, needs, unleased_port
 
 WEBAPP = str(Path(__file__).with_name("webapp.py"))
 
@@ -71,25 +70,6 @@ def finding(report: dict, code: str) -> dict:  # type: ignore[type-arg]
     return found  # type: ignore[no-any-return]
 
 
-def needs(*tools: str) -> None:
-    if not IS_ROOT:
-        pytest.skip("needs root for namespaces")
-    for tool in tools:
-        if shutil.which(tool) is None and shutil.which(tool, path="/usr/sbin:/sbin") is None:
-            pytest.skip(f"{tool} is not installed (.ci/run installs it)")
-
-
-def hosts_prefix(tmp_path: Path, text: str, net: bool = False, nsswitch: str = "hosts: files dns\n") -> list[str]:
-    """Run a command with /etc/hosts (and nsswitch.conf) replaced in a private mount namespace (net: and netns)."""
-    needs("unshare")
-    hosts, nss = tmp_path / "hosts", tmp_path / "nsswitch.conf"
-    hosts.write_text(text)
-    nss.write_text(nsswitch)
-    inner = ("ip link set lo up; " if net else "") + (
-        f'mount --bind {hosts} /etc/hosts && mount --bind {nss} /etc/nsswitch.conf && exec "$@"')
-    return ["unshare", "--mount", *(["--net"] if net else []), "sh", "-c", inner, "sh"]
-
-
 def test_ok_for_a_healthy_http_service(webapp) -> None:
     app = webapp("127.0.0.1")
     status, report, _ = doctor(f"http://127.0.0.1:{app.port}/")
@@ -120,6 +100,7 @@ def test_listening_on_another_loopback_address(webapp) -> None:
     assert f"127.0.0.2:{app.port}" in found["fix"]
 
 
+@pytest.mark.root
 @pytest.mark.parametrize(("bound", "hosts", "target", "resolves", "refused", "answering"), [
     ("::1", "127.0.0.1 localhost\n::1 ip6-localhost\n", "http://localhost:{port}/", "127.0.0.1",
      "127.0.0.1:{port}", "[::1]:{port}"),
@@ -137,6 +118,7 @@ def test_family_mismatch(webapp, tmp_path: Path, bound: str, hosts: str, target:
     assert observed.endswith(f"answers only on {answering.format(port=app.port)}")
 
 
+@pytest.mark.root
 def test_hosts_maps_localhost_elsewhere(tmp_path: Path) -> None:
     """In an empty network namespace too, so nothing could leave this machine even if something dialled out."""
     port = unleased_port()
@@ -147,6 +129,7 @@ def test_hosts_maps_localhost_elsewhere(tmp_path: Path) -> None:
     assert "127.0.0.1 localhost" in finding(report, "hosts-misconfigured")["fix"]
 
 
+@pytest.mark.root
 def test_hosts_without_localhost(tmp_path: Path) -> None:
     port = unleased_port()
     prefix = hosts_prefix(tmp_path, "127.0.0.1 something-else\n", net=True)
@@ -156,6 +139,7 @@ def test_hosts_without_localhost(tmp_path: Path) -> None:
     assert "no line for localhost" in found["observed"] and found["severity"] == "fault"
 
 
+@pytest.mark.root
 def test_healthy_hosts_file_gives_no_hosts_finding(webapp, tmp_path: Path) -> None:
     app = webapp("127.0.0.1", "::1")
     prefix = hosts_prefix(tmp_path, "127.0.0.1 localhost\n::1 localhost ip6-localhost\n")
@@ -163,6 +147,7 @@ def test_healthy_hosts_file_gives_no_hosts_finding(webapp, tmp_path: Path) -> No
     assert status == 0 and codes(report) == ["ok"]
 
 
+@pytest.mark.root
 @pytest.mark.parametrize(("hosts", "nsswitch", "expected"), [
     ("127.0.0.1 localhost\n", "hosts: files dns\n", ["localhost-subdomain", "ok"]),
     ("127.0.0.1 localhost app.localhost\n::1 app.localhost\n", "hosts: files dns\n", ["ok"]),
@@ -281,6 +266,7 @@ def test_tls_spoken_to_a_plain_server(webapp) -> None:
     assert "speaks plain HTTP" in found["observed"] and found["fix"] == f"use http://127.0.0.1:{app.port}/"
 
 
+@pytest.mark.servers
 def test_plain_http_spoken_to_a_tls_server(tmp_path: Path) -> None:
     port = unleased_port()
     proc = servers.nginx(tmp_path, port, tls=True)
@@ -358,6 +344,7 @@ def test_bad_input_is_one_line_and_exit_2(cli, argv: list[str], message: str) ->
     assert result.stderr.count("\n") == 1 and message in result.stderr
 
 
+@pytest.mark.root
 def test_unresolvable_name_is_exit_2() -> None:
     needs("unshare")
     out = subprocess.run(["unshare", "--net", sys.executable, "-m", "portside", "doctor", "no-such-host.invalid:80"],

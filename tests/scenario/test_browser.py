@@ -22,9 +22,9 @@ from pathlib import Path
 import psutil
 import pytest
 from browser import require
-from conftest import Running, backend
 from playwright.sync_api import BrowserContext, expect
 from playwright.sync_api import Error as PlaywrightError
+from support import Running, backend
 
 from portside.router.registry import routes
 
@@ -92,6 +92,7 @@ def trust_with_home(home: Path, scratch: Path) -> str:
     return done.stdout
 
 
+@pytest.mark.root
 def test_https_page_over_http2_once_the_ca_is_trusted(start_run: StartRun, proxy_port: int, tmp_path: Path,
                                                       launch_browser: Callable[..., BrowserContext]) -> None:
     app = backend(start_run, extra=("--https",))

@@ -10,16 +10,15 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from conftest import IS_ROOT, listeners_on
+from support import SRC, listeners_on
 
-SRC = str(Path(__file__).resolve().parents[1] / "src")
 SYSTEM_PYTHON = "/usr/bin/python3"
 AS_NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
 
-pytestmark = pytest.mark.skipif(
-    not IS_ROOT or shutil.which("setpriv") is None or not os.access(SYSTEM_PYTHON, os.X_OK),
-    reason="needs root, setpriv (util-linux) and /usr/bin/python3 to run as nobody",
-)
+pytestmark = [pytest.mark.root, pytest.mark.skipif(
+    shutil.which("setpriv") is None or not os.access(SYSTEM_PYTHON, os.X_OK),
+    reason="needs setpriv (util-linux) and /usr/bin/python3 to run as nobody",
+)]
 
 
 def ls_as_nobody(*args: str) -> subprocess.CompletedProcess[str]:

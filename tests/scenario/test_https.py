@@ -21,9 +21,9 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import BACKEND, get
 from hypothesis import given
 from hypothesis import strategies as st
+from support import BACKEND, get
 from websockets.sync.client import connect as ws_connect
 
 from portside.errors import UsageError
@@ -202,10 +202,11 @@ def test_servable_accepts_only_localhost_names_and_loopback(text: str) -> None:
     assert "*" not in host and "/" not in host
 
 
+@pytest.mark.root
 def test_trust_adds_to_system_and_nss_stores_and_removes(start_run, proxy_port: int, state_home: Path,
                                                          tmp_path: Path) -> None:
-    if os.geteuid() != 0 or shutil.which("update-ca-certificates") is None or shutil.which("certutil") is None:
-        pytest.skip("needs root, update-ca-certificates and certutil (CI installs them)")
+    if shutil.which("update-ca-certificates") is None or shutil.which("certutil") is None:
+        pytest.skip("needs update-ca-certificates and certutil (CI installs them)")
     app = https_app(start_run)
     certs, local, home = tmp_path / "certs", tmp_path / "local", tmp_path / "home"
     shutil.copytree("/etc/ssl/certs", certs, symlinks=True)

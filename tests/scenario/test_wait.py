@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import unleased_port
+from support import unleased_port
 
 from portside.net.addresses import parse_target
 from portside.probe.wait import HttpExpectation, wait_for

@@ -6,12 +6,9 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
-from conftest import listeners_on
-
-SRC = str(Path(__file__).resolve().parents[1] / "src")
+from support import SRC, listeners_on
 
 
 def machine_addresses(family: str, netns: str | None = None) -> set[str]:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 
 import pytest
-from conftest import IS_ROOT
+from support import needs
 
 
 @pytest.mark.parametrize(
@@ -36,11 +35,11 @@ def test_bad_input_is_one_line_and_exit_2(cli, argv: list[str], message: str) ->
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.root
 @pytest.mark.parametrize("verb", ["who", "wait"])
 def test_unresolvable_name_is_exit_2(verb: str) -> None:
     """Resolved inside an empty network namespace, so the DNS query cannot leave this machine."""
-    if not IS_ROOT or shutil.which("unshare") is None:
-        pytest.skip("needs root and unshare for a private network namespace")
+    needs("unshare")
     out = subprocess.run(
         ["unshare", "--net", sys.executable, "-m", "portside", verb, "no-such-host.invalid:80"],
         capture_output=True, text=True, check=False,

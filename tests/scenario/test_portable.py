@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import listeners_on
+from support import listeners_on
 
 
 def test_portable_backend_lists_owner_and_exposure(cli, hold) -> None:
