@@ -219,31 +219,6 @@ def test_json_keys_and_leases_listing(cli) -> None:
     assert [entry["name"] for entry in released] == ["db"]
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["pick", "--range", "70000-80000"], "out of range"),
-    (["pick", "--range", "5-3"], "is above"),
-    (["pick", "--range", "abc"], "not a port number"),
-    (["pick", "--range", ""], "expected LO-HI"),
-    (["pick", "--range", "40000-40100"], "inside the kernel's ephemeral range"),
-    (["pick", "--count", "0"], "invalid --count"),
-    (["pick", "--count", "x"], "invalid --count"),
-    (["pick", "--ttl", "-1"], "invalid --ttl"),
-    (["pick", "--ttl", "soon"], "invalid --ttl"),
-    (["pick", "--owner", "0"], "invalid --owner"),
-    (["pick", "--owner", "4194304999"], "no running process"),
-    (["pick", "--name", "bad_name"], "DNS label"),
-    (["pick", "--name", "a", "--count", "2"], "do not mix"),
-    (["release", "nothing-here"], "no lease on name 'nothing-here'"),
-    (["release", "61000"], "no lease on port 61000"),
-    (["release", "0"], "out of range"),
-    (["release", "70000"], "out of range"),
-])
-def test_bad_input_is_one_line_and_exit_2(cli, args: list[str], message: str) -> None:
-    result = cli(*args)
-    assert result.status == 2, result
-    assert message in result.stderr and result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
-
-
 def test_a_state_file_that_is_not_sqlite_is_refused_untouched(cli, state_home: Path) -> None:
     state_home.mkdir()
     garbage = b"this is my shopping list, not a database\n" * 10

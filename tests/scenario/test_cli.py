@@ -9,32 +9,6 @@ import pytest
 from support import needs
 
 
-@pytest.mark.parametrize(
-    "argv, message",
-    [
-        (["who", "0"], "port 0 is out of range"),
-        (["who", "65536"], "port 65536 is out of range"),
-        (["who", "-1"], "is not a number"),
-        (["who", "abc"], "no port given"),
-        (["who", "[::1"], "unclosed '['"),
-        (["who", "1.2.3.4.5:80"], "not a valid IPv4 address"),
-        (["who", ""], "empty target"),
-        (["ls", "--port", "abc"], "is not a number"),
-        (["ls", "--port", "70000"], "out of range"),
-        (["ls", "--pid", "x"], "is not a process id"),
-        (["ls", "--bogus"], "unrecognized arguments"),
-        (["frobnicate"], "invalid choice"),
-        ([], "required"),
-    ],
-)
-def test_bad_input_is_one_line_and_exit_2(cli, argv: list[str], message: str) -> None:
-    result = cli(*argv)
-    assert result.status == 2
-    assert message in result.stderr
-    assert result.stderr.count("\n") == 1
-    assert "Traceback" not in result.stderr
-
-
 @pytest.mark.root
 @pytest.mark.parametrize("verb", ["who", "wait"])
 def test_unresolvable_name_is_exit_2(verb: str) -> None:

@@ -331,19 +331,6 @@ def test_listener_in_another_network_namespace(webapp, netns: Namespace) -> None
     assert f"nsenter --net --target {app.pid}" in found["fix"]
 
 
-@pytest.mark.parametrize(("argv", "message"), [
-    ([], "doctor needs a TARGET"),
-    (["80", "--listen", "80"], "not both"),
-    (["99999"], "out of range"),
-    (["localhost:"], "port is missing"),
-    (["http://[::1"], ""),
-])
-def test_bad_input_is_one_line_and_exit_2(cli, argv: list[str], message: str) -> None:
-    result = cli("doctor", *argv)
-    assert result.status == 2 and result.stdout == ""
-    assert result.stderr.count("\n") == 1 and message in result.stderr
-
-
 @pytest.mark.root
 def test_unresolvable_name_is_exit_2() -> None:
     needs("unshare")

@@ -31,9 +31,3 @@ def test_portable_and_linux_agree_on_addresses(cli, hold) -> None:
 
     for port in held.ports:
         assert rows(linux, port) == rows(portable, port)
-
-
-def test_unknown_backend_is_a_usage_error(cli) -> None:
-    result = cli("ls", "--backend", "bsd")
-    assert result.status == 2
-    assert "invalid choice" in result.stderr

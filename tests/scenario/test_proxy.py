@@ -215,23 +215,3 @@ def test_proxy_listens_on_loopback_only(proxy_port: int, cli) -> None:
     assert cli("proxy", "status", "--json").json()["running"] is True
     assert cli("proxy", "stop", "--json").json()["state"] == "stopped"
     assert cli("proxy", "status", "--json").json()["running"] is False
-
-
-@pytest.mark.parametrize(("argv", "message"), [
-    (["run", "bad_name", "--", "true"], "invalid name"),
-    (["run", "app"], "needs a command"),
-    (["run", "12345", "--", "true"], "all digits"),
-    (["alias", "app", "70000"], "out of range"),
-    (["alias", "app"], "needs NAME and PORT"),
-    (["alias", "nothing-here", "--remove"], "no route named"),
-    (["proxy", "start", "--port", "0"], "out of range"),
-])
-def test_bad_input_is_one_line_and_exit_2(cli, argv: list[str], message: str) -> None:
-    result = cli(*argv)
-    assert result.status == 2 and message in result.stderr and result.stderr.count("\n") == 1
-
-
-def test_bad_proxy_port_variable(cli, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PORTSIDE_PROXY_PORT", "http")
-    result = cli("proxy", "status")
-    assert result.status == 2 and "PORTSIDE_PROXY_PORT" in result.stderr

@@ -131,19 +131,3 @@ def test_library_reports_every_address() -> None:
     port = unleased_port()
     (waited,) = wait_for([("x", parse_target(f"localhost:{port}"))], timeout=0.05, http=HttpExpectation())
     assert not waited.ready and waited.seen == {"::1": "refused", "127.0.0.1": "refused"}
-
-
-@pytest.mark.parametrize(("args", "message"), [
-    (["wait"], "the following arguments are required: TARGET"),
-    (["wait", "70000"], "out of range"),
-    (["wait", "nohost"], "no port given"),
-    (["wait", "1", "--timeout", "soon"], "invalid --timeout"),
-    (["wait", "1", "--timeout", "-3"], "invalid --timeout"),
-    (["wait", "1", "--http", "999"], "invalid --http status"),
-    (["wait", "1", "--http", "ok"], "invalid --http status"),
-    (["wait", "1", "--http", "200", "--closed"], "not allowed with argument"),
-])
-def test_bad_input_is_one_line_and_exit_2(cli, args: list[str], message: str) -> None:
-    result = cli(*args)
-    assert result.status == 2, result
-    assert message in result.stderr and result.stderr.count("\n") == 1
