@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import pwd
 import subprocess
 import sys
 
@@ -57,7 +58,7 @@ def test_loopback_listener(cli, hold, spec: str, family: str, address: str) -> N
     process = row["processes"][0]
     assert process["name"].startswith("python")
     assert any(part.endswith("holder.py") for part in process["cmdline"])
-    assert process["user"] == "root" or process["uid"] is not None
+    assert (process["uid"], process["user"]) == (os.getuid(), pwd.getpwuid(os.getuid()).pw_name)
     assert row["note"] is None
 
 
@@ -135,10 +136,11 @@ def test_unseen_owner_is_listed_with_a_note(cli) -> None:
     """This machine's pid 1 denies reading its fds even to root: its socket stays listed."""
     data = cli("ls", "--json").json()
     hidden = [row for row in data["listeners"] if not row["processes"]]
+    if not hidden:
+        pytest.skip("every listener's owner is visible on this machine (tests/unit/test_assemble.py covers the note)")
     for row in hidden:
         assert row["note"] and row["note"].startswith("owner not visible")
-    if hidden:
-        assert any("could not read the open files" in note for note in data["notes"])
+    assert any("could not read the open files" in note for note in data["notes"])
 
 
 def test_fast_json_text_equals_the_dict_form(hold) -> None:
@@ -154,19 +156,31 @@ def test_fast_json_text_equals_the_dict_form(hold) -> None:
         assert json.loads(inventory_text(found, with_connections)) == inventory_json(found, with_connections)
 
 
-def test_shared_walk_finds_the_same_owners_as_a_single_walk(hold) -> None:
-    """The forked, pipe-shared owner walk and a plain walk agree, over enough fds to fork."""
-    from portside.inventory import _owners as owners
+# The walks run in a fresh process: one with threads (a pytest-xdist worker) never forks for the shared walk.
+WALKS = """
+import json, sys
+from portside.inventory import _owners as owners
 
+wanted = set(json.load(sys.stdin))
+shared = owners.start(parallel=True)
+forked = shared.child is not None
+walks = {"shared": shared.finish(wanted), "single": owners.start(parallel=False).finish(wanted)}
+print(json.dumps({"forked": forked, **{kind: {"holders": {str(inode): sorted(pids) for inode, pids in walk.holders.items()},
+                                              "unreadable": list(walk.unreadable)} for kind, walk in walks.items()}}))
+"""
+
+
+def test_shared_walk_finds_the_same_owners_as_a_single_walk(hold) -> None:
+    """The forked, pipe-shared owner walk and a plain walk both find every holder, over enough fds to fork."""
     held = [hold(*["tcp:127.0.0.1:0"] * 150, fork=True) for _ in range(15)]
-    wanted = set().union(*(socket_inodes(item.pid) for item in held))
-    shared = owners.start(parallel=True)
-    assert shared.child is not None, "enough fds to fork, in a single-threaded process"
-    walked = shared.finish(wanted)
-    single = owners.start(parallel=False).finish(wanted)
-    assert walked.unreadable == single.unreadable
-    assert {k: sorted(v) for k, v in walked.holders.items()} == {k: sorted(v) for k, v in single.holders.items()}
-    assert all(len(walked.holders[inode]) == 2 for inode in wanted)
+    expected = {str(inode): sorted([item.pid, item.child]) for item in held for inode in socket_inodes(item.pid)}
+    assert len(expected) == 15 * 150
+    out = subprocess.run([sys.executable, "-c", WALKS], input=json.dumps([int(inode) for inode in expected]),
+                         capture_output=True, text=True, check=True, timeout=60)
+    found = json.loads(out.stdout)
+    assert found["forked"], "enough fds to fork, in a single-threaded process"
+    assert found["shared"]["holders"] == found["single"]["holders"] == expected
+    assert found["shared"]["unreadable"] == found["single"]["unreadable"]
 
 
 def socket_inodes(pid: int) -> set[int]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import threading
@@ -10,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support import unleased_port
+from support import hosts_prefix, unleased_port
 
 from portside.net.addresses import parse_target
 from portside.probe.wait import HttpExpectation, wait_for
@@ -32,12 +33,30 @@ def http_server(tmp_path: Path) -> Iterator[int]:
     proc.wait()
 
 
-def test_etc_hosts_here_maps_localhost_to_ipv4_only() -> None:
-    """The premise of the next test: this machine's resolver says localhost is 127.0.0.1 alone."""
-    lines = [line.split() for line in Path("/etc/hosts").read_text().splitlines() if not line.startswith("#")]
-    v6 = [fields[0] for fields in lines if "localhost" in fields[1:] and ":" in fields[0]]
-    if v6:
-        pytest.skip(f"/etc/hosts maps localhost to {v6} here")
+def resolved_in(prefix: list[str], name: str) -> list[str]:
+    """What getaddrinfo (glibc, as Python and Node use it) answers for `name` under `prefix`."""
+    code = f"import socket; print(' '.join(sorted({{a[4][0] for a in socket.getaddrinfo({name!r}, 1)}})))"
+    out = subprocess.run([*prefix, sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return out.stdout.split()
+
+
+@pytest.mark.root
+@pytest.mark.parametrize(("hosts", "spec", "address"), [
+    ("127.0.0.1 localhost\n", "tcp:[::1]:{}", "::1"),
+    ("::1 localhost\n", "tcp:127.0.0.1:{}", "127.0.0.1"),
+])
+def test_localhost_is_dialled_on_both_families_whatever_etc_hosts_says(hold, tmp_path: Path, hosts: str, spec: str,
+                                                                       address: str) -> None:
+    """/etc/hosts (replaced in a mount namespace) names one family; the server listens on the other alone."""
+    port = unleased_port()
+    hold(spec.format(port))
+    prefix = hosts_prefix(tmp_path, hosts)
+    assert address not in resolved_in(prefix, "localhost")  # the premise: getaddrinfo alone would miss the server
+    out = subprocess.run([*prefix, sys.executable, "-m", "portside", "wait", f"localhost:{port}", "--timeout", "5",
+                          "--json"], capture_output=True, text=True, check=False)
+    assert out.returncode == 0, out.stderr
+    (entry,) = json.loads(out.stdout)["targets"]
+    assert entry["ready"] and entry["address"] == address
 
 
 @pytest.mark.parametrize("spec", ["tcp:127.0.0.1:{}", "tcp:[::1]:{}"])

@@ -160,7 +160,8 @@ def test_iptables_policy_and_other_protocols() -> None:
 
 @given(st.text())
 def test_iptables_parser_takes_any_text(text: str) -> None:
-    parse_iptables_save(text, 4, "iptables")
+    for rule in parse_iptables_save(text, 4, "iptables"):
+        assert rule.verdict in ("drop", "reject") and rule.families == {4} and rule.source == "iptables"
 
 
 def _proc_line(index: int, address: str, port: int, state: str) -> str:
@@ -179,4 +180,5 @@ def test_proc_net_tcp_listeners(rows: list[tuple[str, int, str]]) -> None:
 
 @given(st.binary())
 def test_proc_net_tcp_takes_any_bytes(data: bytes) -> None:
-    list(parse_net_tcp(data))
+    for address, port in parse_net_tcp(data):
+        assert str(ipaddress.ip_address(address)) == address and isinstance(port, int)
