@@ -4,7 +4,7 @@
 
 Four scenarios, each a real CLI process (`python -m portside doctor URL --json`) timed from
 spawn to exit, so interpreter start-up and imports are included:
-  healthy            tests/webapp.py on 127.0.0.1 answering HTTP 200    -> exit 0, "ok"
+  healthy            tests/scenario/webapp.py on 127.0.0.1 answering HTTP 200    -> exit 0, "ok"
   nothing listening  a free 127.0.0.1 port (bound to port 0, closed)    -> exit 1, "nothing-listening"
   firewall drop      webapp inside a network namespace made here, an nftables rule
                      `tcp dport PORT drop` there; run via `ip netns exec` -> exit 1, "firewall-drop"
@@ -45,7 +45,7 @@ from types import FrameType
 from typing import NamedTuple
 
 ROOT = Path(__file__).resolve().parent.parent
-WEBAPP = str(ROOT / "tests" / "webapp.py")
+WEBAPP = str(ROOT / "tests" / "scenario" / "webapp.py")
 CURL_MAX_TIME = 5
 DOCTOR_TIMEOUT = 30.0
 TOOL_TIMEOUT = 30.0
@@ -90,7 +90,7 @@ def check(command: list[str], stdin: str | None = None) -> None:
 
 
 def start_webapp(prefix: tuple[str, ...]) -> tuple[subprocess.Popen[str], int]:
-    """tests/webapp.py on 127.0.0.1 (HTTP 200), in a session of its own; the process and its port."""
+    """tests/scenario/webapp.py on 127.0.0.1 (HTTP 200), in a session of its own; the process and its port."""
     proc = subprocess.Popen([*prefix, sys.executable, WEBAPP, "127.0.0.1"], stdout=subprocess.PIPE, text=True,
                             start_new_session=True)
     assert proc.stdout is not None

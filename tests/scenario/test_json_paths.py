@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 
-from conftest import BACKEND, get, unleased_port
+from support import BACKEND, get, unleased_port
 
 
 def test_kill_json_on_a_free_port(cli) -> None:  # type: ignore[no-untyped-def]

@@ -4,8 +4,9 @@ The h2 library frames and keeps the connection state (sans-IO); this module does
 I/O. Each stream is one request: it gets a backend connection of its own (idle ones are
 kept per port and reused), its body is forwarded as it arrives and acknowledged to the
 client only once the backend took it, and the response is sent back within the client's
-flow-control window, so a slow reader holds up its own stream, not the others.
-Connection-specific HTTP/1.1 headers are dropped on the way back, as RFC 9113 requires.
+flow-control window, so a slow reader holds up its own stream, not the others. The
+heads are translated by h2heads.py (pure): pseudo-headers to a request line and Host,
+cookies joined, connection-specific headers dropped both ways, as RFC 9113 requires.
 WebSocket is not offered over HTTP/2 (no extended CONNECT): browsers then open an
 HTTP/1.1 connection for it, which the proxy serves as usual.
 """
@@ -33,10 +34,10 @@ from h2.exceptions import H2Error
 
 from portside.model import Route
 from portside.router.gateway import READ_SIZE, Gateway, Refused
+from portside.router.h2heads import backend_head, request, response_fields
 from portside.router.http1 import Data, End, Event, Head, ProtocolError, Reader, encode_data, encode_end
 from portside.router.pages import Page
 
-HOP_BY_HOP = frozenset({b"connection", b"keep-alive", b"proxy-connection", b"transfer-encoding", b"upgrade", b"te"})
 IDLE_PER_PORT = 16
 Body = asyncio.Queue[tuple[bytes, int] | None]
 
@@ -165,39 +166,24 @@ class Http2Connection:
         A request without a body sent on a reused backend connection that turns out closed
         (the backend's keep-alive timeout) is sent once more on a new connection.
         """
-        pseudo = {name: value for name, value in headers if name.startswith(b":")}
-        fields = [(name, value) for name, value in headers if not name.startswith(b":") and name != b"cookie"]
-        cookies = [value for name, value in headers if name == b"cookie"]
-        if cookies:
-            fields.append((b"cookie", b"; ".join(cookies)))
-        authority = pseudo.get(b":authority")
-        host_headers = [authority] if authority else [value for name, value in fields if name == b"host"]
-        accept = next((value for name, value in fields if name == b"accept"), None)
-        method, target = pseudo.get(b":method", b"GET"), pseudo.get(b":path", b"/")
-        decision = self.gateway.decide(host_headers, target)
+        asked = request(headers, ended)
+        decision = self.gateway.decide(asked.hosts, asked.target)
         if decision.route is None:
-            await self._page(stream_id, self.gateway.page(decision.status, decision.reason, accept, "https"))
+            await self._page(stream_id, self.gateway.page(decision.status, decision.reason, asked.accept, "https"))
             return
-        chunked = not ended and not any(name == b"content-length" for name, _ in fields)
-        fields = [(name, value) for name, value in fields if name not in HOP_BY_HOP and name != b"host"]
-        fields.insert(0, (b"host", host_headers[0] if host_headers else b""))
-        if chunked:
-            fields.append((b"transfer-encoding", b"chunked"))
-        forwarded = self.gateway.forwarded_fields(self.peer, decision.host, "https")
-        head = self.gateway.forwarded_head(Head(method, target, 0, b"", b"1.1", fields, True, False), fields,
-                                           forwarded)
+        head = backend_head(asked, peer=self.peer, host=decision.host)
         reused = self._reuse(decision.route.port)
         for upstream in [reused, None] if reused is not None and ended else [reused]:
             if upstream is None:
                 connected = await connect(self.gateway, decision.route)
                 if not isinstance(connected, Upstream):
-                    await self._page(stream_id, self.gateway.page(*connected, accept, "https"))
+                    await self._page(stream_id, self.gateway.page(*connected, asked.accept, "https"))
                     return
                 upstream = connected
             self.busy[stream_id] = upstream
             upstream.writer.write(head)
-            await self._request_body(stream_id, upstream, body, chunked)
-            if method == b"HEAD":
+            await self._request_body(stream_id, upstream, body, asked.chunked)
+            if asked.method == b"HEAD":
                 upstream.events.parser.head_only()
             keep_alive = await self._response(stream_id, upstream)
             if keep_alive is None:
@@ -234,9 +220,7 @@ class Http2Connection:
                     raise ConnectionError("the backend closed before its response was complete")
                 return None
             if isinstance(event, Head) and event.status >= 200:
-                fields = [(b":status", b"%d" % event.status)]
-                fields += [(name.lower(), value) for name, value in event.headers if name.lower() not in HOP_BY_HOP]
-                self.h2.send_headers(stream_id, fields)
+                self.h2.send_headers(stream_id, response_fields(event))
                 self.flush()
                 keep_alive, answered = event.keep_alive, True
             elif isinstance(event, Data):

@@ -1,0 +1,63 @@
+"""The heads that cross between an HTTP/2 client and an HTTP/1.1 backend. Pure: header lists in, bytes or lists out.
+
+A request's header block (RFC 9113 8.3: pseudo-headers, lower-case names, cookies that
+may come split into several fields) becomes the HTTP/1.1 head sent to the backend: the
+request line from :method and :path, Host from :authority (else the client's Host
+field), the cookies joined with "; " (8.2.3), connection-specific fields dropped
+(8.2.2), chunked framing when the body's length is unknown, and X-Forwarded-For, -Proto
+and -Host set by the proxy in place of any the client sent. The backend's response head
+becomes the response header block: :status, then its fields in lower case less the
+connection-specific ones. http2.py does the I/O around these.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import NamedTuple
+
+from portside.router.gateway import Gateway
+from portside.router.http1 import Head
+
+HOP_BY_HOP = frozenset({b"connection", b"keep-alive", b"proxy-connection", b"transfer-encoding", b"upgrade", b"te"})
+Fields = tuple[tuple[bytes, bytes], ...]
+
+
+class Request(NamedTuple):
+    """An HTTP/2 request as the proxy needs it: what routes it (`hosts`, `target`) and what is sent on."""
+
+    method: bytes
+    target: bytes
+    hosts: tuple[bytes, ...]
+    accept: bytes | None
+    fields: Fields
+    chunked: bool
+
+
+def request(headers: Sequence[tuple[bytes, bytes]], ended: bool) -> Request:
+    """Read a request's header block; `ended` when the stream ended with it (no body)."""
+    pseudo = {name: value for name, value in headers if name.startswith(b":")}
+    fields = [(name, value) for name, value in headers if not name.startswith(b":") and name != b"cookie"]
+    cookies = [value for name, value in headers if name == b"cookie"]
+    if cookies:
+        fields.append((b"cookie", b"; ".join(cookies)))
+    authority = pseudo.get(b":authority")
+    hosts = (authority,) if authority else tuple(value for name, value in fields if name == b"host")
+    accept = next((value for name, value in fields if name == b"accept"), None)
+    chunked = not ended and not any(name == b"content-length" for name, _ in fields)
+    return Request(pseudo.get(b":method", b"GET"), pseudo.get(b":path", b"/"), hosts, accept, tuple(fields), chunked)
+
+
+def backend_head(sent: Request, *, peer: str, host: str) -> bytes:
+    """The HTTP/1.1 head for the backend; `peer` is the client's address, `host` the Host it was routed by."""
+    fields = [(b"host", sent.hosts[0] if sent.hosts else b"")]
+    fields += [(name, value) for name, value in sent.fields if name not in HOP_BY_HOP and name != b"host"]
+    if sent.chunked:
+        fields.append((b"transfer-encoding", b"chunked"))
+    head = Head(sent.method, sent.target, 0, b"", b"1.1", fields, True, False)
+    return Gateway.forwarded_head(head, fields, Gateway.forwarded_fields(peer, host, "https"))
+
+
+def response_fields(head: Head) -> list[tuple[bytes, bytes]]:
+    """The HTTP/2 response header block for the backend's response head."""
+    return [(b":status", b"%d" % head.status),
+            *((name.lower(), value) for name, value in head.headers if name.lower() not in HOP_BY_HOP)]

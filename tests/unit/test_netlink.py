@@ -1,0 +1,130 @@
+"""The sock_diag and rtnetlink decoders: synthetic messages and properties (tests/scenario/test_kernel_tables.py reads the live kernel)."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import struct
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from portside.errors import InventoryError
+from portside.inventory import _netlink as netlink
+from portside.model import Family, Protocol
+
+HDR = struct.Struct("=IHHII")
+
+
+def diag_message(family: int, state: int, src: str, sport: int, dst: str, dport: int,
+                 inode: int, uid: int = 0, v6only: int | None = None, rqueue: int = 0, wqueue: int = 128) -> bytes:
+    width = 4 if family == socket.AF_INET else 16
+    raw_src = socket.inet_pton(family, src).ljust(16, b"\0")[:16] if width == 16 else socket.inet_pton(family, src) + bytes(12)
+    raw_dst = socket.inet_pton(family, dst) + bytes(16 - width)
+    body = struct.pack("=BBBB", family, state, 0, 0) + struct.pack(">HH", sport, dport) + raw_src + raw_dst
+    body += struct.pack("=I8sIIIII", 0, bytes(8), 0, rqueue, wqueue, uid, inode)
+    body += struct.pack("=HHB3x", 5, 8, 0)  # INET_DIAG_SHUTDOWN, always sent first
+    if v6only is not None:
+        body += struct.pack("=HHB3x", 5, netlink.INET_DIAG_SKV6ONLY, v6only)
+    return HDR.pack(HDR.size + len(body), netlink.SOCK_DIAG_BY_FAMILY, 2, 1, 0) + body
+
+
+DONE = HDR.pack(HDR.size + 4, netlink.NLMSG_DONE, 2, 1, 0) + bytes(4)
+
+
+def test_decodes_ipv4_listener() -> None:
+    data = diag_message(socket.AF_INET, netlink.TCP_LISTEN, "127.0.0.1", 62893, "0.0.0.0", 0, 4242, 1000) + DONE
+    sockets, done = netlink.decode_diag_messages(data, Protocol.TCP)
+    assert done
+    (sock,) = sockets
+    assert sock.family is Family.IPV4
+    assert (sock.local.address, sock.local.port, sock.inode, sock.uid) == ("127.0.0.1", 62893, 4242, 1000)
+    assert sock.remote is None
+    assert sock.v6only is None
+    assert (sock.accept_queue, sock.backlog) == (0, 128)
+
+
+@pytest.mark.parametrize("flag", [0, 1])
+def test_decodes_ipv6_v6only_flag(flag: int) -> None:
+    data = diag_message(socket.AF_INET6, netlink.TCP_LISTEN, "::", 80, "::", 0, 7, v6only=flag)
+    (sock,), done = netlink.decode_diag_messages(data, Protocol.TCP)
+    assert not done
+    assert sock.local.address == "::"
+    assert sock.v6only is bool(flag)
+
+
+def test_udp_unconnected_and_established_connection() -> None:
+    data = (
+        diag_message(socket.AF_INET, netlink.TCP_CLOSE, "0.0.0.0", 53, "0.0.0.0", 0, 1)
+        + diag_message(socket.AF_INET, netlink.TCP_ESTABLISHED, "127.0.0.1", 5000, "127.0.0.1", 41000, 2)
+    )
+    unconnected, connected = netlink.decode_diag_messages(data, Protocol.UDP)[0]
+    assert unconnected.state == "unconnected" and unconnected.remote is None
+    assert connected.state == "established" and connected.remote is not None
+    assert (connected.remote.address, connected.remote.port) == ("127.0.0.1", 41000)
+
+
+def test_error_message_raises() -> None:
+    data = HDR.pack(HDR.size + 4, netlink.NLMSG_ERROR, 0, 1, 0) + struct.pack("=i", -13)
+    with pytest.raises(InventoryError, match="Permission denied"):
+        netlink.decode_diag_messages(data, Protocol.TCP)
+
+
+def test_truncated_message_raises() -> None:
+    data = diag_message(socket.AF_INET, netlink.TCP_LISTEN, "127.0.0.1", 1, "0.0.0.0", 0, 1)
+    with pytest.raises(InventoryError, match="malformed"):
+        netlink.decode_diag_messages(data[:-8], Protocol.TCP)
+
+
+records = st.tuples(
+    st.sampled_from([socket.AF_INET, socket.AF_INET6]),
+    st.integers(1, 65535),
+    st.integers(0, 2**32 - 1),
+    st.integers(0, 2**32 - 1),
+    st.booleans(),
+    st.ip_addresses(v=4),
+    st.ip_addresses(v=6),
+)
+
+
+@given(st.lists(records, max_size=30))
+def test_round_trip_any_listeners(items: list) -> None:  # type: ignore[type-arg]
+    data = b"".join(
+        diag_message(
+            family, netlink.TCP_LISTEN, str(v4 if family == socket.AF_INET else v6), port, "0.0.0.0" if family == socket.AF_INET else "::", 0,
+            inode, uid, v6only=int(flag) if family == socket.AF_INET6 else None,
+        )
+        for family, port, inode, uid, flag, v4, v6 in items
+    ) + DONE
+    sockets, done = netlink.decode_diag_messages(data, Protocol.TCP)
+    assert done
+    assert len(sockets) == len(items)
+    for sock, (family, port, inode, uid, flag, v4, v6) in zip(sockets, items):
+        assert sock.local.port == port and sock.inode == inode and sock.uid == uid
+        assert ipaddress.ip_address(sock.local.address) == (v4 if family == socket.AF_INET else v6)
+        assert sock.v6only == (flag if family == socket.AF_INET6 else None)
+
+
+@given(st.binary(max_size=400))
+def test_garbage_never_crashes_with_anything_but_inventory_error(data: bytes) -> None:
+    try:
+        netlink.decode_diag_messages(data, Protocol.TCP)
+        netlink.decode_addr_messages(data)
+    except InventoryError:
+        pass
+
+
+
+
+def test_v6only_attribute_cut_short_is_unknown() -> None:
+    data = bytearray(diag_message(socket.AF_INET6, netlink.TCP_LISTEN, "::", 80, "::", 0, 7, v6only=1))
+    struct.pack_into("=I", data, 0, len(data) - 4)  # the message now ends inside the flag's attribute
+    (sock,), _ = netlink.decode_diag_messages(bytes(data[:-4]), Protocol.TCP)
+    assert sock.v6only is None
+
+
+def test_address_message_with_wrong_length_is_skipped() -> None:
+    body = struct.pack("=BBBBI", socket.AF_INET, 8, 0, 0, 1) + struct.pack("=HH", 7, netlink.IFA_LOCAL) + b"\x7f\x00\x00" + b"\0"
+    data = HDR.pack(HDR.size + len(body), netlink.RTM_NEWADDR, 2, 1, 0) + body
+    assert netlink.decode_addr_messages(data) == ([], False)
