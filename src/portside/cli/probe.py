@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 import portside
 from portside.cli.environment import Environment
@@ -10,7 +11,9 @@ from portside.cli.render.shapes import probe_json
 from portside.cli.render.tables import write_json
 from portside.model import TcpOutcome
 from portside.net.addresses import host_port
-from portside.probing.runner import Attempt
+
+if TYPE_CHECKING:
+    from portside.probing.runner import Attempt
 
 
 def add_parser(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -17,7 +17,6 @@ from portside.cli.render.tables import write_json
 from portside.errors import UsageError
 from portside.net.durations import parse_duration
 from portside.net.names import parse_name
-from portside.router.launch import routed
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
@@ -51,6 +50,8 @@ def run(args: argparse.Namespace, env: Environment) -> int:
     name = parse_name(args.name)
     if not command:
         raise UsageError("run needs a command after --: portside run NAME -- CMD ARGS...")
+    from portside.router.launch import routed  # leasing, the proxy's control, supervise: only when running
+
     with routed(name, command, replace=args.replace, timeout=parse_duration(args.timeout),
                 https=args.https) as (url, service):
         if args.json:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 import portside
 from portside.cli.environment import Environment
@@ -10,7 +11,9 @@ from portside.cli.render.shapes import wait_json
 from portside.cli.render.tables import write_json
 from portside.errors import UsageError, WaitTimeout
 from portside.net.durations import parse_duration
-from portside.probing.wait import Waited, describe
+
+if TYPE_CHECKING:
+    from portside.probing.wait import Waited
 
 DEFAULT_TIMEOUT = "30s"
 
@@ -54,6 +57,8 @@ def run(args: argparse.Namespace, env: Environment) -> int:
     env.stdout.flush()
     late = [w for w in results if not w.ready]
     if late and not args.json:
+        from portside.probing.wait import describe
+
         status = "HTTP 2xx/3xx" if http is True else f"HTTP {http}"
         wanted = "close" if args.closed else f"answer {status}" if http is not None else "accept"
         raise WaitTimeout(f"timed out after {timeout:g} s waiting for "

@@ -18,9 +18,6 @@ import sys
 from pathlib import Path
 from typing import NamedTuple
 
-from cryptography import x509
-from cryptography.hazmat.primitives import serialization
-
 SYSTEM_STORES = (  # (directory of extra CAs, the command that rebuilds the bundle)
     (Path("/usr/local/share/ca-certificates"), "update-ca-certificates"),
     (Path("/etc/pki/ca-trust/source/anchors"), "update-ca-trust"),
@@ -38,6 +35,9 @@ class Step(NamedTuple):
 
 def fingerprint(ca_pem: bytes) -> str:
     """The first 16 hex digits of the CA certificate's SHA-256: names its files and NSS nickname."""
+    from cryptography import x509  # ~50 ms: paid by trust, not by every verb's --help
+    from cryptography.hazmat.primitives import serialization
+
     der = x509.load_pem_x509_certificate(ca_pem).public_bytes(serialization.Encoding.DER)
     return hashlib.sha256(der).hexdigest()[:16]
 
