@@ -56,3 +56,11 @@ def test_who_nothing_listening_exits_1(cli) -> None:
         result = cli("who", f"127.0.0.1:{port}")
     assert result.status == 1
     assert result.stderr == f"portside: nothing listens on 127.0.0.1 port {port} (tcp or udp)\n"
+
+
+def test_who_plain_output_brackets_an_ipv6_client(cli, hold) -> None:
+    held = hold("tcp:[::1]:0")
+    with socket.create_connection(("::1", held.port)) as client:
+        out = cli("who", f"[::1]:{held.port}").stdout
+        local_port = client.getsockname()[1]
+    assert f"  [::1]:{local_port} -> {held.port}  established" in out

@@ -46,7 +46,7 @@ def _write(env: Environment, report: WhoReport) -> None:
         out.write(f"connections ({len(report.connections)}):\n")
         for conn in report.connections:
             owner = ", ".join(f"{p.pid} {p.name}" for p in conn.processes) or "owner not visible"
-            out.write(f"  {conn.remote.address}:{conn.remote.port} -> {conn.local.port}  {conn.state}  ({owner})\n")
+            out.write(f"  {host_port(conn.remote.address, conn.remote.port)} -> {conn.local.port}  {conn.state}  ({owner})\n")
 
 
 def run(args: argparse.Namespace, env: Environment) -> int:
