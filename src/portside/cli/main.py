@@ -23,6 +23,7 @@ EXIT_BUG = 70  # sysexits.h EX_SOFTWARE
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 VERBS = ("ls", "who", "kill", "pick", "leases", "release", "wait", "probe", "doctor", "run", "alias", "routes", "proxy",
          "trust", "completion")
+TRACEBACK_HELP = "show the full traceback of an unexpected error"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -36,10 +37,12 @@ def build_parser(verbs: Sequence[str] = VERBS) -> argparse.ArgumentParser:
     """The argument parser with `verbs`; only their modules are imported (start-up time)."""
     parser = _Parser(prog="portside", description="The services on this machine: who listens where, and control.")
     parser.add_argument("--version", action="store_true", help="print portside's version and exit")
-    parser.add_argument("--traceback", action="store_true", help="show the full traceback of an unexpected error")
+    parser.add_argument("--traceback", action="store_true", help=TRACEBACK_HELP)
     subparsers = parser.add_subparsers(dest="verb", metavar="VERB", parser_class=_Parser)
     for name in verbs:
         importlib.import_module(f"portside.cli.{name}").add_parser(subparsers)
+    for verb_parser in subparsers.choices.values():  # accepted after the verb too; main reads it from argv
+        verb_parser.add_argument("--traceback", action="store_true", help=TRACEBACK_HELP)
     return parser
 
 
@@ -53,11 +56,16 @@ def _needed(argv: list[str]) -> Sequence[str]:
     return VERBS
 
 
+def _wants_traceback(argv: list[str]) -> bool:
+    """`--traceback` before or after the verb, but before a `--` (after it comes `run`'s command and its options)."""
+    return "--traceback" in (argv[: argv.index("--")] if "--" in argv else argv)
+
+
 def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> int:
     """Run the CLI; returns the exit status instead of exiting, so tests can call it."""
     env = env or Environment.of_process()
     args_list = list(sys.argv[1:] if argv is None else argv)
-    traceback = "--traceback" in args_list
+    traceback = _wants_traceback(args_list)
     try:
         args = build_parser(_needed(args_list)).parse_args(args_list)
         if args.version:
