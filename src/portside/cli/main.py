@@ -23,7 +23,6 @@ EXIT_BUG = 70  # sysexits.h EX_SOFTWARE
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 VERBS = ("ls", "who", "kill", "pick", "leases", "release", "wait", "probe", "doctor", "run", "alias", "routes", "proxy",
          "trust", "completion")
-TRACEBACK_HELP = "show the full traceback of an unexpected error"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -37,12 +36,12 @@ def build_parser(verbs: Sequence[str] = VERBS) -> argparse.ArgumentParser:
     """The argument parser with `verbs`; only their modules are imported (start-up time)."""
     parser = _Parser(prog="portside", description="The services on this machine: who listens where, and control.")
     parser.add_argument("--version", action="store_true", help="print portside's version and exit")
-    parser.add_argument("--traceback", action="store_true", help=TRACEBACK_HELP)
+    parser.add_argument("--traceback", action="store_true", help="show the full traceback of an unexpected error")
     subparsers = parser.add_subparsers(dest="verb", metavar="VERB", parser_class=_Parser)
     for name in verbs:
         importlib.import_module(f"portside.cli.{name}").add_parser(subparsers)
-    for verb_parser in subparsers.choices.values():  # accepted after the verb too; main reads it from argv
-        verb_parser.add_argument("--traceback", action="store_true", help=TRACEBACK_HELP)
+    for verb_parser in subparsers.choices.values():  # accepted after the verb too (not listed there); main reads argv
+        verb_parser.add_argument("--traceback", action="store_true", help=argparse.SUPPRESS)
     return parser
 
 

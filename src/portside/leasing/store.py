@@ -138,7 +138,8 @@ class Store:
         try:
             directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         except FileExistsError:
-            raise StateDirError(f"{directory} is not a directory; remove it or {MOVE_ON}") from None
+            raise StateDirError(f"cannot create state directory {directory}: something that is not a directory is "
+                                f"there; remove it or {MOVE_ON}") from None
         except OSError as error:
             raise _unusable(directory, error, "create state directory") from None
         check_owner(directory)
