@@ -53,7 +53,8 @@ class StateFileError(UsageError):
 
 
 class StateDirError(StateFileError):
-    """The state directory cannot be written: read-only, full, or a lock file that is not a file (exit 2)."""
+    """The state directory cannot be used: unsafe (another user's, or writable by others), a file of the store that
+    is not a regular file, or, for writes, read-only or full (exit 2)."""
 
 
 class PlatformError(UsageError):

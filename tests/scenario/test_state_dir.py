@@ -1,81 +1,24 @@
 """A state dir in a bad state gets one line on stderr and exit 2, never a traceback, and its store survives.
 
 Each case builds the real state and runs the real CLI: a directory where the lock file
-belongs; a tmpfs as PORTSIDE_HOME, remounted read-only or filled to the brim, inside a
-private mount namespace (`unshare --mount`) so nothing outside the test sees it. A full
+belongs; a tmpfs as PORTSIDE_HOME (mode 700: a state dir others may write is refused),
+remounted read-only or filled to the brim, inside a private mount namespace
+(`unshare --mount`) so nothing outside the test sees it. A full
 disk is exit 2, like a read-only one: the check did not say no, the state dir cannot be
 written, and the fix (free space, or another PORTSIDE_HOME) is the user's.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
-from typing import NamedTuple
 
-import pytest
+from statehome import assert_one_line, in_mount_namespace, leased, portside
 
 # Another process with the store open (as `portside run` keeps it): its -shm file exists, so SQLite opens the
 # store on the full disk and fails at the write instead.
 READER = ("import sqlite3, sys, time; db = sqlite3.connect(sys.argv[1]); db.execute('SELECT * FROM leases').fetchall(); "
           "print('open', flush=True); time.sleep(30)")
-INTEGRITY = "import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute('PRAGMA integrity_check').fetchone()[0])"
-# Each step runs the CLI and keeps its output in $OUT/STEP.{out,err,rc}; the assertions are made outside.
-PRELUDE = """set -eu
-step() { name=$1; shift; "$PY" -m portside "$@" >"$OUT/$name.out" 2>"$OUT/$name.err" || echo $? >"$OUT/$name.rc"; }
-integrity() { "$PY" -c "$INTEGRITY" "$1" >"$OUT/$2.integrity"; }
-"""
-
-
-class Step(NamedTuple):
-    status: int
-    stdout: str
-    stderr: str
-
-
-def portside(home: Path, *argv: str) -> Step:
-    out = subprocess.run([sys.executable, "-m", "portside", *argv], env={**os.environ, "PORTSIDE_HOME": str(home)},
-                         capture_output=True, text=True, check=False, timeout=60)
-    return Step(out.returncode, out.stdout, out.stderr)
-
-
-def in_mount_namespace(tmp_path: Path, script: str) -> dict[str, Step]:
-    """Run `script` in a private mount namespace with $HOME_DIR (an empty directory, PORTSIDE_HOME) and $PY."""
-    if os.geteuid() != 0 or shutil.which("unshare") is None:
-        pytest.skip("needs root and unshare to mount a tmpfs in a private mount namespace")
-    home, out = tmp_path / "home", tmp_path / "out"
-    home.mkdir()
-    out.mkdir()
-    env = {**os.environ, "PY": sys.executable, "HOME_DIR": str(home), "PORTSIDE_HOME": str(home), "OUT": str(out),
-           "INTEGRITY": INTEGRITY, "READER": READER}
-    subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", PRELUDE + script],
-                   env=env, check=True, timeout=120)
-    steps = {}
-    for path in out.glob("*.out"):
-        rc = path.with_suffix(".rc")
-        steps[path.stem] = Step(int(rc.read_text()) if rc.exists() else 0, path.read_text(),
-                                path.with_suffix(".err").read_text())
-    for path in out.glob("*.integrity"):
-        steps[path.name] = Step(0, path.read_text().strip(), "")
-    return steps
-
-
-def assert_one_line(step: Step, *words: str) -> None:
-    assert step.status == 2, step
-    assert step.stderr.startswith("portside: error: ") and step.stderr.count("\n") == 1, step.stderr
-    assert "Traceback" not in step.stderr
-    for word in words:
-        assert word in step.stderr
-
-
-def leased(step: Step) -> list[int]:
-    assert step.status == 0, step.stderr
-    return [lease["port"] for lease in json.loads(step.stdout)["leases"]]
 
 
 def test_lock_file_that_is_a_directory(tmp_path: Path) -> None:
@@ -93,7 +36,7 @@ def test_lock_file_that_is_a_directory(tmp_path: Path) -> None:
 
 def test_read_only_store_reads_and_refuses_writes(tmp_path: Path) -> None:
     steps = in_mount_namespace(tmp_path, """
-mount -t tmpfs -o size=1m portside-test "$HOME_DIR"
+mount -t tmpfs -o size=1m,mode=700 portside-test "$HOME_DIR"
 step first pick --ttl 1h
 mount -o remount,ro "$HOME_DIR"
 step leases leases --json
@@ -102,7 +45,7 @@ step release release "$(cat "$OUT/first.out")"
 mount -o remount,rw "$HOME_DIR"
 step after leases --json
 integrity "$HOME_DIR/state.db" after
-mkdir "$HOME_DIR/empty" && mount -t tmpfs -o ro portside-test "$HOME_DIR/empty"
+mkdir "$HOME_DIR/empty" && mount -t tmpfs -o ro,mode=700 portside-test "$HOME_DIR/empty"
 PORTSIDE_HOME="$HOME_DIR/empty" step empty_leases leases --json
 PORTSIDE_HOME="$HOME_DIR/empty" step empty_pick pick
 """)
@@ -119,7 +62,7 @@ PORTSIDE_HOME="$HOME_DIR/empty" step empty_pick pick
 
 def test_full_disk_refuses_pick_and_keeps_the_store(tmp_path: Path) -> None:
     steps = in_mount_namespace(tmp_path, """
-mount -t tmpfs -o size=1m portside-test "$HOME_DIR"
+mount -t tmpfs -o size=1m,mode=700 portside-test "$HOME_DIR"
 step first pick --ttl 1h
 cat /dev/zero >"$HOME_DIR/filler" 2>/dev/null || true
 step pick pick
@@ -133,7 +76,7 @@ kill "$reader"
 rm "$HOME_DIR/filler"
 step after leases --json
 integrity "$HOME_DIR/state.db" after
-""")
+""", READER=READER)
     port = int(steps["first"].stdout)
     state = tmp_path / "home" / "state.db"
     for step in ("pick", "while_open"):

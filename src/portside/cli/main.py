@@ -40,6 +40,8 @@ def build_parser(verbs: Sequence[str] = VERBS) -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="verb", metavar="VERB", parser_class=_Parser)
     for name in verbs:
         importlib.import_module(f"portside.cli.{name}").add_parser(subparsers)
+    for verb_parser in subparsers.choices.values():  # accepted after the verb too (not listed there); main reads argv
+        verb_parser.add_argument("--traceback", action="store_true", help=argparse.SUPPRESS)
     return parser
 
 
@@ -53,11 +55,16 @@ def _needed(argv: list[str]) -> Sequence[str]:
     return VERBS
 
 
+def _wants_traceback(argv: list[str]) -> bool:
+    """`--traceback` before or after the verb, but before a `--` (after it comes `run`'s command and its options)."""
+    return "--traceback" in (argv[: argv.index("--")] if "--" in argv else argv)
+
+
 def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> int:
     """Run the CLI; returns the exit status instead of exiting, so tests can call it."""
     env = env or Environment.of_process()
     args_list = list(sys.argv[1:] if argv is None else argv)
-    traceback = "--traceback" in args_list
+    traceback = _wants_traceback(args_list)
     try:
         args = build_parser(_needed(args_list)).parse_args(args_list)
         if args.version:

@@ -7,11 +7,14 @@ or not at all, so a `kill -9` at any moment leaves the store as it was or as it 
 Commits are not fsynced (`synchronous=NORMAL`): that survives any process crash, and a
 power cut only loses the last leases, whose owners died with the machine anyway.
 
+The state directory is checked before use (statefiles.py: the caller's own, writable by
+no one else), and so is every file of the store: a link, a directory or a FIFO where the
+store, its lock, its log or its shared memory belongs is refused before SQLite opens it.
 A file that is not SQLite, or an SQLite database of another program, is refused before
 anything is written to it. Where the store meets the filesystem, failures (a read-only or
-full disk, a directory where a file belongs) become one `StateDirError` naming the file,
-and a failed write rolls back whole. On a read-only file system the store still reads:
-the file is opened immutable (nothing can change it there), writes are refused.
+full disk) become one `StateDirError` naming the file, and a failed write rolls back
+whole. When the caller may not write the store (a read-only file system or directory, an
+immutable file) it still reads, and writes are refused with the reason and the fix.
 """
 
 from __future__ import annotations
@@ -19,13 +22,13 @@ from __future__ import annotations
 import errno
 import os
 import sqlite3
-import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from portside.errors import StateDirError, StateFileError
+from portside.leasing.statefiles import MOVE_ON, check_owner, disk_state, open_regular, refuse_odd, unwritable
 
 try:
     import fcntl
@@ -34,6 +37,7 @@ except ImportError:  # Windows: SQLite's own locking and busy timeout serialise 
 
 FILE_NAME = "state.db"
 LOCK_NAME = "state.lock"
+SIDE_FILES = ("-wal", "-shm", "-journal")  # what SQLite keeps beside the store
 APPLICATION_ID = 0x706F7274  # "port"
 SQLITE_MAGIC = b"SQLite format 3\x00"
 BUSY_TIMEOUT_MS = 30_000
@@ -70,8 +74,6 @@ SCHEMA_VERSION = 2  # 1: leases and names; 2: routes
 # SQLite's primary result codes that report the filesystem rather than the database.
 SQLITE_PERM, SQLITE_READONLY, SQLITE_IOERR, SQLITE_FULL, SQLITE_CANTOPEN = 3, 8, 10, 13, 14
 FILESYSTEM_CODES = frozenset({SQLITE_PERM, SQLITE_READONLY, SQLITE_IOERR, SQLITE_FULL, SQLITE_CANTOPEN})
-MOVE_ON = "set PORTSIDE_HOME to a writable directory"
-READ_ONLY = "the file system is read-only"
 
 
 def state_dir() -> Path:
@@ -84,22 +86,9 @@ def state_dir() -> Path:
     return base / "portside"
 
 
-def _disk_state(directory: Path) -> tuple[bool, bool]:
-    """(read-only, full) for the file system holding `directory`, as far as statvfs tells."""
-    if sys.platform == "win32":
-        return False, False
-    try:
-        fs = os.statvfs(directory)
-    except OSError:
-        return False, False
-    return bool(fs.f_flag & os.ST_RDONLY), fs.f_bavail == 0
-
-
 def _unusable(path: Path, error: OSError | sqlite3.Error, action: str = "write") -> StateDirError:
     """The one-line error for a failure where the store meets the filesystem at `path`."""
-    if isinstance(error, IsADirectoryError):
-        return StateDirError(f"{path} is a directory, where portside keeps a file; remove it or {MOVE_ON}")
-    read_only, full = _disk_state(path.parent)
+    read_only, full = disk_state(path.parent)
     if isinstance(error, OSError):
         read_only = read_only or error.errno == errno.EROFS
         full = error.errno in (errno.ENOSPC, errno.EDQUOT)
@@ -109,7 +98,7 @@ def _unusable(path: Path, error: OSError | sqlite3.Error, action: str = "write")
         full = code == SQLITE_FULL or (full and code == SQLITE_IOERR)
         detail = str(error)
     full = full and not read_only
-    reason = READ_ONLY if read_only else "the disk is full" if full else detail
+    reason = "the file system is read-only" if read_only else "the disk is full" if full else detail
     remedy = f"free some space or {MOVE_ON}" if full else MOVE_ON
     return StateDirError(f"cannot {action} {path}: {reason}; {remedy}")
 
@@ -127,12 +116,13 @@ def _filesystem_errors(path: Path) -> Iterator[None]:
 
 def _check_header(path: Path) -> None:
     try:
-        with open(path, "rb") as file:
-            head = file.read(len(SQLITE_MAGIC))
+        fd = open_regular(path, os.O_RDONLY)
     except FileNotFoundError:
         return
     except OSError as error:
         raise _unusable(path, error, "read") from None
+    with os.fdopen(fd, "rb") as file:
+        head = file.read(len(SQLITE_MAGIC))
     if head and head != SQLITE_MAGIC:
         raise StateFileError(
             f"{path} is not a portside state file (not an SQLite database); move it away or set PORTSIDE_HOME"
@@ -144,14 +134,23 @@ class Store:
 
     def __init__(self, directory: Path) -> None:
         self.path = directory / FILE_NAME
+        lock = directory / LOCK_NAME
         try:
             directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        except FileExistsError:
+            raise StateDirError(f"cannot create state directory {directory}: something that is not a directory is "
+                                f"there; remove it or {MOVE_ON}") from None
         except OSError as error:
             raise _unusable(directory, error, "create state directory") from None
+        check_owner(directory)
+        files = (self.path, *(self.path.with_name(FILE_NAME + side) for side in SIDE_FILES), lock)
+        for path in files:
+            refuse_odd(path)
         _check_header(self.path)
         self._thread_lock = threading.Lock()
-        self._lock_fd = self._make_files(directory / LOCK_NAME)
-        self.read_only = self._lock_fd is None
+        # Why writes are refused, with the fix; None when they are not.
+        self.read_only = next(filter(None, map(unwritable, (directory, *files))), None)
+        self._lock_fd = None if self.read_only else self._make_files(lock)
         try:
             self._db = self._open()
         except BaseException:
@@ -159,20 +158,16 @@ class Store:
                 os.close(self._lock_fd)
             raise
 
-    def _make_files(self, lock: Path) -> int | None:
-        """Make the lock file and the store's file; the lock's fd, or None on a read-only file system."""
+    def _make_files(self, lock: Path) -> int:
+        """Make the store's file and its lock file (0600, never through links); the lock's fd."""
         try:
-            fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            os.close(open_regular(self.path, os.O_RDWR, create=True))
         except OSError as error:
-            if error.errno == errno.EROFS:
-                return None
-            raise _unusable(lock, error) from None
-        try:
-            os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600))
-        except OSError as error:
-            os.close(fd)
             raise _unusable(self.path, error) from None
-        return fd
+        try:
+            return open_regular(lock, os.O_RDWR, create=True)
+        except OSError as error:
+            raise _unusable(lock, error) from None
 
     def _open(self) -> sqlite3.Connection:
         """The connection, with the schema in place; refuses files that are not portside's store."""
@@ -191,13 +186,23 @@ class Store:
         return db
 
     def _connect(self) -> sqlite3.Connection:
-        """The file itself; on a read-only file system the file immutable, or an empty store where there is none."""
+        """The file itself; when it may not be written, read-only, or an empty store where there is none.
+
+        Read-only, SQLite still needs the shared-memory file, which it cannot make in a
+        directory it may not write: then the file is opened immutable (its log is not read).
+        """
         if not self.read_only:
             return sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         if not self.path.exists() or self.path.stat().st_size == 0:
             return sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
-        uri = f"{self.path.absolute().as_uri()}?immutable=1"
-        return sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+        uri = self.path.absolute().as_uri()
+        db = sqlite3.connect(f"{uri}?mode=ro", uri=True, isolation_level=None, check_same_thread=False)
+        try:
+            db.execute("PRAGMA schema_version").fetchone()
+        except sqlite3.OperationalError:
+            db.close()
+            return sqlite3.connect(f"{uri}?immutable=1", uri=True, isolation_level=None, check_same_thread=False)
+        return db
 
     @contextmanager
     def _flock(self) -> Iterator[None]:
@@ -215,7 +220,7 @@ class Store:
         """Hold the lock file `name` beside the store (not the store's own): one holder on the machine at a time."""
         lock = self.path.parent / name
         try:
-            fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            fd = open_regular(lock, os.O_RDWR, create=True)
         except OSError as error:
             raise _unusable(lock, error) from None
         try:
@@ -262,7 +267,7 @@ class Store:
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """One write transaction, serialised with every other writer on the machine."""
         if self.read_only:
-            raise StateDirError(f"cannot write {self.path}: {READ_ONLY}; {MOVE_ON}")
+            raise StateDirError(f"cannot write {self.path}: {self.read_only}")
         with _filesystem_errors(self.path), self._flock(), self._atomic(self._db) as db:
             yield db
 

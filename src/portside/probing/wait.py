@@ -196,7 +196,8 @@ class _Waiter:
     def _hit(self, outcome: str) -> bool:
         if self.http is None:
             return outcome == TcpOutcome.CONNECTED
-        return outcome.startswith("HTTP ") and self.http.accepts(int(outcome[5:]))
+        status = outcome.removeprefix("HTTP ")  # a status, or "failed: ..." when the exchange broke off
+        return status.isdigit() and self.http.accepts(int(status))
 
     def expire(self, items: list[_Target], now: float) -> None:
         for item in items:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from portside.errors import UsageError
+from portside.leasing.statefiles import open_regular
 from portside.leasing.store import open_store, state_dir
 from portside.net.names import parse_name
 
@@ -45,10 +46,10 @@ def _now() -> datetime.datetime:
 
 
 def _write_private(path: Path, data: bytes) -> None:
+    """Write `path` whole, 0600, through a temporary file made exclusively and never through a link."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
-    with os.fdopen(fd, "wb") as file:
+    with os.fdopen(open_regular(partial, os.O_WRONLY | os.O_TRUNC, create=True), "wb") as file:
         file.write(data)
     os.replace(partial, path)
 
