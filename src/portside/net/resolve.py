@@ -2,7 +2,10 @@
 
 `localhost` and `*.localhost` are both loopback families whatever /etc/hosts says
 (RFC 6761, as browsers do); literal addresses are themselves; other names go through
-getaddrinfo, in the order the system resolver returns them.
+getaddrinfo, in the order the system resolver returns them. A zone given by index
+(fe80::1%2) is named by its interface (fe80::1%eth0), as the inventory names it, and
+`sockaddr` turns a zone back into the scope id that connect() needs: Python's
+`connect(("fe80::1%eth0", port))` ignores the zone and fails with EINVAL.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ def addresses_of(target: Target) -> tuple[str, ...] | None:
     if target.is_loopback_name:
         return LOOPBACKS
     if target.address is not None:
-        return (target.address,)
+        return (_named_zone(target.address),)
     try:
         return resolver_order(target.host, target.port)
     except socket.gaierror as error:
@@ -44,3 +47,23 @@ def aim(target: int | str) -> tuple[Target, tuple[str, ...] | None]:
     """A target as callers give it (a port number or any target text), parsed, with the addresses it names."""
     parsed = parse_target(str(target))
     return parsed, addresses_of(parsed)
+
+
+def _named_zone(address: str) -> str:
+    """`address` with a numeric zone replaced by its interface's name, when one has that index."""
+    host, mark, zone = address.partition("%")
+    if not mark or not zone.isdigit():
+        return address
+    try:
+        return f"{host}%{socket.if_indextoname(int(zone))}"
+    except OSError:
+        return address
+
+
+def sockaddr(address: str, port: int) -> tuple[str, int] | tuple[str, int, int, int]:
+    """What connect() and bind() take for `address`: (host, port), or for a scoped IPv6 address
+    (host, port, flowinfo, scope id). OSError when the zone names no interface here."""
+    host, mark, zone = address.partition("%")
+    if not mark:
+        return address, port
+    return host, port, 0, int(zone) if zone.isdigit() else socket.if_nametoindex(zone)
