@@ -1,6 +1,6 @@
 """doctor's client model: for a name, getaddrinfo's answer and what each address said, where each kind of client gets.
 
-The claims themselves are checked against the real clients in tests/scenario/test_doctor_clients.py.
+The claims themselves are checked against the real clients in tests/scenario/test_doctor_real_clients.py.
 """
 
 from __future__ import annotations

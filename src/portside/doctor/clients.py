@@ -1,6 +1,6 @@
 """Which clients reach a name: how each kind finds its addresses, and whether it tries the next one.
 
-Pure. Each claim was measured against the real clients (tests/scenario/test_doctor_clients.py
+Pure. Each claim was measured against the real clients (tests/scenario/test_doctor_real_clients.py
 keeps it true against python3, node and curl on the test machine):
 
 - browsers and curl resolve `localhost` and every `*.localhost` to ::1 and 127.0.0.1
