@@ -22,7 +22,7 @@ from portside.net.addresses import (
     scoped,
     zone_of,
 )
-from portside.net.resolve import sockaddr
+from portside.net.resolve import dial_addresses, sockaddr
 
 GOOD = [
     ("62893", Target(62893)),
@@ -212,6 +212,12 @@ def test_a_mapped_address_is_dialled_as_its_ipv4_address(bound: str, dialled: st
 def test_sockaddr_carries_a_zone_as_the_scope_id(address: str, expected: tuple[object, ...]) -> None:
     """Python's connect(("fe80::1%eth0", port)) drops the zone and fails (EINVAL): the scope id must be given."""
     assert sockaddr(address, 80) == expected
+
+
+def test_a_link_local_target_without_its_zone_cannot_be_dialled() -> None:
+    assert dial_addresses(parse_target("[fe80::5%eth0]:80")) == ("fe80::5%eth0",)
+    with pytest.raises(TargetError, match=r"fe80::5 is link-local: name its interface, e.g. \[fe80::5%eth0\]:80"):
+        dial_addresses(parse_target("[fe80::5]:80"))
 
 
 @given(st.text(max_size=40))

@@ -203,6 +203,11 @@ TARGET_ROWS: dict[str, tuple[TargetEvidence, Row]] = {
                  rules=(rule("reject")._replace(interface=Condition(("lo",), negated=True)),)),
         Row(["firewall-reject"], Severity.FAULT, "something rejects it; no rule naming port 3000 was found",
             "look for the rule")),
+    "firewall-reject-a-rule-for-another-interface-than-the-zone": (
+        evidence("[fe80::5%eth0]:3000", failed("fe80::5%eth0", "refused"), listeners=(listener("fe80::5%eth0", 3000, WEB),),
+                 rules=(rule("reject")._replace(interface=Condition(("eth1",))),)),
+        Row(["firewall-reject"], Severity.FAULT, "[fe80::5%eth0]:3000 was refused although pid 4100 (node) listens on "
+            "[fe80::5%eth0]:3000: something rejects it; no rule naming port 3000 was found", "look for the rule")),
     "not-accepting-full-queue": (
         evidence("127.0.0.1:3000", failed("127.0.0.1", "timeout"),
                  listeners=(listener("127.0.0.1", 3000, WEB, accept_queue=17, backlog=16),)),

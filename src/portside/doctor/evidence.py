@@ -23,7 +23,7 @@ from portside.inventory.match import matching
 from portside.leasing import kernel_ports, unprivileged_port_start
 from portside.model import ConnectionState, Listener, ProcessInfo, Protocol
 from portside.net.addresses import AddressKind, Target, classify
-from portside.net.resolve import LOOPBACKS, addresses_of, resolver_order
+from portside.net.resolve import addresses_of, dial_addresses, resolver_order
 from portside.probing.runner import CONNECT_TIMEOUT
 
 HOSTS = "/etc/hosts"
@@ -108,7 +108,7 @@ def target_evidence(target: Target, environ: Mapping[str, str]) -> TargetEvidenc
         listening = pool.submit(_listeners, target.port)
         foreign = pool.submit(listeners_elsewhere, target.port)
         rules = pool.submit(ruleset)
-        addresses = dialled or ((target.address,) if target.address else LOOPBACKS)
+        addresses = dialled or dial_addresses(target)
         dials: list[Future[Exchange]] = [pool.submit(exchange, a, target, deadline) for a in addresses]
         mapped, nss_localhost = hosts.result()
         if resolving is None and name is not None and target.is_loopback_name and (mapped or nss_localhost):

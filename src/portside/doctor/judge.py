@@ -21,7 +21,7 @@ from portside.inventory.exposure import unreachable_bind
 from portside.inventory.match import accepts
 from portside.leasing.pool import PortRange
 from portside.model import Finding, ForeignListener, Listener, ProcessInfo, Severity, TcpOutcome
-from portside.net.addresses import AddressKind, Target, classify, dialled_as, host_port
+from portside.net.addresses import AddressKind, Target, classify, dialled_as, host_port, zone_of
 
 RANK = {Severity.FAULT: 0, Severity.WARNING: 1, Severity.INFO: 2}
 
@@ -138,7 +138,8 @@ class TargetEvidence(NamedTuple):
 
 
 def _interface(address: str) -> str | None:
-    return "lo" if classify(address) is AddressKind.LOOPBACK else None
+    """The interface a connection to `address` comes in on, where the address says: lo, or a scoped one's zone."""
+    return "lo" if classify(address) is AddressKind.LOOPBACK else zone_of(address)
 
 
 def _rules_text(rules: tuple[FirewallRule, ...]) -> str:

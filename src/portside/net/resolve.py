@@ -10,10 +10,11 @@ getaddrinfo, in the order the system resolver returns them. A zone given by inde
 
 from __future__ import annotations
 
+import ipaddress
 import socket
 
 from portside.errors import TargetError
-from portside.net.addresses import Target, parse_target
+from portside.net.addresses import Target, host_port, parse_target
 
 LOOPBACKS = ("::1", "127.0.0.1")
 
@@ -39,8 +40,16 @@ def resolver_order(host: str, port: int) -> tuple[str, ...]:
 
 
 def dial_addresses(target: Target) -> tuple[str, ...]:
-    """Addresses a client dials for `target`; a bare port means localhost, so both loopbacks."""
-    return addresses_of(target) or LOOPBACKS
+    """Addresses a client dials for `target`; a bare port means localhost, so both loopbacks.
+
+    TargetError for a link-local address without its zone: no interface is named, so it cannot be dialled.
+    """
+    found = addresses_of(target) or LOOPBACKS
+    for address in found:
+        if "%" not in address and ":" in address and ipaddress.IPv6Address(address).is_link_local:
+            raise TargetError(host_port(address, target.port),
+                              f"{address} is link-local: name its interface, e.g. [{address}%eth0]:{target.port}")
+    return found
 
 
 def aim(target: int | str) -> tuple[Target, tuple[str, ...] | None]:
