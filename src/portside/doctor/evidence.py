@@ -102,13 +102,13 @@ def target_evidence(target: Target, environ: Mapping[str, str]) -> TargetEvidenc
     # only when the hosts file or an NSS module answers it (never asked of DNS).
     dialled = addresses_of(target) if name not in (None, "localhost") else None
     resolved = None if target.is_loopback_name else dialled
+    addresses = dialled or dial_addresses(target)
     with ThreadPoolExecutor(max_workers=8) as pool:
         resolving = pool.submit(_resolved, "localhost", target.port) if name == "localhost" else None
         hosts = pool.submit(_hosts_mapping, name)
         listening = pool.submit(_listeners, target.port)
         foreign = pool.submit(listeners_elsewhere, target.port)
         rules = pool.submit(ruleset)
-        addresses = dialled or dial_addresses(target)
         dials: list[Future[Exchange]] = [pool.submit(exchange, a, target, deadline) for a in addresses]
         mapped, nss_localhost = hosts.result()
         if resolving is None and name is not None and target.is_loopback_name and (mapped or nss_localhost):
