@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from support import IS_ROOT, Held, Namespace, Running, start_holder, stop_holder, unleased_port
+from support import IS_ROOT, App, Held, Namespace, Running, start_holder, start_webapp, stop_holder, unleased_port
 
 # A test that uses the fixture named on the left gets the markers on the right.
 IMPLIED = {
@@ -60,6 +60,21 @@ def hold() -> Iterator[Callable[..., Held]]:
     yield start
     for held in started:
         stop_holder(held)
+
+
+@pytest.fixture
+def webapp() -> Iterator[Callable[..., App]]:
+    """`webapp(*args, prefix=None)`: webapp.py servers (tests/scenario/webapp.py), killed after."""
+    started: list[App] = []
+
+    def start(*args: str, prefix: list[str] | None = None) -> App:
+        app = start_webapp(args, prefix)
+        started.append(app)
+        return app
+
+    yield start
+    for app in started:
+        stop_holder(app)
 
 
 @pytest.fixture

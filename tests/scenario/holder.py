@@ -1,7 +1,8 @@
 """A process that holds the sockets a test asks for, reports them as JSON, then waits.
 
 Usage: python holder.py SPEC [SPEC...] [--fork] [--ignore-term]
-SPEC is PROTO:ADDRESS:PORT[:v6only|:dual][:reuseport], e.g. tcp:127.0.0.1:0, tcp:[::]:0:v6only.
+SPEC is PROTO:ADDRESS:PORT[:v6only|:dual][:reuseport], e.g. tcp:127.0.0.1:0, tcp:[::]:0:v6only,
+tcp:[fe80::5%v0]:0:v6only.
 It prints one JSON line {"pid", "child", "ports"} once everything is bound, then sleeps
 until signalled (or forever, with --ignore-term, until SIGKILL).
 """
@@ -31,7 +32,8 @@ def open_socket(spec: str) -> socket.socket:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     if family == socket.AF_INET6:
         sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1 if "v6only" in flags else 0)
-    sock.bind((address, int(port)))
+    host, _, zone = address.partition("%")  # a scoped address binds with its scope id: [fe80::5%v0]
+    sock.bind((host, int(port), 0, socket.if_nametoindex(zone)) if zone else (address, int(port)))
     if kind == socket.SOCK_STREAM:
         sock.listen(16)
     return sock

@@ -20,6 +20,7 @@ import pytest
 HERE = Path(__file__).resolve().parent
 SRC = str(HERE.parents[1] / "src")
 HOLDER = str(HERE / "holder.py")
+WEBAPP = str(HERE / "webapp.py")
 BACKEND = str(HERE / "backend.py")
 IS_ROOT = os.geteuid() == 0
 
@@ -54,7 +55,24 @@ def start_holder(specs: list[str], *flags: str, prefix: list[str] | None = None,
     return Held(proc, data["pid"], data["child"], data["ports"])
 
 
-def stop_holder(held: Held) -> None:
+class App(NamedTuple):
+    """A webapp.py server: its process, pid and port."""
+
+    proc: subprocess.Popen[str]
+    pid: int
+    port: int
+
+
+def start_webapp(args: tuple[str, ...], prefix: list[str] | None = None) -> App:
+    """webapp.py serving `args` (ADDRESS... [--status N | --silent | --say TEXT]), once it listens."""
+    proc = subprocess.Popen([*(prefix or []), sys.executable, WEBAPP, *args], stdout=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    assert proc.stdout is not None
+    data = json.loads(proc.stdout.readline())
+    return App(proc, data["pid"], data["port"])
+
+
+def stop_holder(held: Held | App) -> None:
     """Kill the holder's own session (it and its forked child), by the pid we started."""
     if held.proc.poll() is None:
         try:

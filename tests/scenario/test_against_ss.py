@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import ipaddress
+import json
 import re
 import shutil
 import subprocess
+import sys
 
 import pytest
-from support import listeners_on
+from support import SRC, Namespace, listeners_on
 
 pytestmark = pytest.mark.skipif(shutil.which("ss") is None, reason="ss (iproute2) is not installed")
 
@@ -47,3 +50,54 @@ def test_ss_sees_the_listener_portside_calls_dual_stack(cli, hold) -> None:
     ((proto, _address, port, pids),) = ss_rows(held.port)
     assert (proto, port, pids) == ("tcp", held.port, {held.pid})
     assert row["dual_stack"] is True
+
+
+def ss_table(prefix: list[str]) -> set[tuple[str, str, int]]:
+    """Every listening TCP and bound UDP socket as `ss` lists it: (protocol, address, port).
+
+    ss prints a device after the address of any socket bound to one ([fe80::5]%v0, 0.0.0.0%lo); the
+    address needs it only when it is link-local IPv6, as ls writes it. `*` is ss's `::` with v6only off.
+    """
+    out = subprocess.run([*prefix, "ss", "-Hlntu"], capture_output=True, text=True, check=True).stdout
+    rows = set()
+    for line in out.splitlines():
+        fields = line.split()
+        local, _, port = fields[4].rpartition(":")
+        address, _, device = local.partition("%")
+        address = "::" if address == "*" else address.strip("[]")
+        if device and ipaddress.ip_address(address).version == 6 and ipaddress.ip_address(address).is_link_local:
+            address = f"{address}%{device}"
+        rows.add((fields[0], address, int(port)))
+    return rows
+
+
+def ls_table(prefix: list[str]) -> set[tuple[str, str, int]]:
+    env = {"PYTHONPATH": SRC, "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
+    out = subprocess.run([*prefix, sys.executable, "-m", "portside", "ls", "--json"], capture_output=True, text=True,
+                         env=env, check=True).stdout
+    return {(row["protocol"], row["address"], row["port"]) for row in json.loads(out)["listeners"]}
+
+
+def agree(prefix: list[str]) -> set[tuple[str, str, int]]:
+    """ls between two ss runs: it lists every socket both saw, and none that neither saw (others open and close
+    sockets meanwhile). Returns what ls listed."""
+    before = ss_table(prefix)
+    listed = ls_table(prefix)
+    after = ss_table(prefix)
+    assert before & after <= listed, f"ss lists, ls does not: {sorted((before & after) - listed)}"
+    assert listed <= before | after, f"ls lists, ss does not: {sorted(listed - (before | after))}"
+    return listed
+
+
+def test_ls_agrees_with_ss_on_the_whole_machine() -> None:
+    assert agree([])
+
+
+def test_ls_agrees_with_ss_on_every_address_form(hold, netns: Namespace) -> None:  # type: ignore[no-untyped-def]
+    subprocess.run(["ip", "-n", netns.name, "addr", "add", "fe80::5/64", "dev", "v0", "nodad"], check=True)
+    held = hold("tcp:[::ffff:0.0.0.0]:0:dual", "tcp:[::ffff:127.0.0.1]:0:dual", "tcp:[fe80::5%v0]:0:v6only",
+                "udp:[fe80::5%v0]:0", "tcp:[::]:0:dual", "tcp:[::]:0:v6only", f"tcp:{netns.address}:0",
+                "udp:0.0.0.0:0", prefix=netns.prefix())
+    listed = agree(netns.prefix())
+    assert {("tcp", "fe80::5%v0", held.ports[2]), ("udp", "fe80::5%v0", held.ports[3]),
+            ("tcp", "::ffff:0.0.0.0", held.ports[0])} <= listed

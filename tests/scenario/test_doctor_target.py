@@ -13,40 +13,11 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import NamedTuple
 
 import pytest
 import servers
 from support import Namespace, hosts_prefix, needs, unleased_port
-
-WEBAPP = str(Path(__file__).with_name("webapp.py"))
-
-
-class App(NamedTuple):
-    proc: subprocess.Popen[str]
-    pid: int
-    port: int
-
-
-@pytest.fixture
-def webapp() -> Iterator[Callable[..., App]]:
-    started: list[App] = []
-
-    def start(*args: str, prefix: list[str] | None = None) -> App:
-        proc = subprocess.Popen([*(prefix or []), sys.executable, WEBAPP, *args], stdout=subprocess.PIPE, text=True,
-                                start_new_session=True)
-        assert proc.stdout is not None
-        data = json.loads(proc.stdout.readline())
-        app = App(proc, data["pid"], data["port"])
-        started.append(app)
-        return app
-
-    yield start
-    for app in started:
-        os.killpg(app.proc.pid, signal.SIGKILL)
-        app.proc.wait(10)
 
 
 def doctor(*argv: str, prefix: list[str] | None = None, env: dict[str, str] | None = None,
@@ -98,24 +69,6 @@ def test_listening_on_another_loopback_address(webapp) -> None:
     found = finding(report, "listening-elsewhere")
     assert f"127.0.0.2:{app.port}" in found["observed"] and f"pid {app.pid}" in found["observed"]
     assert f"127.0.0.2:{app.port}" in found["fix"]
-
-
-@pytest.mark.root
-@pytest.mark.parametrize(("bound", "hosts", "target", "resolves", "refused", "answering"), [
-    ("::1", "127.0.0.1 localhost\n::1 ip6-localhost\n", "http://localhost:{port}/", "127.0.0.1",
-     "127.0.0.1:{port}", "[::1]:{port}"),
-    ("127.0.0.1", "::1 localhost\n127.0.0.1 localhost\n", "localhost:{port}", "::1, 127.0.0.1",
-     "[::1]:{port}", "127.0.0.1:{port}"),
-])
-def test_family_mismatch(webapp, tmp_path: Path, bound: str, hosts: str, target: str, resolves: str, refused: str,
-                         answering: str) -> None:
-    """getaddrinfo's first address for localhost (from a private /etc/hosts) is not the family the server is on."""
-    app = webapp(bound)
-    status, report, _ = doctor(target.format(port=app.port), prefix=hosts_prefix(tmp_path, hosts))
-    assert status == 1 and codes(report) == ["family-mismatch"]
-    observed = finding(report, "family-mismatch")["observed"]
-    assert f"resolves to {resolves} (" in observed and f"{refused.format(port=app.port)} is refused" in observed
-    assert observed.endswith(f"answers only on {answering.format(port=app.port)}")
 
 
 @pytest.mark.root

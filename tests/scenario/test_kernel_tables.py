@@ -6,7 +6,13 @@ compared with its text tables, around a listener this test opens.
 
 from __future__ import annotations
 
+import ipaddress
+import json
+import shutil
 import socket
+import subprocess
+
+import pytest
 
 from portside.inventory import _netlink as netlink
 from portside.inventory._namespaces import parse_net_tcp
@@ -39,3 +45,20 @@ def test_proc_net_tcp_of_this_machine_matches_a_real_listener() -> None:
     server.listen()
     with server, open("/proc/net/tcp", "rb") as table:
         assert ("127.0.0.1", server.getsockname()[1]) in list(parse_net_tcp(table.read()))
+
+
+def test_live_local_routes_match_ip_route_show_table_local() -> None:
+    """The routes the kernel delivers here, as `ip route show table local` lists them (multicast left out)."""
+    if shutil.which("ip") is None:
+        pytest.skip("needs iproute2")
+    listed = set()
+    for family in ("-4", "-6"):
+        out = subprocess.run(["ip", family, "-j", "route", "show", "table", "local"], capture_output=True, text=True,
+                             check=True).stdout
+        for route in json.loads(out or "[]"):
+            if route.get("type") in ("local", "broadcast", "anycast"):
+                dst = route["dst"] if "/" in route["dst"] else f"{route['dst']}/{32 if family == '-4' else 128}"
+                listed.add((str(ipaddress.ip_network(dst)), socket.if_nametoindex(route["dev"])))
+    decoded = {(str(route.network), route.if_index) for route in netlink.local_routes()}
+    assert ("127.0.0.0/8", socket.if_nametoindex("lo")) in decoded
+    assert decoded == listed

@@ -13,13 +13,15 @@ from support import SRC, listeners_on
 
 
 def machine_addresses(family: str, netns: str | None = None) -> set[str]:
+    """The addresses `ip addr` lists, a link-local IPv6 one with its zone (as clients must dial it)."""
     prefix = ["ip", "-n", netns] if netns else ["ip"]
     out = subprocess.run([*prefix, "-j", "addr"], capture_output=True, text=True, check=True).stdout
     found = set()
     for link in json.loads(out):
         for info in link.get("addr_info", []):
             if info["family"] == ("inet" if family == "ipv4" else "inet6"):
-                found.add(info["local"])
+                zoned = info["family"] == "inet6" and info.get("scope") == "link"
+                found.add(f"{info['local']}%{link['ifname']}" if zoned else info["local"])
     return found
 
 

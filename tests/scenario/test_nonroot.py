@@ -39,7 +39,7 @@ def test_nobody_sees_own_owner_and_is_told_about_roots(hold) -> None:
     hidden = [r for r in listeners_on(data, roots.port) if r["address"] == "127.0.0.1" and not r["processes"]]
     assert len(hidden) == 1
     assert hidden[0]["socket_users"] == ["root"]
-    assert hidden[0]["note"].startswith("owner not visible (socket owned by user root)")
+    assert hidden[0]["note"].startswith("owner not visible: the open files of ")
     assert any("could not read the open files" in n and "run as root" in n for n in data["notes"])
 
 
@@ -50,6 +50,16 @@ def test_nobody_plain_output_lists_hidden_socket_and_notes(hold) -> None:
     assert f"127.0.0.1  {roots.port}" in result.stdout
     assert "note: could not read the open files" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_nobody_is_told_of_hidden_owners_in_one_note_not_one_per_listener(hold) -> None:
+    roots = hold(*["tcp:127.0.0.1:0"] * 6)
+    result = ls_as_nobody(*(arg for port in roots.ports for arg in ("--port", str(port))))
+    assert result.returncode == 0
+    assert all(f"127.0.0.1  {port}" in result.stdout for port in roots.ports)
+    lines = [line for line in result.stderr.splitlines() if "owner not visible" in line]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("note: 6 listeners of user root (127.0.0.1:") and " and 3 more): " in lines[0]
 
 
 def test_nobody_picks_and_lists_leases_in_its_own_store() -> None:

@@ -2,7 +2,7 @@
 
 Usage: python webapp.py ADDRESS [ADDRESS...] [--port N] [--status N | --silent | --say TEXT]
 Every ADDRESS is bound on one port (the first picks it when --port is 0 or absent; an IPv6
-"::" is v6-only). Prints {"pid", "port"} as one JSON line once listening, then serves until
+"::" is v6-only; a scoped one, fe80::5%v0, binds on its interface). Prints {"pid", "port"} as one JSON line once listening, then serves until
 signalled: --status answers every GET with that status, --silent accepts and reads but
 never writes, --say sends TEXT and closes.
 """
@@ -20,9 +20,10 @@ def listen(address: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in address else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    if family == socket.AF_INET6:
-        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-    sock.bind((address, port))
+    if family == socket.AF_INET6:  # v6-only, but an IPv4-mapped address (::ffff:127.0.0.2) cannot be
+        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0 if address.lower().startswith("::ffff:") else 1)
+    host, _, zone = address.partition("%")  # a scoped address binds with its scope id: fe80::5%v0
+    sock.bind((host, port, 0, socket.if_nametoindex(zone)) if zone else (address, port))
     sock.listen(64)
     return sock
 

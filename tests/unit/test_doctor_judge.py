@@ -64,6 +64,7 @@ class Row(NamedTuple):
 HTTP_OK = connected("127.0.0.1", "http", 200, "OK")
 REFUSED_BOTH = (failed("::1", "refused"), failed("127.0.0.1", "refused"))
 HERE = (listener("127.0.0.1", 3000, WEB),)
+UNHELD = listener("198.51.100.7", 3000, WEB)._replace(reachable_on=())
 
 TARGET_ROWS: dict[str, tuple[TargetEvidence, Row]] = {
     "ok-http": (
@@ -94,13 +95,61 @@ TARGET_ROWS: dict[str, tuple[TargetEvidence, Row]] = {
         Row(["other-namespace"], Severity.FAULT,
             "nothing listens on port 3000 in this network namespace, but 127.0.0.1:3000 in netns app (pid 4300, node)",
             "connect from inside it: nsenter --net --target 4300 portside doctor 3000")),
-    "family-mismatch": (
+    "family-mismatch-only-first-address-clients-fail": (
         evidence("localhost:3000", failed("::1", "refused"), connected("127.0.0.1"), resolved=("::1", "127.0.0.1"),
                  listeners=HERE),
-        Row(["family-mismatch"], Severity.FAULT,
-            "localhost resolves to ::1, 127.0.0.1 (getaddrinfo: Python, Node, most clients), and [::1]:3000 is "
-            "refused; the server answers only on 127.0.0.1:3000",
+        Row(["family-mismatch", "ok"], Severity.WARNING,
+            "localhost resolves to ::1, 127.0.0.1 (getaddrinfo), and [::1]:3000 is refused; the server answers only "
+            "on 127.0.0.1:3000. These fail: clients that dial only the first address (Node < 20, or Node with "
+            "autoSelectFamily: false); these reach 127.0.0.1:3000: curl, Python (socket.create_connection: urllib, "
+            "requests) and Node >= 20 (net, http, fetch)",
             "make the server listen on both families")),
+    "family-mismatch-getaddrinfo-clients-fail": (
+        evidence("http://localhost:3000/", connected("::1", "http", 200), failed("127.0.0.1", "refused"),
+                 resolved=("127.0.0.1",), listeners=(listener("::1", 3000, WEB),)),
+        Row(["family-mismatch"], Severity.FAULT,
+            "These fail: Python (socket.create_connection: urllib, requests), Node >= 20 (net, http, fetch) and "
+            "clients that dial only the first address (Node < 20, or Node with autoSelectFamily: false); these reach "
+            "[::1]:3000: browsers and curl",
+            "or dial [::1]:3000 instead of the name")),
+    "family-mismatch-a-subdomain-in-the-hosts-file": (
+        evidence("http://app.localhost:3000/", connected("::1", "http", 200), failed("127.0.0.1", "refused"),
+                 resolved=("127.0.0.1",), hosts_mapped=("127.0.0.1",), listeners=(listener("::1", 3000, WEB),)),
+        Row(["family-mismatch"], Severity.FAULT, "app.localhost resolves to 127.0.0.1 (getaddrinfo)",
+            "make the server listen on both families")),
+    "family-mismatch-another-name": (
+        evidence("http://api.test:3000/", failed("2001:db8::5", "refused"), connected("127.0.0.1", "http", 200),
+                 resolved=("2001:db8::5", "127.0.0.1"), listeners=HERE),
+        Row(["family-mismatch", "ok"], Severity.WARNING,
+            "these reach 127.0.0.1:3000: browsers, curl, Python (socket.create_connection: urllib, requests) and "
+            "Node >= 20", "dial 127.0.0.1:3000 instead of the name")),
+    "address-not-local": (
+        evidence("198.51.100.7:3000", failed("198.51.100.7", "unreachable"), listeners=(UNHELD,)),
+        Row(["address-not-local"], Severity.FAULT,
+            "pid 4100 (node) listens on 198.51.100.7:3000, but no interface that is up holds 198.51.100.7 (removed "
+            "after the server bound it, or its link is down): nothing can reach it",
+            "add the address back to its interface (sudo ip addr add 198.51.100.7/PREFIX dev DEVICE)")),
+    "address-not-local-not-a-firewall-reject": (
+        evidence("198.51.100.7:3000", failed("198.51.100.7", "refused"), listeners=(UNHELD,), rules=(rule("reject"),)),
+        Row(["address-not-local"], Severity.FAULT, "listens on 198.51.100.7:3000", "or bring its link up")),
+    "address-not-local-scoped": (
+        evidence("[fe80::5%eth0]:3000", failed("fe80::5%eth0", "timeout"),
+                 listeners=(listener("fe80::5%eth0", 3000, WEB)._replace(reachable_on=()),)),
+        Row(["address-not-local"], Severity.FAULT, "listens on [fe80::5%eth0]:3000, but no interface that is up holds "
+            "fe80::5%eth0", "sudo ip addr add fe80::5/PREFIX dev eth0")),
+    "address-not-local-the-only-listener-of-a-port": (
+        evidence("localhost:3000", *REFUSED_BOTH, listeners=(UNHELD,)),
+        Row(["address-not-local"], Severity.FAULT, "listens on 198.51.100.7:3000, but no interface", "ip -brief addr")),
+    "address-not-local-a-mapped-address": (
+        evidence("127.0.0.1:3000", failed("127.0.0.1", "refused"),
+                 listeners=(listener("::ffff:203.0.113.9", 3000, WEB, dual_stack=False)._replace(reachable_on=()),)),
+        Row(["address-not-local"], Severity.FAULT, "listens on [::ffff:203.0.113.9]:3000, but no interface that is up "
+            "holds 203.0.113.9", "sudo ip addr add 203.0.113.9/PREFIX dev DEVICE")),
+    "listening-elsewhere-never-suggests-a-mapped-address": (
+        evidence("localhost:3000", *REFUSED_BOTH,
+                 listeners=(listener("::ffff:127.0.0.2", 3000, WEB)._replace(reachable_on=("127.0.0.2",)),)),
+        Row(["listening-elsewhere"], Severity.FAULT, "but port 3000 listens on [::ffff:127.0.0.2]:3000 by pid 4100",
+            "dial 127.0.0.2:3000, or")),
     "hosts-misconfigured-not-loopback": (
         evidence("localhost:3000", connected("::1"), connected("127.0.0.1"), hosts_mapped=("203.0.113.50",)),
         Row(["hosts-misconfigured"], Severity.FAULT, "/etc/hosts maps localhost to 203.0.113.50, which is not loopback",
@@ -154,6 +203,11 @@ TARGET_ROWS: dict[str, tuple[TargetEvidence, Row]] = {
                  rules=(rule("reject")._replace(interface=Condition(("lo",), negated=True)),)),
         Row(["firewall-reject"], Severity.FAULT, "something rejects it; no rule naming port 3000 was found",
             "look for the rule")),
+    "firewall-reject-a-rule-for-another-interface-than-the-zone": (
+        evidence("[fe80::5%eth0]:3000", failed("fe80::5%eth0", "refused"), listeners=(listener("fe80::5%eth0", 3000, WEB),),
+                 rules=(rule("reject")._replace(interface=Condition(("eth1",))),)),
+        Row(["firewall-reject"], Severity.FAULT, "[fe80::5%eth0]:3000 was refused although pid 4100 (node) listens on "
+            "[fe80::5%eth0]:3000: something rejects it; no rule naming port 3000 was found", "look for the rule")),
     "not-accepting-full-queue": (
         evidence("127.0.0.1:3000", failed("127.0.0.1", "timeout"),
                  listeners=(listener("127.0.0.1", 3000, WEB, accept_queue=17, backlog=16),)),

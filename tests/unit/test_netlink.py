@@ -111,6 +111,7 @@ def test_garbage_never_crashes_with_anything_but_inventory_error(data: bytes) ->
     try:
         netlink.decode_diag_messages(data, Protocol.TCP)
         netlink.decode_addr_messages(data)
+        netlink.decode_route_messages(data)
     except InventoryError:
         pass
 
@@ -128,3 +129,54 @@ def test_address_message_with_wrong_length_is_skipped() -> None:
     body = struct.pack("=BBBBI", socket.AF_INET, 8, 0, 0, 1) + struct.pack("=HH", 7, netlink.IFA_LOCAL) + b"\x7f\x00\x00" + b"\0"
     data = HDR.pack(HDR.size + len(body), netlink.RTM_NEWADDR, 2, 1, 0) + body
     assert netlink.decode_addr_messages(data) == ([], False)
+
+
+def route_message(family: int, address: str, prefix: int, *, kind: int = 2, table: int = netlink.RT_TABLE_LOCAL,
+                  table_attr: int | None = None, device: int | None = 1) -> bytes:
+    """An RTM_NEWROUTE as the kernel sends it: rtmsg, then RTA_TABLE, RTA_DST and RTA_OIF attributes."""
+    raw = socket.inet_pton(family, address)
+    body = netlink.RTMSG.pack(family, prefix, 0, 0, table, 2, 254, kind, 0)
+    if table_attr is not None:
+        body += struct.pack("=HHI", 8, netlink.RTA_TABLE, table_attr)
+    body += struct.pack("=HH", 4 + len(raw), netlink.RTA_DST) + raw
+    if device is not None:
+        body += struct.pack("=HHI", 8, netlink.RTA_OIF, device)
+    return HDR.pack(HDR.size + len(body), netlink.RTM_NEWROUTE, 2, 1, 0) + body
+
+
+def test_local_routes_keep_local_broadcast_and_anycast_of_the_local_table() -> None:
+    data = b"".join((
+        route_message(socket.AF_INET, "127.0.0.0", 8),
+        route_message(socket.AF_INET, "192.0.2.255", 32, kind=3, device=2),
+        route_message(socket.AF_INET6, "fe80::5", 128, device=2, table_attr=netlink.RT_TABLE_LOCAL),
+        route_message(socket.AF_INET6, "2001:db8::", 128, kind=4, device=2),
+        route_message(socket.AF_INET6, "ff00::", 8, kind=5, device=2),  # multicast: not an address of this machine
+        route_message(socket.AF_INET, "192.0.2.0", 24, kind=1, table=254, device=2),  # unicast, main table
+        route_message(socket.AF_INET, "10.0.0.1", 32, table=252, table_attr=1000),  # RTA_TABLE over the 8-bit field
+        route_message(socket.AF_INET, "10.0.0.2", 32, device=None),
+    )) + DONE
+    routes, done = netlink.decode_route_messages(data)
+    assert done
+    assert [(str(route.network), route.if_index) for route in routes] == [
+        ("127.0.0.0/8", 1), ("192.0.2.255/32", 2), ("fe80::5/128", 2), ("2001:db8::/128", 2), ("10.0.0.2/32", 0)]
+
+
+def test_no_local_table_is_no_local_route() -> None:
+    """A namespace whose loopback never came up has no local table: the kernel answers ENOENT."""
+    data = HDR.pack(HDR.size + 4, netlink.NLMSG_ERROR, 0, 1, 0) + struct.pack("=i", -2)
+    assert netlink.decode_route_messages(data) == ([], True)
+    with pytest.raises(InventoryError, match="No such file"):
+        netlink.decode_addr_messages(data)
+
+
+def test_a_route_with_an_impossible_prefix_is_skipped() -> None:
+    data = route_message(socket.AF_INET, "10.0.0.1", 33) + route_message(socket.AF_INET, "10.0.0.1", 8)
+    routes, _ = netlink.decode_route_messages(data)
+    assert [str(route.network) for route in routes] == ["10.0.0.0/8"]
+
+
+def test_the_route_request_asks_for_the_local_table() -> None:
+    request = netlink.encode_getroute_request()
+    length, mtype, flags, _, _ = HDR.unpack_from(request)
+    assert (length, mtype, flags & netlink.NLM_F_DUMP) == (len(request), netlink.RTM_GETROUTE, netlink.NLM_F_DUMP)
+    assert netlink.RTMSG.unpack_from(request, HDR.size)[4] == netlink.RT_TABLE_LOCAL

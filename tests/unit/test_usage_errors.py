@@ -39,6 +39,8 @@ BAD_INPUT = [
     (["probe", "nohost"], "no port given"),
     (["probe", "ftp://x:1"], "unsupported scheme 'ftp'"),
     (["probe", ""], "empty target"),
+    (["probe", "[fe80::5]:80"], "fe80::5 is link-local: name its interface, e.g. [fe80::5%eth0]:80"),
+    (["probe", "[fe80::5%a b]:80"], "zone 'a b' is not an interface name or index"),
     # wait
     (["wait"], "the following arguments are required: TARGET"),
     (["wait", "70000"], "out of range"),
@@ -48,12 +50,14 @@ BAD_INPUT = [
     (["wait", "1", "--http", "999"], "invalid --http status"),
     (["wait", "1", "--http", "ok"], "invalid --http status"),
     (["wait", "1", "--http", "200", "--closed"], "not allowed with argument"),
+    (["wait", "http://[fe80::5]:80/"], "fe80::5 is link-local: name its interface"),
     # doctor
     (["doctor"], "doctor needs a TARGET"),
     (["doctor", "80", "--listen", "80"], "not both"),
     (["doctor", "99999"], "out of range"),
     (["doctor", "localhost:"], "port is missing"),
     (["doctor", "http://[::1"], "invalid target 'http://[::1'"),
+    (["doctor", "[fe80::5]:80"], "fe80::5 is link-local: name its interface"),
     (["doctor", "--listen", "0"], "port 0 is out of range"),
     (["doctor", "--listen", "70000"], "port 70000 is out of range"),
     (["doctor", "--listen", "abc"], "port 'abc' is not a number"),

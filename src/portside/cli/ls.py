@@ -1,4 +1,9 @@
-"""`portside ls`: every listening socket, sorted by port, with every owner and its exposure."""
+"""`portside ls`: every listening socket, sorted by port, with every owner and its exposure.
+
+Listeners that carry the same note (owners hidden from a non-root caller, an address no
+interface holds) are named in one note line, not one line each. A port asked for with
+`--port` that listens only in another network namespace gets a hint saying where.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ import portside
 from portside.cli.environment import Environment
 from portside.cli.render.shapes import inventory_text
 from portside.cli.render.tables import write_notes, write_table
+from portside.inventory import elsewhere_notes
 from portside.inventory.selection import Selection, select
 from portside.model import Connection, Inventory, Listener, Protocol
 from portside.net.addresses import bracketed, host_port, parse_port
@@ -80,6 +86,9 @@ def run(args: argparse.Namespace, env: Environment) -> int:
         portside.take_inventory(protocols=_protocols(args), connections=args.connections, backend=args.backend),
         selection,
     )
+    if selection.ports and Protocol.TCP in _protocols(args):
+        missing = sorted(selection.ports - {item.port for item in found.listeners})
+        found = found._replace(notes=found.notes + elsewhere_notes(missing))
     if args.json:
         env.stdout.write(inventory_text(found, with_connections=args.connections))
         env.stdout.write("\n")
@@ -89,8 +98,29 @@ def run(args: argparse.Namespace, env: Environment) -> int:
     if args.connections:
         env.stdout.write("\n")
         write_table(env, ["PROTO", "LOCAL", "PEER", "STATE", "PID", "PROCESS", "USER"], connection_rows(found.connections))
-    notes = list(found.notes)
-    notes.extend(f"{host_port(i.address, i.port)}/{i.protocol.value}: {i.note}" for i in found.listeners if i.note)
-    write_notes(env, notes)
+    write_notes(env, [*found.notes, *grouped_notes(found.listeners)])
     return 0
+
+
+SHOWN = 3
+
+
+def grouped_notes(listeners: tuple[Listener, ...]) -> list[str]:
+    """One line per distinct listener note, naming how many listeners carry it, which, and (when their owners
+    are hidden) whose sockets they are."""
+    groups: dict[str, list[Listener]] = {}
+    for item in listeners:
+        if item.note:
+            groups.setdefault(item.note, []).append(item)
+    lines = []
+    for note, items in groups.items():
+        names = [f"{host_port(i.address, i.port)}/{i.protocol.value}" for i in items]
+        users = sorted({user for i in items if not i.processes for user in i.socket_users})
+        whose = f" of user{'s' if len(users) > 1 else ''} {', '.join(users)}" if users else ""
+        if len(items) == 1:
+            lines.append(f"{names[0]}{whose}: {note}")
+            continue
+        more = f" and {len(names) - SHOWN} more" if len(names) > SHOWN else ""
+        lines.append(f"{len(items)} listeners{whose} ({', '.join(names[:SHOWN])}{more}): {note}")
+    return lines
 

@@ -32,7 +32,8 @@ def _write(env: Environment, report: WhoReport) -> None:
     for item in report.listeners:
         where = item.exposure.value + (", dual-stack" if item.dual_stack else "")
         shown = host_port(item.address, item.port)
-        out.write(f"{item.protocol.value} {shown}  ({where}; reachable on {', '.join(item.reachable_on)})\n")
+        reachable = ", ".join(item.reachable_on) or "nothing"
+        out.write(f"{item.protocol.value} {shown}  ({where}; reachable on {reachable})\n")
         if item.note:
             out.write(f"  {item.note}\n")
         for info in item.processes:
@@ -53,9 +54,9 @@ def run(args: argparse.Namespace, env: Environment) -> int:
     report = portside.who(args.target)
     if args.json:
         write_json(env, who_json(report))
-    elif report.listeners:
+    else:
         _write(env, report)
-        write_notes(env, report.notes)
+        write_notes(env, report.notes)  # with no listener: only where the port listens in other namespaces
     if not report.listeners:
         host = parse_target(args.target).host
         where = f"{host} port {report.port}" if host else f"port {report.port}"

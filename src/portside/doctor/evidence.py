@@ -23,7 +23,7 @@ from portside.inventory.match import matching
 from portside.leasing import kernel_ports, unprivileged_port_start
 from portside.model import ConnectionState, Listener, ProcessInfo, Protocol
 from portside.net.addresses import AddressKind, Target, classify
-from portside.net.resolve import LOOPBACKS, addresses_of, resolver_order
+from portside.net.resolve import addresses_of, dial_addresses, resolver_order
 from portside.probing.runner import CONNECT_TIMEOUT
 
 HOSTS = "/etc/hosts"
@@ -98,17 +98,21 @@ def target_evidence(target: Target, environ: Mapping[str, str]) -> TargetEvidenc
     deadline = time.monotonic() + BUDGET
     name = _client_name(target)
     # Other names go through the resolver first (an unknown name is a usage error); localhost is dialled on
-    # both loopbacks while getaddrinfo's own order is read beside it; *.localhost is loopback, never resolved.
+    # both loopbacks while getaddrinfo's own order is read beside it; *.localhost is loopback, and is resolved
+    # only when the hosts file or an NSS module answers it (never asked of DNS).
     dialled = addresses_of(target) if name not in (None, "localhost") else None
     resolved = None if target.is_loopback_name else dialled
+    addresses = dialled or dial_addresses(target)
     with ThreadPoolExecutor(max_workers=8) as pool:
         resolving = pool.submit(_resolved, "localhost", target.port) if name == "localhost" else None
         hosts = pool.submit(_hosts_mapping, name)
         listening = pool.submit(_listeners, target.port)
         foreign = pool.submit(listeners_elsewhere, target.port)
         rules = pool.submit(ruleset)
-        addresses = dialled or ((target.address,) if target.address else LOOPBACKS)
         dials: list[Future[Exchange]] = [pool.submit(exchange, a, target, deadline) for a in addresses]
+        mapped, nss_localhost = hosts.result()
+        if resolving is None and name is not None and target.is_loopback_name and (mapped or nss_localhost):
+            resolving = pool.submit(_resolved, name, target.port)  # answered by the hosts file or NSS, not DNS
         resolved, error = resolving.result() if resolving is not None else (resolved, None)
         extra = [a for a in resolved or () if a not in addresses and classify(a) is AddressKind.LOOPBACK]
         dials.extend(pool.submit(exchange, a, target, deadline) for a in extra)
@@ -117,7 +121,6 @@ def target_evidence(target: Target, environ: Mapping[str, str]) -> TargetEvidenc
         exchanges = tuple(dial.result() for dial in dials)
     notes = read.notes + (() if complete else ("some processes' network namespaces were not readable",))
     route_host = name or target.address or "localhost"
-    mapped, nss_localhost = hosts.result()
     return TargetEvidence(
         target=target, name=name, resolved=resolved, resolve_error=error,
         hosts_mapped=mapped, nss_localhost=nss_localhost, exchanges=exchanges, listeners=found, stopped=stopped,

@@ -14,12 +14,14 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from portside.doctor.clients import Client, reaches
 from portside.doctor.firewall import FirewallRule, catching
 from portside.doctor.proxyenv import ProxyRoute
+from portside.inventory.exposure import unreachable_bind
 from portside.inventory.match import accepts
 from portside.leasing.pool import PortRange
 from portside.model import Finding, ForeignListener, Listener, ProcessInfo, Severity, TcpOutcome
-from portside.net.addresses import AddressKind, Target, classify, host_port
+from portside.net.addresses import AddressKind, Target, classify, dialled_as, host_port, zone_of
 
 RANK = {Severity.FAULT: 0, Severity.WARNING: 1, Severity.INFO: 2}
 
@@ -136,7 +138,8 @@ class TargetEvidence(NamedTuple):
 
 
 def _interface(address: str) -> str | None:
-    return "lo" if classify(address) is AddressKind.LOOPBACK else None
+    """The interface a connection to `address` comes in on, where the address says: lo, or a scoped one's zone."""
+    return "lo" if classify(address) is AddressKind.LOOPBACK else zone_of(address)
 
 
 def _rules_text(rules: tuple[FirewallRule, ...]) -> str:
@@ -155,9 +158,11 @@ def _firewall(evidence: TargetEvidence) -> list[Finding]:
     look = f"look for the rule: sudo nft -a list ruleset | grep -w {port}"
     for exchange in evidence.exchanges:
         shown = host_port(exchange.address, port)
+        listening = [lst for lst in evidence.listeners if accepts(lst, exchange.address)]
+        if listening and all(unreachable_bind(lst) for lst in listening):
+            continue  # not a firewall: nothing here holds the address (address-not-local)
         caught = catching(evidence.rules, exchange.address, port, _interface(exchange.address))
         specific = tuple(rule for rule in caught if not rule.policy)
-        listening = [lst for lst in evidence.listeners if accepts(lst, exchange.address)]
         if exchange.tcp is TcpOutcome.TIMEOUT:
             full = [lst for lst in listening if lst.accept_queue is not None and lst.backlog is not None
                     and lst.accept_queue > 0 and lst.accept_queue >= lst.backlog]
@@ -196,15 +201,17 @@ def _absent(evidence: TargetEvidence) -> list[Finding]:
     tried = ", ".join(host_port(address, port) for address in dialled)
     if any(accepts(listener, address) for listener in evidence.listeners for address in dialled):
         return []
-    if evidence.listeners:
-        where = "; ".join(f"{host_port(lst.address, port)} by {_owners(lst)}" for lst in evidence.listeners)
-        first = evidence.listeners[0].address
+    reachable = [lst for lst in evidence.listeners if lst.reachable_on]
+    if reachable:
+        where = "; ".join(f"{host_port(lst.address, port)} by {_owners(lst)}" for lst in reachable)
         return [Finding(
             "listening-elsewhere", Severity.FAULT,
             f"nothing listens on {tried}, but port {port} listens on {where}",
-            f"dial {host_port(first, port)}, or make the server listen on the address you dial "
+            f"dial {host_port(reachable[0].reachable_on[0], port)}, or make the server listen on the address you dial "
             "(127.0.0.1 and ::1, or localhost)",
         )]
+    if evidence.listeners:
+        return []  # bound only to addresses this machine does not hold (address-not-local)
     if evidence.elsewhere:
         where = "; ".join(f"{host_port(f.address, port)} in {f.namespace} (pid {f.pid}, {f.process})"
                           for f in evidence.elsewhere)
@@ -223,21 +230,61 @@ def _absent(evidence: TargetEvidence) -> list[Finding]:
 
 
 def _family(evidence: TargetEvidence) -> list[Finding]:
-    if not evidence.resolved:
+    """getaddrinfo's first address does not answer but another does: say which clients fail and which fall back."""
+    name, resolved = evidence.name, evidence.resolved
+    if not name or not resolved:
         return []
-    by_address = {exchange.address: exchange for exchange in evidence.exchanges}
-    first = by_address.get(evidence.resolved[0])
-    answering = [e.address for e in evidence.exchanges if e.tcp is TcpOutcome.CONNECTED]
+    connected = {exchange.address: exchange.tcp is TcpOutcome.CONNECTED for exchange in evidence.exchanges}
+    first = next((e for e in evidence.exchanges if e.address == resolved[0]), None)
+    answering = [address for address, up in connected.items() if up]
     if first is None or first.tcp is TcpOutcome.CONNECTED or not answering:
         return []
+    found = reaches(name, resolved, evidence.target.scheme, connected)
+    failing = [reach.client for reach in found if reach.reaches is None]
+    if not failing:
+        return []
     port = evidence.target.port
+    reached: dict[str, list[Client]] = {}
+    for reach in found:
+        if reach.reaches is not None:
+            reached.setdefault(reach.reaches, []).append(reach.client)
+    fall_back = "; ".join(f"these reach {host_port(address, port)}: {_names(clients)}"
+                          for address, clients in reached.items())
+    severity = Severity.FAULT if any(client.stands_for_target for client in failing) else Severity.WARNING
     return [Finding(
-        "family-mismatch", Severity.FAULT,
-        f"{evidence.name} resolves to {', '.join(evidence.resolved)} (getaddrinfo: Python, Node, most clients), "
-        f"and {host_port(first.address, port)} is {first.tcp}; the server answers only on "
-        f"{', '.join(host_port(a, port) for a in answering)}",
+        "family-mismatch", severity,
+        f"{name} resolves to {', '.join(resolved)} (getaddrinfo), and {host_port(first.address, port)} is "
+        f"{first.tcp}; the server answers only on {', '.join(host_port(a, port) for a in answering)}. "
+        f"These fail: {_names(failing)}" + (f"; {fall_back}" if fall_back else ""),
         "make the server listen on both families (bind :: with IPV6_V6ONLY=0, or both ::1 and 127.0.0.1), "
         f"or dial {host_port(answering[0], port)} instead of the name",
+    )]
+
+
+def _names(clients: list[Client]) -> str:
+    names = [client.name for client in clients]
+    return ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else names[0]
+
+
+def _not_local(evidence: TargetEvidence) -> list[Finding]:
+    """A listener the target would reach is bound to an address no interface (that is up) holds."""
+    port = evidence.target.port
+    dialled = [e.address for e in evidence.exchanges if e.tcp is not TcpOutcome.CONNECTED]
+    nothing_answers = not any(e.tcp is TcpOutcome.CONNECTED for e in evidence.exchanges)
+    alone = nothing_answers and not any(lst.reachable_on for lst in evidence.listeners)
+    stranded = [lst for lst in evidence.listeners if unreachable_bind(lst)
+                and (alone or any(accepts(lst, address) for address in dialled))]
+    if not stranded:
+        return []
+    bound = ", ".join(dict.fromkeys(dialled_as(lst.address) for lst in stranded))
+    host, _, zone = dialled_as(stranded[0].address).partition("%")
+    return [Finding(
+        "address-not-local", Severity.FAULT,
+        "; ".join(f"{_owners(lst)} listens on {host_port(lst.address, port)}" for lst in stranded)
+        + f", but no interface that is up holds {bound} (removed after the server bound it, or its link is down): "
+        "nothing can reach it",
+        f"add the address back to its interface (sudo ip addr add {host}/PREFIX dev {zone or 'DEVICE'}) or "
+        "bring its link up, or restart the server on an address this machine holds (ip -brief addr)",
     )]
 
 
@@ -357,8 +404,8 @@ def _works(evidence: TargetEvidence) -> Finding | None:
 
 def diagnose_target(evidence: TargetEvidence) -> list[Finding]:
     """Why connecting to the target fails (or `ok` with how it answered), ranked."""
-    findings = [*_hosts(evidence), *_subdomain(evidence), *_family(evidence), *_firewall(evidence), *_answers(evidence),
-                *_proxy(evidence)]
+    findings = [*_hosts(evidence), *_subdomain(evidence), *_family(evidence), *_not_local(evidence),
+                *_firewall(evidence), *_answers(evidence), *_proxy(evidence)]
     if not any(exchange.tcp is TcpOutcome.CONNECTED for exchange in evidence.exchanges):
         findings.extend(_absent(evidence))
     if not any(finding.severity is Severity.FAULT for finding in findings):

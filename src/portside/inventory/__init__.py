@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterable
 
 from portside.errors import InventoryError, UsageError
 from portside.inventory._namespaces import listeners_elsewhere
@@ -25,12 +26,14 @@ from portside.inventory._procfs import (
 )
 from portside.inventory.assemble import assemble
 from portside.inventory.snapshot import RawSocket, Snapshot
-from portside.model import ConnectionState, Inventory, Protocol
+from portside.model import ConnectionState, ForeignListener, Inventory, Protocol
+from portside.net.addresses import host_port
 
 __all__ = [
     "StatFields",
     "ancestry",
     "choose_backend",
+    "elsewhere_notes",
     "has_procfs",
     "inventory",
     "listeners_elsewhere",
@@ -100,3 +103,17 @@ def tcp_sockets_in(state: ConnectionState) -> tuple[RawSocket, ...]:
         except OSError as error:
             raise InventoryError(f"cannot read TCP sockets: {error}") from error
     return tuple(found)
+
+
+def elsewhere_notes(ports: Iterable[int], verb: str = "ls --port") -> tuple[str, ...]:
+    """For each of `ports` (that has no listener here) that listens on TCP in another network namespace:
+    where, and the `portside VERB PORT` that looks inside."""
+    found = ((port, listeners_elsewhere(port)[0]) for port in ports)
+    return tuple(elsewhere_note(port, there, verb) for port, there in found if there)
+
+
+def elsewhere_note(port: int, found: tuple[ForeignListener, ...], verb: str) -> str:
+    """Nothing listens on `port` here, but it does in `found`'s namespaces. Pure."""
+    where = "; ".join(f"{host_port(f.address, port)} in {f.namespace} (pid {f.pid}, {f.process})" for f in found)
+    return (f"nothing listens on port {port} in this network namespace, but TCP {where}; look inside: "
+            f"nsenter --net --target {found[0].pid} portside {verb} {port}")

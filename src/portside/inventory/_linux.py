@@ -1,4 +1,4 @@
-"""The Linux adapter: sockets from netlink sock_diag, owners from /proc, addresses from rtnetlink.
+"""The Linux adapter: sockets from netlink sock_diag, owners from /proc, addresses and local routes from rtnetlink.
 
 The owner walk starts first (in a forked child, see _owners.py) and overlaps the socket
 table; it then keeps only those sockets' inodes, and last come the owners' details.
@@ -20,9 +20,8 @@ CONNECTED_STATES = 1 << _netlink.TCP_ESTABLISHED
 FAMILY_NAMES: dict[int, Family] = {socket.AF_INET: Family.IPV4, socket.AF_INET6: Family.IPV6}
 
 
-def interfaces() -> tuple[InterfaceAddress, ...]:
-    """Every address of every interface in this network namespace."""
-    names = dict(socket.if_nameindex())
+def interfaces(names: dict[int, str]) -> tuple[InterfaceAddress, ...]:
+    """Every address of every interface in this network namespace; `names` names the interfaces by index."""
     return tuple(
         InterfaceAddress(
             family=FAMILY_NAMES[found.family],
@@ -59,11 +58,14 @@ def snapshot(protocols: tuple[Protocol, ...] = (Protocol.TCP, Protocol.UDP), con
         info = _procfs.process_info(pid)
         if info is not None:
             processes[pid] = info
+    devices = tuple(socket.if_nameindex())
     return Snapshot(
         sockets=tuple(sockets),
         owners=walk.holders,  # owners that exit before their details are read drop out in assemble
         processes=processes,
-        interfaces=interfaces(),
+        interfaces=interfaces(dict(devices)),
         unreadable_pids=unreadable,
         privileged=os.geteuid() == 0,
+        devices=devices,
+        local_routes=tuple(_netlink.local_routes()),
     )

@@ -1,14 +1,18 @@
-"""Netlink sock_diag and rtnetlink: the kernel's socket table and interface addresses.
+"""Netlink sock_diag and rtnetlink: the kernel's socket table, interface addresses and local routes.
 
 Strategy (after pyroute2): message layouts are declared as `struct.Struct` tables,
 `encode_*` builds request bytes and `decode_*` turns reply bytes into records — both
 pure, tested against recorded dumps — and `dump()` is the one function that talks to
 the kernel. sock_diag is used rather than /proc/net/tcp because it is several times
 faster at 10k sockets and it reports IPV6_V6ONLY, which /proc/net/tcp6 does not show.
+The routing table `local` is what the kernel delivers to this machine (its addresses, all
+of 127.0.0.0/8, broadcast and AnyIP routes): a socket bound outside it is reached by nothing.
 """
 
 from __future__ import annotations
 
+import errno
+import ipaddress
 import os
 import socket
 import struct
@@ -16,7 +20,7 @@ from collections.abc import Callable, Iterator
 from typing import NamedTuple, TypeVar
 
 from portside.errors import InventoryError
-from portside.inventory.snapshot import RawSocket
+from portside.inventory.snapshot import LocalRoute, RawSocket
 from portside.model import ConnectionState, Endpoint, Family, Protocol
 
 AF_INET = socket.AF_INET
@@ -24,6 +28,8 @@ AF_INET6 = socket.AF_INET6
 
 NETLINK_ROUTE = 0
 NETLINK_SOCK_DIAG = 4
+SOL_NETLINK = 270
+NETLINK_GET_STRICT_CHK = 12
 
 NLMSG_ERROR = 2
 NLMSG_DONE = 3
@@ -32,11 +38,19 @@ NLM_F_DUMP = 0x300
 SOCK_DIAG_BY_FAMILY = 20
 RTM_GETADDR = 22
 RTM_NEWADDR = 20
+RTM_GETROUTE = 26
+RTM_NEWROUTE = 24
 
 INET_DIAG_SKV6ONLY = 11
 IFA_ADDRESS = 1
 IFA_LOCAL = 2
 IFA_LABEL = 3
+RTA_DST = 1
+RTA_OIF = 4
+RTA_TABLE = 15
+RT_TABLE_LOCAL = 255
+# Route types through which the kernel takes a packet as its own: local, broadcast, anycast.
+DELIVERED_HERE = frozenset({2, 3, 4})
 
 TCP_ESTABLISHED = 1
 TCP_CLOSE = 7
@@ -63,6 +77,9 @@ DIAG_MESSAGE = struct.Struct("=16xBBxxHH16s16sI8x4xIIII")
 NLMSG_LEN_TYPE = struct.Struct("=IH")
 # ifaddrmsg: family, prefixlen, flags, scope, index.
 IFADDRMSG = struct.Struct("=BBBBI")
+# rtmsg: family, dst_len, src_len, tos, table, protocol, scope, type, flags.
+RTMSG = struct.Struct("=BBBBBBBBI")
+U32 = struct.Struct("=I")
 
 RECV_BUFFER = 1 << 20
 
@@ -96,11 +113,23 @@ def encode_getaddr_request(seq: int = 1) -> bytes:
     return NLMSGHDR.pack(NLMSGHDR.size + len(body), RTM_GETADDR, flags, seq, 0) + body
 
 
-def iter_messages(data: bytes | memoryview) -> Iterator[tuple[int, memoryview]]:
+def encode_getroute_request(seq: int = 1) -> bytes:
+    """Request bytes for an rtnetlink dump of the local table's routes of both families.
+
+    A kernel that checks dump requests strictly (NETLINK_GET_STRICT_CHK, Linux 4.20) sends
+    only that table; an older one sends every route, and decoding keeps the local ones.
+    """
+    body = RTMSG.pack(socket.AF_UNSPEC, 0, 0, 0, RT_TABLE_LOCAL, 0, 0, 0, 0)
+    flags = NLM_F_REQUEST | NLM_F_DUMP
+    return NLMSGHDR.pack(NLMSGHDR.size + len(body), RTM_GETROUTE, flags, seq, 0) + body
+
+
+def iter_messages(data: bytes | memoryview, absent: int = 0) -> Iterator[tuple[int, memoryview]]:
     """Yield (type, payload) for each netlink message in one received buffer.
 
     Raises InventoryError for an NLMSG_ERROR with a non-zero code, and stops at
-    NLMSG_DONE by yielding it so the caller knows the dump is complete.
+    NLMSG_DONE by yielding it so the caller knows the dump is complete. The error
+    code `absent` (an errno) means "nothing to dump" and ends the dump the same way.
     """
     view = memoryview(data)
     offset = 0
@@ -112,6 +141,9 @@ def iter_messages(data: bytes | memoryview) -> Iterator[tuple[int, memoryview]]:
         payload = view[offset + NLMSGHDR.size : offset + length]
         if mtype == NLMSG_ERROR:
             (code,) = NLMSGERR.unpack_from(payload, 0)
+            if code and -code == absent:
+                yield NLMSG_DONE, payload
+                return
             if code:
                 raise InventoryError(f"netlink error: {os.strerror(-code)}")
         yield mtype, payload
@@ -233,7 +265,35 @@ def decode_addr_messages(data: bytes | memoryview) -> tuple[list[AssignedAddress
     return found, False
 
 
-def _dump(protocol: int, request: bytes, decode: Callable[[bytes], tuple[list[T], bool]]) -> list[T]:
+def decode_route_messages(data: bytes | memoryview) -> tuple[list[LocalRoute], bool]:
+    """Decode one buffer of RTM_NEWROUTE replies, keeping the local table's local, broadcast and anycast routes.
+
+    A namespace whose loopback was never up has no local table at all: ENOENT, no routes.
+    """
+    found: list[LocalRoute] = []
+    for mtype, payload in iter_messages(data, absent=errno.ENOENT):
+        if mtype == NLMSG_DONE:
+            return found, True
+        if mtype != RTM_NEWROUTE or len(payload) < RTMSG.size:
+            continue
+        family, prefix, _src, _tos, table, _proto, _scope, kind, _flags = RTMSG.unpack_from(payload, 0)
+        if family not in (socket.AF_INET, socket.AF_INET6) or kind not in DELIVERED_HERE:
+            continue
+        attrs = dict(_attributes(payload, RTMSG.size))
+        if RTA_TABLE in attrs and len(attrs[RTA_TABLE]) >= U32.size:
+            (table,) = U32.unpack_from(attrs[RTA_TABLE], 0)
+        raw = attrs.get(RTA_DST)
+        width = 4 if family == socket.AF_INET else 16
+        if table != RT_TABLE_LOCAL or raw is None or len(raw) != width or prefix > 8 * width:
+            continue
+        oif = attrs.get(RTA_OIF)
+        index = U32.unpack_from(oif, 0)[0] if oif is not None and len(oif) >= U32.size else 0
+        found.append(LocalRoute(ipaddress.ip_network(f"{socket.inet_ntop(family, bytes(raw))}/{prefix}", strict=False), index))
+    return found, False
+
+
+def _dump(protocol: int, request: bytes, decode: Callable[[bytes], tuple[list[T], bool]], strict: bool = False,
+          ) -> list[T]:
     """Send one dump request and decode the replies as they arrive, up to NLMSG_DONE."""
     if not hasattr(socket, "AF_NETLINK"):
         raise InventoryError("netlink is not available: it is Linux-only")
@@ -243,6 +303,11 @@ def _dump(protocol: int, request: bytes, decode: Callable[[bytes], tuple[list[T]
         raise InventoryError(f"netlink is not available: {error.strerror}") from error
     found: list[T] = []
     with sock:
+        if strict:
+            try:
+                sock.setsockopt(SOL_NETLINK, NETLINK_GET_STRICT_CHK, 1)
+            except OSError:
+                pass  # an older kernel: the whole dump comes, and the decoder filters it
         sock.sendall(request)
         while True:
             chunk = sock.recv(RECV_BUFFER)
@@ -264,3 +329,8 @@ def sockets(family: int, protocol: Protocol, states: int) -> list[RawSocket]:
 def interface_addresses() -> list[AssignedAddress]:
     """Every IPv4 and IPv6 address of every interface in this network namespace."""
     return _dump(NETLINK_ROUTE, encode_getaddr_request(), decode_addr_messages)
+
+
+def local_routes() -> list[LocalRoute]:
+    """The local table's routes of both families in this network namespace: what the kernel delivers here."""
+    return _dump(NETLINK_ROUTE, encode_getroute_request(), decode_route_messages, strict=True)

@@ -2,16 +2,19 @@
 
 Pure. Sockets sharing protocol, address and port (SO_REUSEPORT) become one listener
 holding every owner; a socket with no visible owner stays listed with an empty process
-list and a note saying why it is empty. Exposure is judged once per distinct
-(family, address, v6only, device) — a busy machine has thousands of sockets but few
-distinct bindings.
+list and a note saying why it is empty (the same words for every such socket, so front
+ends can group them; `socket_users` says whose they are). A link-local address gets the
+zone of the device the socket is bound to (fe80::1%eth0), on listeners and connections
+alike. Exposure is judged once per distinct (family, address, v6only, device) — a busy
+machine has thousands of sockets but few distinct bindings.
 """
 
 from __future__ import annotations
 
 from portside.inventory.exposure import Judgement, judge
 from portside.inventory.snapshot import RawSocket, Snapshot
-from portside.model import Connection, Family, Inventory, Listener, ProcessInfo, Protocol
+from portside.model import Connection, Endpoint, Family, Inventory, Listener, ProcessInfo, Protocol
+from portside.net.addresses import scoped
 
 
 class _OwnerCache(dict[int, tuple[ProcessInfo, ...]]):
@@ -46,11 +49,21 @@ def _unreadable(snapshot: Snapshot) -> str:
     return shown + (f" and {extra} more" if extra > 0 else "")
 
 
-def _hidden_note(snapshot: Snapshot, users: tuple[str, ...]) -> str:
-    owner = f" (socket owned by user {', '.join(users)})" if users else ""
-    if snapshot.unreadable_pids:
-        return f"owner not visible{owner}: the open files of {_unreadable(snapshot)} could not be read"
-    return f"owner not visible{owner}: no process in this PID namespace holds it (a container or another namespace)"
+def _hidden_note(snapshot: Snapshot) -> str:
+    unreadable = snapshot.unreadable_pids
+    if len(unreadable) == 1:
+        return f"owner not visible: the open files of {_unreadable(snapshot)} could not be read"
+    if unreadable:
+        return f"owner not visible: the open files of {len(unreadable)} processes could not be read"
+    return "owner not visible: no process in this PID namespace holds it (a container or another namespace)"
+
+
+def _zoned(endpoint: Endpoint, sock: RawSocket, devices: dict[int, str]) -> Endpoint:
+    """`endpoint` with the zone of the socket's device when its address is link-local IPv6."""
+    if not sock.bound_interface or sock.family is not Family.IPV6 or not endpoint.address.startswith("fe"):
+        return endpoint
+    zone = devices.get(sock.bound_interface, str(sock.bound_interface))
+    return Endpoint(scoped(endpoint.address, zone), endpoint.port)
 
 
 def _unreadable_note(snapshot: Snapshot) -> str | None:
@@ -73,6 +86,7 @@ def assemble(snapshot: Snapshot, user_names: dict[int, str]) -> Inventory:
     groups: dict[tuple[int, Protocol, Family, str], list[RawSocket]] = {}
     connections: list[Connection] = []
     owners_of = _OwnerCache(snapshot)
+    devices = dict(snapshot.devices)
     for sock in snapshot.sockets:
         if sock.remote is not None:
             connections.append(
@@ -80,14 +94,15 @@ def assemble(snapshot: Snapshot, user_names: dict[int, str]) -> Inventory:
                     protocol=sock.protocol,
                     family=sock.family,
                     state=sock.state,
-                    local=sock.local,
-                    remote=sock.remote,
+                    local=_zoned(sock.local, sock, devices),
+                    remote=_zoned(sock.remote, sock, devices),
                     processes=owners_of[sock.inode],
                     inode=sock.inode,
                 )
             )
             continue
-        key = (sock.local.port, sock.protocol, sock.family, sock.local.address)
+        address = _zoned(sock.local, sock, devices).address if sock.bound_interface else sock.local.address
+        key = (sock.local.port, sock.protocol, sock.family, address)
         group = groups.get(key)
         if group is None:
             groups[key] = [sock]
@@ -95,6 +110,7 @@ def assemble(snapshot: Snapshot, user_names: dict[int, str]) -> Inventory:
             group.append(sock)
 
     judged: dict[tuple[Family, str, bool | None, int], Judgement] = {}
+    hidden = _hidden_note(snapshot)
     users_of: dict[int | None, tuple[str, ...]] = {}
     listeners: list[Listener] = []
     # Sorting the group keys (port, protocol, family, address) orders the listeners.
@@ -105,7 +121,8 @@ def assemble(snapshot: Snapshot, user_names: dict[int, str]) -> Inventory:
         binding = (family, address, first.v6only, first.bound_interface)
         judgement = judged.get(binding)
         if judgement is None:
-            judgement = judge(family, address, first.v6only, snapshot.interfaces, first.bound_interface)
+            judgement = judge(family, address, first.v6only, snapshot.interfaces, first.bound_interface,
+                              snapshot.local_routes)
             judged[binding] = judgement
         if len(socks) == 1:
             processes = owners_of[first.inode]
@@ -123,11 +140,11 @@ def assemble(snapshot: Snapshot, user_names: dict[int, str]) -> Inventory:
             inodes = tuple(sorted(sock.inode for sock in socks))
             users = _users(socks, user_names)
             accept_queue = sum(s.accept_queue or 0 for s in socks) if first.accept_queue is not None else None
+        note = judgement.note if processes else "; ".join(filter(None, (hidden, judgement.note)))
         listeners.append(
             Listener(
                 protocol, family, address, port, judgement.dual_stack, judgement.exposure, judgement.reachable_on,
-                processes, inodes, users, accept_queue, first.backlog,
-                None if processes else _hidden_note(snapshot, users),
+                processes, inodes, users, accept_queue, first.backlog, note,
             )
         )
     connections.sort(key=lambda item: (item.local.port, item.remote.address, item.remote.port))

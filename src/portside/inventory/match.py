@@ -2,13 +2,15 @@
 
 A bare port names every listener on it. With addresses, a listener matches when a
 connection to one of them would reach it: its own address, a wildcard of that
-address's family, or a dual-stack `::` for IPv4 addresses.
+address's family, or a dual-stack `::` for IPv4 addresses. A scoped address matches
+only in its own zone (fe80::1%eth0 is not fe80::1%eth1); one given without a zone
+matches in any.
 """
 
 from __future__ import annotations
 
 from portside.model import Connection, Listener
-from portside.net.addresses import ip_of
+from portside.net.addresses import ip_of, zone_of
 
 
 def accepts(listener: Listener, address: str) -> bool:
@@ -17,7 +19,8 @@ def accepts(listener: Listener, address: str) -> bool:
     bound = ip_of(listener.address)
     if bound.is_unspecified:
         return bound.version == ip.version or (ip.version == 4 and listener.dual_stack)
-    return bound == ip
+    zones = (zone_of(address), zone_of(listener.address))
+    return bound == ip and (None in zones or zones[0] == zones[1])
 
 
 def matching(listeners: tuple[Listener, ...], port: int, addresses: tuple[str, ...] | None) -> tuple[Listener, ...]:

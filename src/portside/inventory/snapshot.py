@@ -6,6 +6,7 @@ public `Listener`s and `Connection`s of `portside.model`.
 
 from __future__ import annotations
 
+import ipaddress
 from typing import NamedTuple
 
 from portside.model import ConnectionState, Endpoint, Family, InterfaceAddress, ProcessInfo, Protocol
@@ -27,8 +28,19 @@ class RawSocket(NamedTuple):
     backlog: int | None = None
 
 
+class LocalRoute(NamedTuple):
+    """Addresses the kernel takes as this machine's own (a route of its `local` table), on one device."""
+
+    network: ipaddress.IPv4Network | ipaddress.IPv6Network
+    if_index: int
+
+
 class Snapshot(NamedTuple):
-    """What an adapter read from the machine in one pass."""
+    """What an adapter read from the machine in one pass.
+
+    `devices` names interfaces by index (for the zone of a scoped address); `local_routes` is
+    None when the adapter cannot read what the kernel delivers here.
+    """
 
     sockets: tuple[RawSocket, ...]
     owners: dict[int, tuple[int, ...]]
@@ -37,3 +49,5 @@ class Snapshot(NamedTuple):
     unreadable_pids: tuple[int, ...] = ()
     notes: tuple[str, ...] = ()
     privileged: bool = False
+    devices: tuple[tuple[int, str], ...] = ()
+    local_routes: tuple[LocalRoute, ...] | None = None

@@ -2,11 +2,12 @@
 
 One inventory pass with connections; the owners' details (cwd, ancestry) are read only for
 the processes that hold the target, so the cost stays that of `ls` plus a few /proc reads.
+When nothing holds it here, the notes say only where it listens in other network namespaces.
 """
 
 from __future__ import annotations
 
-from portside.inventory import ancestry, inventory, process_cwd
+from portside.inventory import ancestry, elsewhere_notes, inventory, process_cwd
 from portside.inventory.match import clients, matching
 from portside.model import Holder, ProcessInfo, WhoReport
 from portside.net.resolve import aim
@@ -28,5 +29,5 @@ def who(target: int | str, *, backend: str | None = None) -> WhoReport:
         listeners=held,
         holders=holders,
         connections=clients(found.connections, held) if held else (),
-        notes=found.notes,
+        notes=found.notes if held else elsewhere_notes([parsed.port], "who"),
     )

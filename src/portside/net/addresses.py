@@ -2,10 +2,12 @@
 
 One parser for every verb: "62893", ":62893", "127.0.0.1:62893", "[::1]:62893",
 "localhost:62893", "http://api.localhost/x" all become a `Target`. Scheme default
-ports fill in a missing port for URLs. Classification follows DESIGN.md: loopback is
-all of 127.0.0.0/8 and ::1 (and their IPv4-mapped forms); `localhost` and every
-`*.localhost` name are loopback (RFC 6761). Shown again, an IPv6 address goes in brackets
-([::1]:8080), as the parser reads it. Pure: no resolving, no sockets.
+ports fill in a missing port for URLs. A scoped (link-local) IPv6 address keeps its zone,
+"[fe80::5%eth0]:8080" (in a URL "%25", RFC 6874), since without it it cannot be dialled.
+Classification follows DESIGN.md: loopback is all of 127.0.0.0/8 and ::1 (and their
+IPv4-mapped forms); `localhost` and every `*.localhost` name are loopback (RFC 6761). Shown
+again, an IPv6 address goes in brackets ([::1]:8080), as the parser reads it. Pure: no
+resolving, no sockets.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from portside.errors import TargetError
 SCHEME_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
 SECURE_SCHEMES = frozenset({"https", "wss"})
 MAX_PORT = 65535
+MAX_ZONE = 15
 
 
 class AddressKind(StrEnum):
@@ -110,19 +113,24 @@ def _check_host(host: str, original: str) -> str:
     return host.lower()
 
 
-def _split_host_port(rest: str, original: str) -> tuple[str, str | None]:
+def _split_host_port(rest: str, original: str, url: bool) -> tuple[str, str | None]:
     if rest.startswith("["):
         close = rest.find("]")
         if close < 0:
             raise TargetError(original, "unclosed '[' in IPv6 address (expected e.g. [::1]:8080)")
         host = rest[1:close]
         after = rest[close + 1 :]
+        if url:
+            host = host.replace("%25", "%", 1)  # a zone in a URL is percent-encoded (RFC 6874)
         try:
             version = ipaddress.ip_address(host).version
         except ValueError:
             raise TargetError(original, f"{host!r} is not a valid IPv6 address") from None
         if version != 6:
             raise TargetError(original, "only IPv6 addresses go in brackets")
+        zone = zone_of(host)
+        if zone is not None and not _is_zone(zone):
+            raise TargetError(original, f"zone {zone!r} is not an interface name or index (expected e.g. [fe80::1%eth0])")
         if not after:
             return host, None
         if not after.startswith(":"):
@@ -134,6 +142,12 @@ def _split_host_port(rest: str, original: str) -> tuple[str, str | None]:
         host, port = rest.split(":", 1)
         return host, port
     return rest, None
+
+
+def _is_zone(zone: str) -> bool:
+    """An interface name as Linux allows it (up to 15 visible characters, no '/' or ':'), or an index."""
+    return 0 < len(zone) <= MAX_ZONE and zone.isascii() and zone.isprintable() and not any(
+        c.isspace() or c in "/:%" for c in zone)
 
 
 def parse_target(text: str) -> Target:
@@ -160,13 +174,36 @@ def parse_target(text: str) -> Target:
     bare_port = (text.startswith(":") and text.count(":") == 1) or text.isdigit() or text.startswith("-")
     if scheme is None and bare_port:
         return Target(port=parse_port(text.removeprefix(":"), original))
-    host, port_text = _split_host_port(text, original)
+    host, port_text = _split_host_port(text, original, scheme is not None)
     host = _check_host(host, original)
     if port_text is None:
         if scheme is None:
             raise TargetError(original, "no port given (expected HOST:PORT, a URL or a bare port)")
         return Target(port=SCHEME_PORTS[scheme], host=host, scheme=scheme, path=path)
     return Target(port=parse_port(port_text, original), host=host, scheme=scheme, path=path)
+
+
+def zone_of(address: str) -> str | None:
+    """The zone of a scoped address ("eth0" of fe80::1%eth0), None when it has none."""
+    _, mark, zone = address.partition("%")
+    return zone if mark else None
+
+
+def scoped(address: str, zone: str) -> str:
+    """`address` with `zone` when it needs one to be dialled: a link-local IPv6 address (fe80::/10).
+
+    Other addresses are the same on every interface and are returned as they are.
+    """
+    if ":" not in address or "%" in address or not ipaddress.IPv6Address(address).is_link_local:
+        return address
+    return f"{address}%{zone}"
+
+
+def dialled_as(address: str) -> str:
+    """What a client dials to reach a socket bound to `address`: an IPv4-mapped address
+    (::ffff:127.0.0.1) as its IPv4 address (127.0.0.1), any other (zone and all) as it is."""
+    ip = ip_of(address)
+    return str(ip) if ip.version == 4 and ":" in address else address
 
 
 def ip_of(address: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:

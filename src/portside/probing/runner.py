@@ -18,7 +18,7 @@ from typing import NamedTuple, Protocol
 
 from portside.model import TcpOutcome
 from portside.net.addresses import Target
-from portside.net.resolve import dial_addresses
+from portside.net.resolve import dial_addresses, sockaddr
 from portside.probing.fingerprints import (
     NOT_MINE,
     Banner,
@@ -76,7 +76,7 @@ def dial(sock: socket.socket, address: str, port: int) -> int:
     """`sock.connect_ex`, with an address no route can even be tried for (an unknown zone: fe80::1%nosuch)
     answered as EHOSTUNREACH rather than raised."""
     try:
-        return sock.connect_ex((address, port))
+        return sock.connect_ex(sockaddr(address, port))
     except OSError:
         return errno.EHOSTUNREACH
 
