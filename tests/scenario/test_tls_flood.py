@@ -154,6 +154,6 @@ def test_the_leaf_files_are_least_recently_used_first_out(state_home: Path) -> N
     made = kept.stat().st_ino
     assert leaf_path("kept.localhost", ca) == kept and kept.stat().st_ino == made, "reused, and marked as used"
     later = [leaf_path(f"b{i}.localhost", ca) for i in range(100)]
-    assert len(_leaves(state_home)) == MAX_LEAVES
+    assert len(_leaves(state_home)) <= MAX_LEAVES
     assert kept.exists() and all(path.exists() for path in later), "the recently used stay"
     assert not any(path.exists() for path in first[:45]), "the least recently used went"

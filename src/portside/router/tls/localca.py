@@ -6,7 +6,8 @@ Layout (directory 0700, every key 0600): `tls/ca.pem`, `tls/ca-key.pem`, and
 lock, so two `run --https` never make two. A leaf is reused while the CA that signed it
 is the current one and it has a week of validity left. The leaves are an LRU of at most
 MAX_LEAVES files: a use sets a leaf's modification time, and making one removes the least
-recently used beyond the limit, so no stream of names can fill the disk.
+recently used down to 7/8 of the limit (so the directory is scanned once per 32 leaves made,
+not for each), and no stream of names can fill the disk.
 """
 
 from __future__ import annotations
@@ -115,15 +116,17 @@ def leaf_path(host: str, ca: Issued) -> Path:
         pass
     leaf = make_leaf(host, ca, _now())
     _write_private(path, leaf.cert + leaf.key)
-    _prune(path.parent, MAX_LEAVES)
+    _prune(path.parent)
     return path
 
 
-def _prune(hosts: Path, keep: int) -> None:
-    """Remove the least recently used leaves of `hosts` beyond the `keep` newest (partial files are not leaves)."""
+def _prune(hosts: Path) -> None:
+    """Past MAX_LEAVES leaves in `hosts`, remove the least recently used down to 7/8 of it (partial files are not
+    leaves)."""
     leaves = [entry for entry in os.scandir(hosts) if entry.name.endswith(".pem") and not entry.name.startswith(".")]
-    if len(leaves) <= keep:
+    if len(leaves) <= MAX_LEAVES:
         return
+    keep = MAX_LEAVES * 7 // 8
     used: list[tuple[int, str]] = []
     for entry in leaves:
         try:

@@ -1,9 +1,10 @@
 """The proxy's TLS: a server context per host name, picked by SNI, with HTTP/2 offered by ALPN.
 
 The CA is read when the first TLS client arrives (so `run --https` may make it after the
-proxy started). A name gets a leaf of its own (localca.py) only when it routes — a live
-route or a subdomain of one, as the proxy's routing decides for a request — or is
-portside.localhost (the dashboard's); the contexts are an LRU of MAX_LEAVES, as the files are.
+proxy started). A leaf is made (localca.py) only for a name that routes — a live route or a
+subdomain of one, as the proxy's routing decides for a request — or for portside.localhost (the
+dashboard's); the contexts are an LRU of MAX_LEAVES, as the files are, and a name's context is
+served while it is there (the routes are looked up only on a miss, off the hot path).
 Any other name under localhost shares the `localhost` certificate, so the handshakes a web
 page can start for endless random names make nothing that lasts. Shared, not refused: a
 typo'd https://nmae.localhost then shows the browser's name-mismatch warning, which the user
@@ -62,11 +63,14 @@ class Certificates:
             self.base.sni_callback = self._pick
         return self.base
 
-    def _leaf(self, host: str) -> ssl.SSLContext:
+    def _leaf(self, host: str) -> ssl.SSLContext | None:
+        """`host`'s own context: from the LRU, else made when the name earns one; None for the shared one."""
         context = self.leaves.get(host)
         if context is not None:
             self.leaves.move_to_end(host)
             return context
+        if host == LOCALHOST or not gets_leaf(host, self.decide):
+            return None
         assert self.ca is not None
         context = self.leaves[host] = _server_context(leaf_path(host, self.ca))
         if len(self.leaves) > MAX_LEAVES:
@@ -80,6 +84,7 @@ class Certificates:
             host = servable(server_name)
         except UsageError:
             return ssl.ALERT_DESCRIPTION_UNRECOGNIZED_NAME
-        if host != LOCALHOST and gets_leaf(host, self.decide):
-            connection.context = self._leaf(host)
+        context = self._leaf(host)
+        if context is not None:
+            connection.context = context
         return None
