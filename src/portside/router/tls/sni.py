@@ -4,7 +4,7 @@ The CA is read when the first TLS client arrives (so `run --https` may make it a
 proxy started). A leaf is made (localca.py) only for a name that routes — a live route or a
 subdomain of one, as the proxy's routing decides for a request — or for portside.localhost (the
 dashboard's); the contexts are an LRU of MAX_LEAVES, as the files are, and a name's context is
-served while it is there (the routes are looked up only on a miss, off the hot path).
+served while it is there (names are parsed and routes looked up only on a miss, off the hot path).
 Any other name under localhost shares the `localhost` certificate, so the handshakes a web
 page can start for endless random names make nothing that lasts. Shared, not refused: a
 typo'd https://nmae.localhost then shows the browser's name-mismatch warning, which the user
@@ -63,8 +63,13 @@ class Certificates:
             self.base.sni_callback = self._pick
         return self.base
 
-    def _leaf(self, host: str) -> ssl.SSLContext | None:
-        """`host`'s own context: from the LRU, else made when the name earns one; None for the shared one."""
+    def _leaf(self, server_name: str) -> ssl.SSLContext | None:
+        """The name's own context: from the LRU, else made when the name earns one; None for the shared one.
+
+        A name found in the LRU as sent is canonical already: it is not parsed again (servable() costs more than
+        the rest of the callback). UsageError for a name not under localhost.
+        """
+        host = server_name if server_name in self.leaves else servable(server_name)
         context = self.leaves.get(host)
         if context is not None:
             self.leaves.move_to_end(host)
@@ -81,10 +86,9 @@ class Certificates:
         if server_name is None:
             return None
         try:
-            host = servable(server_name)
+            context = self._leaf(server_name)
         except UsageError:
             return ssl.ALERT_DESCRIPTION_UNRECOGNIZED_NAME
-        context = self._leaf(host)
         if context is not None:
             connection.context = context
         return None
