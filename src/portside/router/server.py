@@ -28,7 +28,7 @@ class Proxy:
 
     def __init__(self, port: int, store: Store) -> None:
         self.gateway = Gateway(port, store)
-        self.certificates = Certificates()
+        self.certificates = Certificates(self.gateway.decide)
         self.connections: set[asyncio.Task[None]] = set()
 
     async def accept(self, listener: socket.socket) -> None:

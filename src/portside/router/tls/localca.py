@@ -4,7 +4,10 @@ Layout (directory 0700, every key 0600): `tls/ca.pem`, `tls/ca-key.pem`, and
 `tls/hosts/HOST.pem` holding a leaf certificate and its key. Files are written whole
 (temporary file, then rename), so a reader never sees half a key; the CA is made under a
 lock, so two `run --https` never make two. A leaf is reused while the CA that signed it
-is the current one and it has a week of validity left.
+is the current one and it has a week of validity left. The leaves are an LRU of at most
+MAX_LEAVES files: a use sets a leaf's modification time, and making one removes the least
+recently used down to 7/8 of the limit (so the directory is scanned once per 32 leaves made,
+not for each), and no stream of names can fill the disk.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ if TYPE_CHECKING:
     from portside.router.tls.certs import Issued
 
 LOCALHOST = "localhost"
+MAX_LEAVES = 256  # leaves kept on disk, and contexts in the proxy's memory (~25 kB each)
 
 
 def tls_dir() -> Path:
@@ -107,9 +111,31 @@ def leaf_path(host: str, ca: Issued) -> Path:
     path = tls_dir() / "hosts" / f"{host.replace(':', '_')}.pem"
     try:
         if still_good(path.read_bytes(), ca.cert, _now()):
+            os.utime(path, follow_symlinks=False)
             return path
     except OSError:
         pass
     leaf = make_leaf(host, ca, _now())
     _write_private(path, leaf.cert + leaf.key)
+    _prune(path.parent)
     return path
+
+
+def _prune(hosts: Path) -> None:
+    """Past MAX_LEAVES leaves in `hosts`, remove the least recently used down to 7/8 of it (partial files are not
+    leaves)."""
+    leaves = [entry for entry in os.scandir(hosts) if entry.name.endswith(".pem") and not entry.name.startswith(".")]
+    if len(leaves) <= MAX_LEAVES:
+        return
+    keep = MAX_LEAVES * 7 // 8
+    used: list[tuple[int, str]] = []
+    for entry in leaves:
+        try:
+            used.append((entry.stat(follow_symlinks=False).st_mtime_ns, entry.path))
+        except FileNotFoundError:
+            continue
+    for _, path in sorted(used, reverse=True)[keep:]:
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
