@@ -4,7 +4,8 @@ What `portside run` does, as a library call. The port comes from `pick`'s alloca
 named lease: the same port next time while it is free) and the route NAME -> port is
 written before the command starts, both owned by this process. The command gets PORT
 and HOST=127.0.0.1, the flags of dev servers that ignore PORT (portflags.py), and SIGTERM
-from the kernel if this process dies. Leaving the block removes the route and the lease.
+from the kernel if this process dies. Leaving the block stops the command (if the caller has
+not), then removes the route and the lease.
 """
 
 from __future__ import annotations
@@ -49,7 +50,10 @@ def routed(name: str, command: Sequence[str], *, replace: bool = False, timeout:
             proxy, _ = start(https=https)
             service = start_service(with_port_flags(command, lease.port), port=lease.port, timeout=timeout,
                                     die_with_parent=True)
-            yield proxy.url(name, https), service
+            try:
+                yield proxy.url(name, https), service
+            finally:  # a no-op once the caller has stopped it; else (Ctrl-C before its handler) here, not later
+                service.stop()
         finally:
             remove_route(name, owner=me)
     finally:
