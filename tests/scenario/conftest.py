@@ -9,6 +9,7 @@ forget; a test marked `root` is skipped, with the reason, when not run as root.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -26,6 +27,8 @@ IMPLIED = {
     "browser": ("browser",),
     "launch_browser": ("browser",),
 }
+
+URL = re.compile(r"https?://[a-z0-9.-]+\.localhost(:[0-9]+)?/")
 
 
 def pytest_itemcollected(item: pytest.Item) -> None:
@@ -135,8 +138,9 @@ def start_run(proxy_port: int) -> Iterator[Callable[..., Running]]:
         assert proc.stdout is not None
         url = ""
         while line := proc.stdout.readline():
-            if line.startswith(("http://", "https://")):
-                url = line.strip()
+            # The command shares run's stdout, so its output can land on the URL's line (even without a newline).
+            if found := URL.search(line):
+                url = found.group(0)
                 break
         if not url:
             proc.wait(10)
