@@ -44,6 +44,16 @@ class StillHeld(KillError):
     """The port is still held after signalling, or by an owner portside cannot see (exit 1)."""
 
 
+class ContainerHeld(KillError):
+    """The port is a container's, held by its engine's stand-in (docker-proxy, conmon, rootlessport), which
+    portside never signals: stop the container instead (exit 1)."""
+
+
+class EngineError(PortsideError):
+    """A container engine's API could not be used: no socket, no answer in time, or an answer that does not
+    parse (exit 1). Inventories turn it into a note."""
+
+
 class EmptyPool(UsageError):
     """The requested range has no port left once the kernel's ports are taken out (exit 2)."""
 

@@ -3,7 +3,8 @@
 `doctor TARGET` answers "why can I not reach it": what each address said to a client of
 the target's scheme, set against what listens where (here, on other addresses, in other
 network namespaces), how the name resolves (/etc/hosts, getaddrinfo's order), the
-firewall's rules and the proxy variables a client would obey.
+firewall's rules and the proxy variables a client would obey — and, for a container's
+published port, what listens inside the container (containers/findings.py).
 
 `--listen PORT` answers "why can my server not bind PORT": someone holds it, closed
 connections in TIME_WAIT still pin it, it lies in the kernel's ephemeral range (an
@@ -14,11 +15,12 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from portside.containers.findings import container_findings
 from portside.doctor.firewall import FirewallRule, catching
 from portside.doctor.proxyenv import ProxyRoute
 from portside.inventory.match import accepts
 from portside.leasing.pool import PortRange
-from portside.model import Finding, ForeignListener, Listener, ProcessInfo, Severity, TcpOutcome
+from portside.model import Container, Finding, ForeignListener, Listener, ProcessInfo, Severity, TcpOutcome
 from portside.net.addresses import AddressKind, Target, classify, host_port
 
 RANK = {Severity.FAULT: 0, Severity.WARNING: 1, Severity.INFO: 2}
@@ -133,6 +135,7 @@ class TargetEvidence(NamedTuple):
     notes: tuple[str, ...]
     proxy: ProxyRoute | None
     connect_timeout: float = 1.0
+    stopped_containers: tuple[Container, ...] = ()
 
 
 def _interface(address: str) -> str | None:
@@ -157,7 +160,8 @@ def _firewall(evidence: TargetEvidence) -> list[Finding]:
         shown = host_port(exchange.address, port)
         caught = catching(evidence.rules, exchange.address, port, _interface(exchange.address))
         specific = tuple(rule for rule in caught if not rule.policy)
-        listening = [lst for lst in evidence.listeners if accepts(lst, exchange.address)]
+        # A port published by a DNAT rule alone has no socket here to refuse: its container answers (containers/).
+        listening = [lst for lst in evidence.listeners if accepts(lst, exchange.address) and lst.inodes]
         if exchange.tcp is TcpOutcome.TIMEOUT:
             full = [lst for lst in listening if lst.accept_queue is not None and lst.backlog is not None
                     and lst.accept_queue > 0 and lst.accept_queue >= lst.backlog]
@@ -357,9 +361,12 @@ def _works(evidence: TargetEvidence) -> Finding | None:
 
 def diagnose_target(evidence: TargetEvidence) -> list[Finding]:
     """Why connecting to the target fails (or `ok` with how it answered), ranked."""
+    containers = container_findings(evidence.target.port, evidence.listeners, evidence.stopped_containers,
+                                    evidence.exchanges)
     findings = [*_hosts(evidence), *_subdomain(evidence), *_family(evidence), *_firewall(evidence), *_answers(evidence),
-                *_proxy(evidence)]
-    if not any(exchange.tcp is TcpOutcome.CONNECTED for exchange in evidence.exchanges):
+                *_proxy(evidence), *containers]
+    explained = any(finding.severity is Severity.FAULT for finding in containers)
+    if not explained and not any(exchange.tcp is TcpOutcome.CONNECTED for exchange in evidence.exchanges):
         findings.extend(_absent(evidence))
     if not any(finding.severity is Severity.FAULT for finding in findings):
         works = _works(evidence)
