@@ -32,6 +32,7 @@ PID = "4def" * 16
 PROXY = process(200, "docker-proxy", user="root", uid=0)
 CONMON = process(300, "conmon", user="root", uid=0)
 ROOTLESS = process(400, "rootlessport")
+DOCKERD = process(100, "dockerd", user="root", uid=0)
 HTTPD = process(210, "busybox", user="root", uid=0, ppid=205)
 APP = process(310, "node", user="root", uid=0, ppid=300)
 WEB1 = EngineContainer(Engine.DOCKER, DID, "web1", "local/bb:1", "running",
@@ -100,6 +101,18 @@ ROWS: dict[str, tuple[Listener, Facts, Container | None]] = {
                      DOCKER_SEEN._replace(processes=(), inside=None, inside_ports=None)),
     "hidden-owner-api-only": (HIDDEN_1, facts(api=(WEB1,)),
                               DOCKER_SEEN._replace(stand_in=None, processes=(), inside=None, inside_ports=None)),
+    # userland-proxy off: dockerd holds the port; the API (or a DNAT rule) says whose it is
+    "dockerd-api": (listener("127.0.0.1", 18080, DOCKERD), facts(
+        api=(WEB1,), stand_ins={100: StandIn(100, "dockerd", Engine.DOCKER)}, members=DOCKER_MEMBER,
+        inside={DID: INSIDE_DOCKER}), DOCKER_SEEN._replace(stand_in="dockerd")),
+    "dockerd-dnat-cgroup": (listener("127.0.0.1", 18080, DOCKERD), facts(
+        stand_ins={100: StandIn(100, "dockerd", Engine.DOCKER)}, members=DOCKER_MEMBER,
+        addresses={DID: ("172.17.0.2",)}, inside={DID: INSIDE_DOCKER},
+        dnat=(DnatRule("tcp", "127.0.0.1", 18080, "172.17.0.2", 8080, "DOCKER", Engine.DOCKER),)),
+        DOCKER_SEEN._replace(name=None, image=None, stand_in="dockerd", source=ContainerSource.CGROUP)),
+    # dockerd's own API on TCP is no container's port
+    "dockerd-own-port": (listener("127.0.0.1", 2375, DOCKERD), facts(
+        api=(WEB1,), stand_ins={100: StandIn(100, "dockerd", Engine.DOCKER)}), None),
     "not-a-container": (listener("127.0.0.1", 18080, HTTPD), facts(api=(WEB1,), stand_ins={200: PROXY_ARGV}), None),
     "hidden-not-a-container": (listener("127.0.0.1", 5432, note="owner not visible"), facts(api=(WEB1,)), None),
     "other-chain": (listener("127.0.0.1", 2222, note="owner not visible"),

@@ -50,7 +50,8 @@ CONMON = ("/usr/bin/conmon", "--api-version", "1", "-c", CID, "-u", CID, "-r", "
     (running(21, "/usr/bin/conmon", "--cid", CID, "--name", "db"),
      StandIn(21, "conmon", Engine.PODMAN, container_id=CID, container_name="db")),
     (running(30, "rootlessport"), StandIn(30, "rootlessport", Engine.PODMAN)),
-    (running(40, "/usr/sbin/dockerd", "-H", "unix:///x"), None),
+    # dockerd holds published ports itself when userland-proxy is off; its argv says nothing of them
+    (running(40, "/usr/sbin/dockerd", "-H", "unix:///x"), StandIn(40, "dockerd", Engine.DOCKER)),
     (running(41, "python3", "-m", "http.server"), None),
 ], ids=["docker-proxy", "udp-v6", "equals-form", "bad-ports", "conmon", "conmon-long", "rootlessport", "dockerd",
         "python"])

@@ -68,6 +68,14 @@ def test_a_container_s_stand_in_is_never_a_victim(listeners, said: str) -> None:
         plan((listener("::1", 18080, WEB), *listeners), PROTECTED)
 
 
+def test_dockerd_holding_a_container_s_port_is_refused_but_its_own_port_is_not() -> None:
+    dockerd = process(4302, "dockerd", user="root", uid=0)
+    with pytest.raises(ContainerHeld, match=re.escape("held by dockerd (pid 4302), which portside does not signal")):
+        plan((listener("127.0.0.1", 18080, dockerd)._replace(container=WEB1._replace(stand_in="dockerd")),),
+             PROTECTED)
+    assert plan((listener("127.0.0.1", 2375, dockerd),), PROTECTED).victims == (dockerd,)
+
+
 def test_with_containers_the_container_is_stopped_and_other_owners_signalled() -> None:
     published = listener("127.0.0.1", 18080, PROXY)._replace(container=WEB1)
     made = plan((published, listener("::1", 18080, WEB), listener("0.0.0.0", 18080, PROXY)._replace(container=WEB1)),

@@ -62,6 +62,9 @@ def sockets(environ: Mapping[str, str]) -> tuple[list[str], list[str]]:
             if stat.S_ISSOCK(os.stat(path).st_mode):
                 found.setdefault(os.path.realpath(path), path)
                 continue
+        except PermissionError:
+            found.setdefault(path, path)  # asking it says why it may not be used
+            continue
         except OSError:
             pass
         variable = next((name for name, value in named if value == path), None)

@@ -13,10 +13,9 @@ import os
 from typing import NamedTuple
 
 from portside.containers.cgroups import container_of
-from portside.containers.daemons import DOCKERD
 from portside.containers.facts import InsideSocket, Member
 from portside.containers.localaddrs import parse_fib_trie, parse_if_inet6
-from portside.containers.standins import NAMES, StandIn, stand_in
+from portside.containers.standins import DOCKERD, NAMES, StandIn, stand_in
 from portside.inventory import process_info
 from portside.inventory._namespaces import parse_net_listeners
 from portside.inventory._owners import walk_pids
@@ -51,7 +50,7 @@ def scan() -> Scan:
             continue
         pid = int(name)
         comm = (_read(f"{PROC}/{pid}/comm") or "").strip()
-        if comm in NAMES or comm == DOCKERD:
+        if comm in NAMES:
             info = process_info(pid)
             seen = stand_in(info) if info is not None else None
             found.extend([seen] if seen is not None else [])

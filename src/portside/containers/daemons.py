@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-DOCKERD = "dockerd"
 DEFAULT_DATA_ROOT = "/var/lib/docker"
 
 

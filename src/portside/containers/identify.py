@@ -19,7 +19,7 @@ import ipaddress
 from portside.containers.dnat import DnatRule
 from portside.containers.engineapi import EngineContainer, PortMap
 from portside.containers.facts import Facts, Member
-from portside.containers.standins import DOCKER_PROXY, StandIn
+from portside.containers.standins import DOCKER_PROXY, DOCKERD, StandIn
 from portside.inventory.exposure import judge
 from portside.model import Container, ContainerSource, Engine, Family, Listener, Protocol
 
@@ -111,6 +111,9 @@ def container_for(listener: Listener, facts: Facts) -> Container | None:
             record, source = _publisher(facts, listener)
         member = facts.members.get(cid) if cid else _member_at(facts, stand.container_address)
         rule = _rule(facts, listener) if record is None and stand.container_port is None else None
+        member = member or (_member_at(facts, rule.to_address) if rule else None)
+        if stand.kind == DOCKERD and record is None and rule is None:
+            return None  # dockerd's own port (its API on TCP), not a container's
     else:
         record, source = _publisher(facts, listener)
         if record is None:

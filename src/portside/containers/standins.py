@@ -1,7 +1,9 @@
 """The engines' stand-ins: the processes that hold a container's published port on the host. Pure.
 
 Docker's `docker-proxy` names both ends in its argv (`-proto tcp -host-ip 127.0.0.1
--host-port 8080 -container-ip 172.17.0.2 -container-port 80`). Podman's `conmon` only
+-host-port 8080 -container-ip 172.17.0.2 -container-port 80`); with `userland-proxy`
+off, `dockerd` itself holds the port to reserve it (Docker 20.10) and DNAT carries the
+traffic, and its argv names nothing. Podman's `conmon` only
 reserves the port (traffic goes through a DNAT rule) and names the container (`-c ID
 -n NAME`); rootless networking's `rootlessport` names nothing: its child process
 (`rootlessport-child`) lives in the container's network namespace. A stand-in is never a service to signal: stopping
@@ -16,10 +18,12 @@ from typing import NamedTuple
 from portside.model import Engine, ProcessInfo
 
 DOCKER_PROXY = "docker-proxy"
+DOCKERD = "dockerd"
 CONMON = "conmon"
 ROOTLESSPORT = "rootlessport"
-NAMES = frozenset({DOCKER_PROXY, CONMON, ROOTLESSPORT})
-ENGINES = {DOCKER_PROXY: Engine.DOCKER, CONMON: Engine.PODMAN, ROOTLESSPORT: Engine.PODMAN}
+PROXIES = frozenset({DOCKER_PROXY, CONMON, ROOTLESSPORT})  # they hold nothing but containers' ports
+NAMES = PROXIES | {DOCKERD}
+ENGINES = {DOCKER_PROXY: Engine.DOCKER, DOCKERD: Engine.DOCKER, CONMON: Engine.PODMAN, ROOTLESSPORT: Engine.PODMAN}
 
 
 class StandIn(NamedTuple):
@@ -60,16 +64,28 @@ def _port(text: str | None) -> int | None:
     return int(text) if text is not None and text.isdigit() and 0 < int(text) < 65536 else None
 
 
+def _kind(info: ProcessInfo) -> str | None:
+    if info.name in NAMES:
+        return info.name
+    program = info.cmdline[0].rsplit("/", 1)[-1] if info.cmdline else ""
+    return program if program in NAMES else None
+
+
 def is_stand_in(info: ProcessInfo) -> bool:
-    """True for docker-proxy, conmon and rootlessport (by name or by the program's file name)."""
-    return info.name in NAMES or bool(info.cmdline) and info.cmdline[0].rsplit("/", 1)[-1] in NAMES
+    """True for docker-proxy, dockerd, conmon and rootlessport (by name or by the program's file name)."""
+    return _kind(info) is not None
+
+
+def is_proxy(info: ProcessInfo) -> bool:
+    """True for the stand-ins that hold nothing but containers' ports: docker-proxy, conmon, rootlessport."""
+    return _kind(info) in PROXIES
 
 
 def stand_in(info: ProcessInfo) -> StandIn | None:
     """What a stand-in's argv tells; None when `info` is not a stand-in."""
-    if not is_stand_in(info):
+    kind = _kind(info)
+    if kind is None:
         return None
-    kind = info.name if info.name in NAMES else info.cmdline[0].rsplit("/", 1)[-1]
     found = StandIn(info.pid, kind, ENGINES[kind])
     options = _options(info.cmdline)
     if kind == DOCKER_PROXY:

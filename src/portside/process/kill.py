@@ -2,7 +2,8 @@
 
 `kill` is the whole flow behind `portside kill` and `portside.kill`. `plan` is pure: it
 gathers the owners of the matching listeners and refuses pid 1, the caller itself and its
-ancestors — and a container's stand-in (docker-proxy, conmon, rootlessport): signalling
+ancestors — and a container's stand-in (docker-proxy, conmon, rootlessport, or dockerd
+holding a published port): signalling
 it breaks the engine and leaves the container running, so a container's port is freed
 by stopping the container through its engine's API, and only when asked (`containers`).
 `terminate` does the I/O: SIGTERM through checked pidfds, a bounded wait, SIGKILL only
@@ -18,7 +19,7 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 from portside.containers.describe import engine_command, label
-from portside.containers.standins import is_stand_in
+from portside.containers.standins import is_proxy
 from portside.errors import ContainerHeld, RefusedError, StillHeld, UsageError
 from portside.inventory import ancestry, inventory, process_info
 from portside.inventory.match import matching
@@ -48,7 +49,7 @@ def protected_pids() -> frozenset[int]:
 
 
 def _held_for_container(listener: Listener) -> ContainerHeld:
-    stand_ins = ", ".join(f"{p.name} (pid {p.pid})" for p in listener.processes if is_stand_in(p))
+    stand_ins = ", ".join(f"{p.name} (pid {p.pid})" for p in listener.processes if is_proxy(p) or listener.container)
     container = listener.container
     held = f"held by {stand_ins}, " if stand_ins else "forwarded by a DNAT rule, "
     if container is None:
@@ -73,7 +74,7 @@ def plan(listeners: tuple[Listener, ...], protected: frozenset[int], containers:
     plain = []
     for listener in listeners:
         container = listener.container
-        if container is None and not any(is_stand_in(p) for p in listener.processes):
+        if container is None and not any(is_proxy(p) for p in listener.processes):
             plain.append(listener)
         elif not containers or container is None or container.id is None:
             raise _held_for_container(listener)
