@@ -16,8 +16,9 @@ from portside.containers.cgroups import container_of
 from portside.containers.daemons import data_root
 from portside.containers.dnat import DnatRule, parse_iptables_dnat, parse_nft_dnat
 from portside.containers.localaddrs import parse_fib_trie, parse_if_inet6
-from portside.containers.standins import StandIn, is_stand_in, stand_in
-from portside.model import Engine, ProcessInfo
+from portside.containers.names import is_engine_bridge, is_stand_in
+from portside.containers.standins import StandIn, stand_in
+from portside.model import Engine, Family, InterfaceAddress, ProcessInfo
 
 CID = "4defa20fd105c90db8d447cea3828be8f87e58fece9ab75168e4a1d6bf4f5a07"
 DID = "90271bf6cfbb361495c61ae8742a1fbfa1beef402a0f669a24381947f4f46ffb"
@@ -64,6 +65,15 @@ def test_a_stand_in_is_known_by_its_program_when_renamed() -> None:
     renamed = process(50, "exe")._replace(cmdline=PROXY)
     assert is_stand_in(renamed) and stand_in(renamed) == StandIn(
         50, "docker-proxy", Engine.DOCKER, "tcp", "127.0.0.1", 18080, "172.17.0.2", 8080)
+
+
+@pytest.mark.parametrize(("name", "bridge"), [
+    ("docker0", True), ("podman0", True), ("cni-podman0", True), ("br-23c4f681f40d", True), ("podman12", True),
+    ("br-lan", False), ("br0", False), ("docker1x", False), ("eth0", False), ("podman", False),
+    ("br-23C4F681F40D", False), ("veth1234", False),
+])
+def test_engine_bridges_by_name(name: str, bridge: bool) -> None:
+    assert is_engine_bridge(InterfaceAddress(Family.IPV4, "172.17.0.1", name, 3)) is bridge
 
 
 @given(st.lists(st.text(max_size=12), max_size=12))

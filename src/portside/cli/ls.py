@@ -8,7 +8,6 @@ import portside
 from portside.cli.environment import Environment
 from portside.cli.render.shapes import inventory_text
 from portside.cli.render.tables import write_notes, write_table
-from portside.containers.describe import handle
 from portside.inventory.selection import Selection, select
 from portside.model import Connection, ForeignListener, Inventory, Listener, Protocol
 from portside.net.addresses import bracketed, host_port, parse_port
@@ -55,6 +54,8 @@ def _owners(item: Listener | Connection) -> tuple[str, str, str]:
 
 def _container(item: Listener) -> str:
     """'docker web1:8080' — engine, container and the port inside; '-' for a port that is no container's."""
+    from portside.containers.describe import handle
+
     found = item.container
     if found is None:
         return "-"
@@ -76,6 +77,8 @@ def listener_rows(listeners: tuple[Listener, ...]) -> list[list[str]]:
 
 
 def namespace_rows(listeners: tuple[ForeignListener, ...]) -> list[list[str]]:
+    from portside.containers.describe import handle
+
     rows = []
     for item in listeners:
         found = item.container

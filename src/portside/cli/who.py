@@ -9,7 +9,6 @@ import portside
 from portside.cli.environment import Environment
 from portside.cli.render.shapes import who_json
 from portside.cli.render.tables import write_json, write_notes
-from portside.containers.describe import label
 from portside.model import Container, WhoReport
 from portside.net.addresses import bracketed, host_port, parse_target
 
@@ -28,6 +27,8 @@ def _when(seconds: float | None) -> str:
 
 
 def _write_container(env: Environment, container: Container) -> None:
+    from portside.containers.describe import label
+
     out = env.stdout
     short = container.id[:12] if container.id else "?"
     out.write(f"  container: {label(container)}  id {short}  {container.state or '?'}"

@@ -12,14 +12,14 @@ containers behind a port, running or not; `stop_container` is `kill --container`
 from __future__ import annotations
 
 import os
-import re
+from typing import TYPE_CHECKING
 
-from portside.containers.standins import is_stand_in
+from portside.containers.names import is_engine_bridge, is_stand_in
 from portside.errors import EngineError
-from portside.inventory.snapshot import Snapshot
 from portside.model import Container, ForeignListener, Inventory, ProcessInfo, Protocol
 
-BRIDGE = re.compile(r"^(?:docker0|podman\d+|cni-podman\d+|br-[0-9a-f]{12})$")
+if TYPE_CHECKING:
+    from portside.inventory.snapshot import Snapshot
 
 
 def _stand_ins(found: Inventory) -> dict[int, ProcessInfo]:
@@ -35,7 +35,7 @@ def _stand_ins(found: Inventory) -> dict[int, ProcessInfo]:
 
 def engine_bridge(snapshot: Snapshot) -> bool:
     """True when an engine's bridge (docker0, podman0, cni-podman0, a Docker network's br-ID) is up here."""
-    return any(BRIDGE.match(item.interface) for item in snapshot.interfaces)
+    return any(is_engine_bridge(item) for item in snapshot.interfaces)
 
 
 def attach(found: Inventory, snapshot: Snapshot, protocols: tuple[Protocol, ...]) -> Inventory:

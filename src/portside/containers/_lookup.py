@@ -15,7 +15,8 @@ from portside.containers.dnat import DnatRule, parse_iptables_dnat, parse_nft_dn
 from portside.containers.engineapi import EngineContainer
 from portside.containers.facts import Facts, InsideSocket
 from portside.containers.identify import attach as identify
-from portside.containers.standins import ROOTLESSPORT, StandIn, stand_in
+from portside.containers.names import ROOTLESSPORT
+from portside.containers.standins import StandIn, stand_in
 from portside.inventory import process_info
 from portside.inventory.snapshot import Snapshot
 from portside.model import Container, ContainerSource, Engine, ForeignListener, Inventory, ProcessInfo, Protocol

@@ -15,7 +15,8 @@ from typing import NamedTuple
 from portside.containers.cgroups import container_of
 from portside.containers.facts import InsideSocket, Member
 from portside.containers.localaddrs import parse_fib_trie, parse_if_inet6
-from portside.containers.standins import DOCKERD, NAMES, StandIn, stand_in
+from portside.containers.names import DOCKERD, NAMES
+from portside.containers.standins import StandIn, stand_in
 from portside.inventory import process_info
 from portside.inventory._namespaces import parse_net_listeners
 from portside.inventory._owners import walk_pids

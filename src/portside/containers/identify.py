@@ -19,7 +19,8 @@ import ipaddress
 from portside.containers.dnat import DnatRule
 from portside.containers.engineapi import EngineContainer, PortMap
 from portside.containers.facts import Facts, Member
-from portside.containers.standins import DOCKER_PROXY, DOCKERD, StandIn
+from portside.containers.names import DOCKER_PROXY, DOCKERD
+from portside.containers.standins import StandIn
 from portside.inventory.exposure import judge
 from portside.model import Container, ContainerSource, Engine, Family, Listener, Protocol
 

@@ -15,14 +15,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import NamedTuple
 
+from portside.containers.names import CONMON, DOCKER_PROXY, DOCKERD, ROOTLESSPORT, kind_of
 from portside.model import Engine, ProcessInfo
 
-DOCKER_PROXY = "docker-proxy"
-DOCKERD = "dockerd"
-CONMON = "conmon"
-ROOTLESSPORT = "rootlessport"
-PROXIES = frozenset({DOCKER_PROXY, CONMON, ROOTLESSPORT})  # they hold nothing but containers' ports
-NAMES = PROXIES | {DOCKERD}
 ENGINES = {DOCKER_PROXY: Engine.DOCKER, DOCKERD: Engine.DOCKER, CONMON: Engine.PODMAN, ROOTLESSPORT: Engine.PODMAN}
 
 
@@ -64,26 +59,9 @@ def _port(text: str | None) -> int | None:
     return int(text) if text is not None and text.isdigit() and 0 < int(text) < 65536 else None
 
 
-def _kind(info: ProcessInfo) -> str | None:
-    if info.name in NAMES:
-        return info.name
-    program = info.cmdline[0].rsplit("/", 1)[-1] if info.cmdline else ""
-    return program if program in NAMES else None
-
-
-def is_stand_in(info: ProcessInfo) -> bool:
-    """True for docker-proxy, dockerd, conmon and rootlessport (by name or by the program's file name)."""
-    return _kind(info) is not None
-
-
-def is_proxy(info: ProcessInfo) -> bool:
-    """True for the stand-ins that hold nothing but containers' ports: docker-proxy, conmon, rootlessport."""
-    return _kind(info) in PROXIES
-
-
 def stand_in(info: ProcessInfo) -> StandIn | None:
     """What a stand-in's argv tells; None when `info` is not a stand-in."""
-    kind = _kind(info)
+    kind = kind_of(info)
     if kind is None:
         return None
     found = StandIn(info.pid, kind, ENGINES[kind])

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 from portside.containers.describe import engine_command, label
-from portside.containers.standins import is_proxy
+from portside.containers.names import is_proxy
 from portside.errors import ContainerHeld, RefusedError, StillHeld, UsageError
 from portside.inventory import ancestry, inventory, process_info
 from portside.inventory.match import matching
