@@ -323,6 +323,8 @@ def test_podman_conmon(podman_engine: Podman, containers) -> None:  # type: igno
     assert (container["id"], container["name"], container["image"], container["container_port"],
             container["source"]) == (cid, "pweb", None, 8080, "argv")
     assert container["container_address"].startswith("10.88.")
+    assert ("containers named without the engine API, from the stand-in's argv; without it, the name, image or "
+            "port inside is not known for pweb") in fallback.json()["notes"]
     conmon = row["processes"][0]["pid"]
     refused = podman_engine.portside("kill", "18100", "--yes")
     assert refused.status == 1 and "`podman stop pweb`" in refused.stderr

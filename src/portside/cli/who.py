@@ -27,12 +27,12 @@ def _when(seconds: float | None) -> str:
 
 
 def _write_container(env: Environment, container: Container) -> None:
-    from portside.containers.describe import label
+    from portside.containers.describe import SOURCES, label
 
     out = env.stdout
     short = container.id[:12] if container.id else "?"
     out.write(f"  container: {label(container)}  id {short}  {container.state or '?'}"
-              f"  (named through {container.source})\n")
+              f"  (named through {SOURCES[container.source]})\n")
     port = container.container_port or "?"
     if container.inside is None:
         inside = "not readable"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from portside.containers import _engines, _procscan
 from portside.containers._statefiles import docker_states
+from portside.containers.describe import SOURCES, handle
 from portside.containers.dnat import DnatRule, parse_iptables_dnat, parse_nft_dnat
 from portside.containers.engineapi import EngineContainer
 from portside.containers.facts import Facts, InsideSocket
@@ -20,13 +21,6 @@ from portside.containers.standins import StandIn, stand_in
 from portside.inventory import process_info
 from portside.inventory.snapshot import Snapshot
 from portside.model import Container, ContainerSource, Engine, ForeignListener, Inventory, ProcessInfo, Protocol
-
-SOURCES = {
-    ContainerSource.STATE_FILE: "Docker's state files",
-    ContainerSource.ARGV: "the stand-ins' argv",
-    ContainerSource.CGROUP: "cgroups",
-    ContainerSource.DNAT: "DNAT rules",
-}
 
 
 def _rootless_owners(stand_ins: dict[int, StandIn], scanned: _procscan.Scan) -> dict[int, str]:
@@ -99,16 +93,20 @@ def facts(snapshot: Snapshot, owners: dict[int, ProcessInfo]) -> tuple[Facts, li
 
 
 def _summary(named: list[Container], asked: _engines.Asked) -> list[str]:
-    """Which sources named the containers; what the fallbacks could not tell."""
+    """Which sources named the containers, and what the fallbacks could not tell."""
     notes = []
     if any(item.source is ContainerSource.API for item in named):
         where = ", ".join(f"{engine} at {path}" for engine, path in asked.answered)
         notes.append(f"containers named through the engine API ({where})")
-    fallbacks = sorted({item.source for item in named if item.source is not ContainerSource.API})
+    fallbacks = [item for item in named if item.source is not ContainerSource.API]
     if fallbacks:
-        used = ", ".join(SOURCES[source] for source in fallbacks)
-        notes.append(f"containers named without the engine API, from {used}: images, and names Docker's "
-                     "stand-ins do not carry, are not known")
+        best = list(ContainerSource)
+        used = ", ".join(dict.fromkeys(SOURCES[c.source] for c in sorted(fallbacks, key=lambda c: best.index(c.source))))
+        unknown = [handle(item) or item.stand_in or "?" for item in fallbacks
+                   if item.name is None or item.image is None or item.container_port is None]
+        missing = (f"; without it, the name, image or port inside is not known for {', '.join(dict.fromkeys(unknown))}"
+                   if unknown else "")
+        notes.append(f"containers named without the engine API, from {used}{missing}")
     return notes
 
 

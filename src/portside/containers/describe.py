@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from portside.model import Container
+from portside.model import Container, ContainerSource
+
+SOURCES = {
+    ContainerSource.API: "the engine's API",
+    ContainerSource.STATE_FILE: "Docker's state files",
+    ContainerSource.ARGV: "the stand-in's argv",
+    ContainerSource.CGROUP: "its cgroup",
+    ContainerSource.DNAT: "a DNAT rule",
+}
 
 
 def handle(container: Container) -> str | None:
