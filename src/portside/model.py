@@ -274,7 +274,8 @@ class KillReport(NamedTuple):
     """What `kill` did: whom it meant to signal, what it sent, who outlived it, and whether the port is free.
 
     `dry_run` reports only `victims` (and `containers`); a port that was free from the start has no victims and
-    `freed` true. `containers` are the containers stopped through their engines (`kill --container`).
+    `freed` true. `containers` are the containers behind the port: stopped through their engines with
+    `kill --container`, else only named (ContainerHeld carries such a report).
     """
 
     target: str

@@ -168,6 +168,10 @@ def test_kill_never_signals_docker_proxy_and_container_stops_it(docker_engine: D
     assert refused.status == 1 and refused.stdout == ""
     assert "port 18088 is published by docker container victim (local/bb:1)" in refused.stderr
     assert "`docker stop victim`, or rerun with --container" in refused.stderr
+    document = docker_engine.portside("kill", "18088", "--json")
+    assert document.status == 1 and document.stderr.startswith("portside: port 18088 is published by")
+    assert (document.json()["signalled"], document.json()["freed"]) == ([], False)
+    assert [c["name"] for c in document.json()["containers"]] == ["victim"]
     assert alive(proxy["pid"]) and "victim" in docker_engine.cli("ps", "--filter", "status=running")
     assert only(docker_engine.portside("ls", "--json"), 18088)["container"]["state"] == "running"
     stopped = docker_engine.portside("kill", "18088", "--container", "--timeout", "1s", "--json")

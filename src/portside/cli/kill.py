@@ -10,7 +10,7 @@ from portside.cli.environment import Environment
 from portside.cli.render.shapes import kill_json
 from portside.cli.render.tables import write_json
 from portside.containers.describe import label
-from portside.errors import StillHeld
+from portside.errors import ContainerHeld, StillHeld
 from portside.model import KillReport, ProcessInfo
 from portside.net.durations import parse_duration
 
@@ -62,8 +62,13 @@ def _write(env: Environment, report: KillReport) -> None:
 def run(args: argparse.Namespace, env: Environment) -> int:
     ask = env.stdin_isatty and env.stdout_isatty and not args.yes and not args.dry_run
     timeout = parse_duration(args.timeout, "--timeout")
-    report = portside.kill(args.target, timeout=timeout, force=args.force, dry_run=args.dry_run,
-                           confirm=_asker(env) if ask else None, containers=args.container)
+    try:
+        report = portside.kill(args.target, timeout=timeout, force=args.force, dry_run=args.dry_run,
+                               confirm=_asker(env) if ask else None, containers=args.container)
+    except ContainerHeld as error:
+        if args.json and error.report is not None:
+            write_json(env, kill_json(error.report))
+        raise
     if args.json:
         write_json(env, kill_json(report))
     else:

@@ -169,7 +169,11 @@ def kill(
     listeners = held()
     if not listeners:
         return report._replace(freed=True)
-    kill_plan = plan(listeners, protected_pids(), containers)
+    try:
+        kill_plan = plan(listeners, protected_pids(), containers)
+    except ContainerHeld as error:
+        behind = tuple(dict.fromkeys(item.container for item in listeners if item.container is not None))
+        raise ContainerHeld(str(error), report._replace(containers=behind)) from None
     report = report._replace(victims=kill_plan.victims, containers=kill_plan.containers)
     if dry_run:
         return report
