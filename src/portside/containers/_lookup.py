@@ -9,7 +9,7 @@ notes say which sources named the containers and what could not be read.
 
 from __future__ import annotations
 
-from portside.containers import _engines, _procscan
+from portside.containers import _engines, _nsdiag, _procscan
 from portside.containers._statefiles import docker_states
 from portside.containers.describe import SOURCES, handle
 from portside.containers.dnat import DnatRule, parse_iptables_dnat, parse_nft_dnat
@@ -74,8 +74,10 @@ def facts(snapshot: Snapshot, owners: dict[int, ProcessInfo]) -> tuple[Facts, li
     if unnamed or not asked.answered:
         rules, said = _dnat()
         notes += said
+    diag = _nsdiag.listeners_in([member.pids[0] for member in scanned.members.values()]) if scanned.members else None
     inside: dict[str, tuple[InsideSocket, ...] | None] = {
-        cid: _procscan.inside(member) for cid, member in scanned.members.items()}
+        cid: _procscan.inside(member, diag.get(member.pids[0]) if diag else None)
+        for cid, member in scanned.members.items()}
     holders = sorted({pid for found in inside.values() for item in found or () for pid in item.pids})
     processes = {pid: seen for pid in holders if (seen := process_info(pid)) is not None}
     return Facts(

@@ -3,7 +3,8 @@
 One pass over /proc reads every process's name and cgroup file — only when an inventory
 showed a stand-in or an engine's bridge, so a machine without containers never pays for it. A container's network namespace is read
 through one of its processes (/proc/PID/net/tcp{,6}, fib_trie, if_inet6), without
-entering it; its sockets' owners through the fds of the container's own processes.
+entering it — or, as root, by sock_diag from inside it (_nsdiag.py: much faster than
+/proc/net/tcp); its sockets' owners through the fds of the container's own processes.
 Processes that exit mid-scan are skipped; unreadable ones leave a field unknown.
 """
 
@@ -21,6 +22,7 @@ from portside.inventory import process_info
 from portside.inventory._namespaces import parse_net_listeners
 from portside.inventory._owners import walk_pids
 from portside.inventory._procfs import PROC
+from portside.inventory.snapshot import RawSocket
 from portside.model import Engine
 
 
@@ -99,14 +101,17 @@ def addresses(member: Member) -> tuple[str, ...]:
     return ()
 
 
-def inside(member: Member) -> tuple[InsideSocket, ...] | None:
-    """The TCP listeners in the container's namespace and their owners among its processes; None when unreadable."""
-    for pid in member.pids:
+def inside(member: Member, listening: tuple[RawSocket, ...] | None = None) -> tuple[InsideSocket, ...] | None:
+    """The TCP listeners in the container's namespace (`listening`, when sock_diag already read them, else its
+    processes' /proc/PID/net/tcp{,6}) and their owners among its processes; None when unreadable."""
+    rows = None if listening is None else [(s.local.address, s.local.port, s.inode) for s in listening]
+    for pid in member.pids if rows is None else ():
         tables = [_read(f"{PROC}/{pid}/net/{table}") for table in ("tcp", "tcp6")]
-        if tables[0] is None:
-            continue
-        listening = [row for text in tables if text for row in parse_net_listeners(text.encode())]
-        inodes = {inode for _, _, inode in listening if inode}
-        holders, _ = walk_pids(list(member.pids), inodes.__contains__)
-        return tuple(InsideSocket(address, port, holders.get(inode, ())) for address, port, inode in listening)
-    return None
+        if tables[0] is not None:
+            rows = [row for text in tables if text for row in parse_net_listeners(text.encode())]
+            break
+    if rows is None:
+        return None
+    inodes = {inode for _, _, inode in rows if inode}
+    holders, _ = walk_pids(list(member.pids), inodes.__contains__)
+    return tuple(InsideSocket(address, port, holders.get(inode, ())) for address, port, inode in rows)
