@@ -273,6 +273,9 @@ def test_userland_proxy_off(docker_dnat_engine: Docker, containers) -> None:  # 
     assert alive(dockerd) and "direct" in docker_dnat_engine.cli("ps")
     result = docker_dnat_engine.portside("doctor", "http://127.0.0.1:18090/", "--json")
     assert (result.status, codes(result)) == (0, ["ok"])
+    containers(docker_dnat_engine, "direct-inner", "127.0.0.1:18091:8080", *httpd(8080, "127.0.0.1"))
+    inner = docker_dnat_engine.portside("doctor", "127.0.0.1:18091", "--json")
+    assert (inner.status, codes(inner)) == (1, ["container-loopback"])
 
 
 def test_userland_proxy_off_without_the_api(docker_dnat_engine: Docker, containers) -> None:  # type: ignore[no-untyped-def]
@@ -347,3 +350,28 @@ def test_podman_rootlessport(podman_engine: Podman, containers) -> None:  # type
     assert (container["id"], container["source"], container["stand_in"]) == (cid, "cgroup", "rootlessport")
     who = podman_engine.portside("who", "18101")
     assert "container: podman container pslirp (localhost/local/bb:1)" in who.stdout
+
+
+def test_podman_published_wide_to_a_loopback_service_and_stopped(podman_engine: Podman, containers) -> None:  # type: ignore[no-untyped-def]
+    containers(podman_engine, "pinner", "18102:8080", *httpd(8080, "127.0.0.1"))
+    rows = listeners(podman_engine.portside("ls", "--json"), 18102)
+    assert rows and all(row["container"]["name"] == "pinner" and row["exposure"] == "all" for row in rows)
+    result = podman_engine.portside("doctor", "127.0.0.1:18102", "--json")
+    assert (result.status, codes(result)) == (1, ["container-loopback", "published-wide"])
+    assert "podman container pinner (localhost/local/bb:1)" in result.json()["findings"][0]["observed"]
+    containers(podman_engine, "pstopped", "127.0.0.1:18103:8080")
+    podman_engine.cli("stop", "-t", "0", "pstopped")
+    stopped = podman_engine.portside("doctor", "127.0.0.1:18103", "--json")
+    assert (stopped.status, codes(stopped)) == (1, ["container-stopped"])
+    assert stopped.json()["findings"][0]["fix"] == "start it: `podman start pstopped`"
+
+
+def test_podman_as_a_non_root_caller(podman_engine: Podman, containers) -> None:  # type: ignore[no-untyped-def]
+    """Rootful Podman's conmon names no port, and its fds, API and nat rules are root's: the port stays unnamed,
+    and the note says which stand-in holds a port that could not be told."""
+    containers(podman_engine, "pseen", "127.0.0.1:18104:8080")
+    result = podman_engine.portside("ls", "--json", user=NOBODY)
+    row = only(result, 18104)
+    assert (row["processes"], row["container"]) == ([], None)
+    (note,) = [n for n in result.json()["notes"] if n.startswith("containers' ports could not be told")]
+    assert "conmon (pid " in note and "container pseen)" in note

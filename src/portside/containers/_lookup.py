@@ -16,11 +16,20 @@ from portside.containers.dnat import DnatRule, parse_iptables_dnat, parse_nft_dn
 from portside.containers.engineapi import EngineContainer
 from portside.containers.facts import Facts, InsideSocket
 from portside.containers.identify import attach as identify
-from portside.containers.names import ROOTLESSPORT
+from portside.containers.names import PROXIES, ROOTLESSPORT
 from portside.containers.standins import StandIn, stand_in
 from portside.inventory import process_info
 from portside.inventory.snapshot import Snapshot
-from portside.model import Container, ContainerSource, Engine, ForeignListener, Inventory, ProcessInfo, Protocol
+from portside.model import (
+    Container,
+    ContainerSource,
+    Engine,
+    ForeignListener,
+    Inventory,
+    Listener,
+    ProcessInfo,
+    Protocol,
+)
 
 
 def _rootless_owners(stand_ins: dict[int, StandIn], scanned: _procscan.Scan) -> dict[int, str]:
@@ -112,13 +121,29 @@ def _summary(named: list[Container], asked: _engines.Asked) -> list[str]:
     return notes
 
 
+def _untied(listeners: tuple[Listener, ...], read: Facts) -> list[str]:
+    """A note on the stand-ins that hold ports this caller cannot tie to them (another user's open files)."""
+    tied = {p.pid for item in listeners for p in item.processes}
+    hidden = [item for item in listeners if not item.processes and item.container is None]
+    loose = [s for s in read.stand_ins.values() if s.pid not in tied and s.kind in PROXIES]
+    if not hidden or not loose:
+        return []
+    shown = ", ".join(f"{s.kind} (pid {s.pid}{f', container {s.container_name}' if s.container_name else ''})"
+                      for s in loose[:5])
+    more = f" and {len(loose) - 5} more" if len(loose) > 5 else ""
+    return [(f"containers' ports could not be told from other hidden sockets: {shown}{more} hold ports whose "
+            "sockets this user may not see (their open files, the engine's API and the nat table need root or "
+            "the engine's group)")]
+
+
 def attach(found: Inventory, snapshot: Snapshot, owners: dict[int, ProcessInfo],
            protocols: tuple[Protocol, ...]) -> Inventory:
     """`found` with the containers behind its ports named, the ports published without a socket added, and notes."""
     read, notes, asked = facts(snapshot, owners)
     listeners = identify(found.listeners, read, protocols)
     named = [item.container for item in listeners if item.container is not None]
-    return found._replace(listeners=listeners, notes=(*found.notes, *notes, *_summary(named, asked)))
+    return found._replace(listeners=listeners,
+                          notes=(*found.notes, *notes, *_summary(named, asked), *_untied(listeners, read)))
 
 
 def in_namespaces(found: tuple[ForeignListener, ...]) -> tuple[ForeignListener, ...]:

@@ -160,8 +160,8 @@ def _firewall(evidence: TargetEvidence) -> list[Finding]:
         shown = host_port(exchange.address, port)
         caught = catching(evidence.rules, exchange.address, port, _interface(exchange.address))
         specific = tuple(rule for rule in caught if not rule.policy)
-        # A port published by a DNAT rule alone has no socket here to refuse: its container answers (containers/).
-        listening = [lst for lst in evidence.listeners if accepts(lst, exchange.address) and lst.inodes]
+        # A container's published port is answered by the container: its refusal is judged in containers/.
+        listening = [lst for lst in evidence.listeners if accepts(lst, exchange.address) and lst.container is None]
         if exchange.tcp is TcpOutcome.TIMEOUT:
             full = [lst for lst in listening if lst.accept_queue is not None and lst.backlog is not None
                     and lst.accept_queue > 0 and lst.accept_queue >= lst.backlog]
