@@ -69,6 +69,10 @@ ROWS: dict[str, tuple[TargetEvidence, list[str], Severity, str, str]] = {
         evidence("127.0.0.1:18080", (dnat_only("127.0.0.1", LOOPBACK_INSIDE),), REFUSED),
         ["container-loopback"], Severity.FAULT, "the published port refused the connection",
         "then restart the container"),
+    # Podman's conmon (or dockerd) holds the socket while DNAT carries the traffic: refused, yet no firewall blamed
+    "container-loopback-held-and-refused": (
+        evidence("127.0.0.1:18080", (published("127.0.0.1", LOOPBACK_INSIDE._replace(stand_in="conmon")),), REFUSED),
+        ["container-loopback"], Severity.FAULT, "the published port refused the connection", "0.0.0.0"),
     "container-port-mismatch": (
         evidence("127.0.0.1:18080", (published("127.0.0.1", ELSEWHERE_INSIDE),), CLOSED),
         ["container-port-mismatch"], Severity.FAULT,
