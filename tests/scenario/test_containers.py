@@ -10,8 +10,10 @@ DNAT rules). Traffic goes only to loopback inside those namespaces.
 from __future__ import annotations
 
 import os
+import shlex
 import socket
 import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -58,6 +60,14 @@ def alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+
+
+def on_a_terminal(engine: Engine, typed: str, *args: str) -> Result:
+    """`portside ARGS` in the engine's namespace with a terminal (script(1)'s pty) for stdin and stdout."""
+    command = shlex.join(engine.inside(sys.executable, "-m", "portside", *args))
+    done = subprocess.run(["script", "-qec", command, "/dev/null"], input=typed, capture_output=True, text=True,
+                          env=engine.env(), timeout=60, check=False)
+    return Result(done.returncode, done.stdout.replace("\r\n", "\n"), done.stderr, 0.0)
 
 
 def codes(result: Result) -> list[str]:
@@ -174,6 +184,13 @@ def test_kill_never_signals_docker_proxy_and_container_stops_it(docker_engine: D
     assert [c["name"] for c in document.json()["containers"]] == ["victim"]
     assert alive(proxy["pid"]) and "victim" in docker_engine.cli("ps", "--filter", "status=running")
     assert only(docker_engine.portside("ls", "--json"), 18088)["container"]["state"] == "running"
+    dry = docker_engine.portside("kill", "18088", "--container", "--dry-run")
+    assert dry.status == 0 and dry.stdout == "would stop docker container victim (local/bb:1) through docker's API\n"
+    # on a terminal it asks first: no leaves the container running
+    declined = on_a_terminal(docker_engine, "n\n", "kill", "18088", "--container")
+    assert "stop through the engine's API:\n  docker container victim (local/bb:1)\nproceed? [y/N]" in declined.stdout
+    assert declined.status == 1 and "nothing signalled or stopped" in declined.stdout
+    assert "victim" in docker_engine.cli("ps", "--filter", "status=running")
     stopped = docker_engine.portside("kill", "18088", "--container", "--timeout", "1s", "--json")
     assert stopped.status == 0, stopped.stderr
     report = stopped.json()

@@ -42,10 +42,26 @@ def _asker(env: Environment) -> Callable[[tuple[ProcessInfo, ...]], bool]:
     return confirm
 
 
+def _with_containers(args: argparse.Namespace, env: Environment, timeout: float) -> KillReport | None:
+    """On a terminal with `--container`: show the containers to stop (and owners to signal), ask once, and act on
+    the answer; None when no container holds the port (then the owners are asked about as usual)."""
+    planned = portside.kill(args.target, dry_run=True, containers=True)
+    if not planned.containers:
+        return None
+    shown = "\n".join(f"  {label(container)}" for container in planned.containers)
+    signal = f"\nand send SIGTERM to:\n{_describe(planned.victims)}" if planned.victims else ""
+    env.stdout.write(f"stop through the engine's API:\n{shown}{signal}\nproceed? [y/N] ")
+    env.stdout.flush()
+    answer = env.stdin.readline() if env.stdin is not None else ""
+    if answer.strip().lower() not in ("y", "yes"):
+        return planned._replace(dry_run=False, declined=True)
+    return portside.kill(args.target, timeout=timeout, force=args.force, containers=True)
+
+
 def _write(env: Environment, report: KillReport) -> None:
     out = env.stdout
     verb = "would stop" if report.dry_run else "stopped"
-    for container in report.containers:
+    for container in () if report.declined else report.containers:
         out.write(f"{verb} {label(container)} through {container.engine}'s API\n")
     if not report.victims and not report.containers:
         out.write(f"port {report.port} is free; nothing to kill\n")
@@ -63,8 +79,10 @@ def run(args: argparse.Namespace, env: Environment) -> int:
     ask = env.stdin_isatty and env.stdout_isatty and not args.yes and not args.dry_run
     timeout = parse_duration(args.timeout, "--timeout")
     try:
-        report = portside.kill(args.target, timeout=timeout, force=args.force, dry_run=args.dry_run,
-                               confirm=_asker(env) if ask else None, containers=args.container)
+        report = _with_containers(args, env, timeout) if ask and args.container else None
+        if report is None:
+            report = portside.kill(args.target, timeout=timeout, force=args.force, dry_run=args.dry_run,
+                                   confirm=_asker(env) if ask else None, containers=args.container)
     except ContainerHeld as error:
         if args.json and error.report is not None:
             write_json(env, kill_json(error.report))
@@ -74,7 +92,8 @@ def run(args: argparse.Namespace, env: Environment) -> int:
     else:
         _write(env, report)
     if report.declined:
-        env.stderr.write("portside: nothing signalled\n")
+        env.stderr.write("portside: nothing signalled or stopped\n" if report.containers else
+                         "portside: nothing signalled\n")
         return 1
     if report.freed or report.dry_run:
         return 0
