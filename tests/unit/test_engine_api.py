@@ -157,7 +157,7 @@ def test_inspect_of_a_stopped_container_keeps_its_port_bindings() -> None:
 
 
 def test_a_state_file_reads_like_inspect() -> None:
-    assert inspected(STATE_FILE, Engine.DOCKER) == WEB1._replace(pid=29517)
+    assert inspected(STATE_FILE, Engine.DOCKER) == WEB1
     paused = json.loads(STATE_FILE)
     paused["State"]["Paused"] = True
     hostconfig = json.dumps({"PortBindings": {"8080/tcp": [{"HostIp": "", "HostPort": "1"}]}}).encode()

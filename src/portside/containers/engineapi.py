@@ -40,7 +40,6 @@ class EngineContainer(NamedTuple):
     ports: tuple[PortMap, ...]
     addresses: tuple[str, ...]
     gateways: tuple[str, ...]
-    pid: int | None = None
 
 
 def _dechunk(body: bytes) -> bytes:
@@ -180,8 +179,7 @@ def inspected(body: bytes, engine: Engine, host_config: bytes | None = None) -> 
     hosting = _object(_json(host_config) if host_config is not None else data.get("HostConfig"))
     ports = _bound_ports(settings.get("Ports")) or _bound_ports(hosting.get("PortBindings"))
     addresses, gateways = _networks(settings)
-    pid = state.get("Pid")
     return EngineContainer(
         engine, str(data.get("Id") or data.get("ID")), _name(data.get("Name")), _text(config.get("Image")), status,
-        ports, addresses, gateways, pid if isinstance(pid, int) and pid > 0 else None,
+        ports, addresses, gateways,
     )
