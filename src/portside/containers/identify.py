@@ -15,6 +15,7 @@ address here, so an engine of another network namespace never adds listeners.
 from __future__ import annotations
 
 import ipaddress
+from typing import NamedTuple
 
 from portside.containers.dnat import DnatRule
 from portside.containers.engineapi import EngineContainer, PortMap
@@ -82,6 +83,49 @@ def _rule(facts: Facts, listener: Listener) -> DnatRule | None:
                  and r.port == listener.port and (r.address is None or same_host(listener.address, r.address))), None)
 
 
+class _Clues(NamedTuple):
+    """What ties a listener to a container: its stand-in, the engine's record, the container's processes, a rule."""
+
+    stand: StandIn | None
+    record: EngineContainer | None
+    source: ContainerSource | None
+    member: Member | None
+    rule: DnatRule | None
+
+
+def _by_address(facts: Facts, address: str | None) -> tuple[EngineContainer | None, ContainerSource | None]:
+    for records, source in ((facts.api, ContainerSource.API), (facts.states, ContainerSource.STATE_FILE)):
+        found = next((r for r in records if address in r.addresses), None)
+        if found is not None:
+            return found, source
+    return None, None
+
+
+def _clues(listener: Listener, facts: Facts) -> _Clues | None:
+    """The facts that tie `listener` to a container; None when none does (it is not a container's port)."""
+    stand = _stand_in(facts, listener)
+    if stand is None:
+        if listener.processes:
+            return None
+        record, source = _publisher(facts, listener)
+        rule = None if record is not None else _rule(facts, listener)
+        if record is not None:
+            return _Clues(None, record, source, facts.members.get(record.id), None)
+        return _Clues(None, None, None, _member_at(facts, rule.to_address), rule) if rule is not None else None
+    cid = stand.container_id or facts.port_owners.get(stand.pid)
+    record, source = _record(facts, cid)
+    if record is None and stand.kind == DOCKER_PROXY:
+        record, source = _by_address(facts, stand.container_address)
+    if record is None:
+        record, source = _publisher(facts, listener)
+    rule = _rule(facts, listener) if record is None and stand.container_port is None else None
+    if stand.kind == DOCKERD and record is None and rule is None:
+        return None  # dockerd's own port (its API on TCP), not a container's
+    member = (facts.members.get(cid) if cid else _member_at(facts, stand.container_address)) or (
+        facts.members.get(record.id) if record else _member_at(facts, rule.to_address) if rule else None)
+    return _Clues(stand, record, source, member, rule)
+
+
 def _source(stand: StandIn | None, member: Member | None) -> ContainerSource:
     """Without an engine record: conmon's argv names the container; else its cgroup, found through the address
     or namespace the stand-in or rule leads to; else what the stand-in's argv or the rule says."""
@@ -94,53 +138,22 @@ def _source(stand: StandIn | None, member: Member | None) -> ContainerSource:
 
 def container_for(listener: Listener, facts: Facts) -> Container | None:
     """The container behind `listener`, or None when it is not a container's port."""
-    stand = _stand_in(facts, listener)
-    if stand is None and listener.processes:
+    clues = _clues(listener, facts)
+    if clues is None:
         return None
-    record, source = None, None
-    member = None
-    rule = None
-    if stand is not None:
-        cid = stand.container_id or facts.port_owners.get(stand.pid)
-        record, source = _record(facts, cid)
-        if record is None and stand.kind == DOCKER_PROXY:
-            records = [*((r, ContainerSource.API) for r in facts.api),
-                       *((r, ContainerSource.STATE_FILE) for r in facts.states)]
-            record, source = next(((r, s) for r, s in records if stand.container_address in r.addresses),
-                                  (None, None))
-        if record is None:
-            record, source = _publisher(facts, listener)
-        member = facts.members.get(cid) if cid else _member_at(facts, stand.container_address)
-        rule = _rule(facts, listener) if record is None and stand.container_port is None else None
-        member = member or (_member_at(facts, rule.to_address) if rule else None)
-        if stand.kind == DOCKERD and record is None and rule is None:
-            return None  # dockerd's own port (its API on TCP), not a container's
-    else:
-        record, source = _publisher(facts, listener)
-        if record is None:
-            rule = _rule(facts, listener)
-            if rule is None:
-                return None
-            member = _member_at(facts, rule.to_address)
-    if record is not None:
-        member = member or facts.members.get(record.id)
+    stand, record, _, member, rule = clues
     mapped = _published(record.ports, listener.protocol, listener.address, listener.port) if record else None
-    cid = record.id if record else (stand.container_id if stand and stand.container_id else None) or (
-        member.id if member else None)
-    if source is None:
-        source = _source(stand, member)
-    engine = (record.engine if record else stand.engine if stand else member.engine if member
-              else rule.engine if rule and rule.engine else Engine.DOCKER)
+    cid = record.id if record else (stand.container_id if stand else None) or (member.id if member else None)
+    engines = [record.engine if record else None, stand.engine if stand else None,
+               member.engine if member else None, rule.engine if rule else None]
     container_port = (mapped.container_port if mapped else stand.container_port if stand and stand.container_port
                       else rule.to_port if rule else None)
     address = (stand.container_address if stand and stand.container_address else rule.to_address if rule
                else record.addresses[0] if record and record.addresses else None)
     inside = facts.inside.get(cid) if cid else None
-    here = None if inside is None or container_port is None else tuple(
-        dict.fromkeys(s.address for s in inside if s.port == container_port))
     owners = {pid for s in inside or () if s.port == container_port for pid in s.pids}
     return Container(
-        engine=engine,
+        engine=next((engine for engine in engines if engine is not None), Engine.DOCKER),
         id=cid,
         name=record.name if record and record.name else stand.container_name if stand else None,
         image=record.image if record else None,
@@ -148,9 +161,10 @@ def container_for(listener: Listener, facts: Facts) -> Container | None:
         container_address=address,
         state=record.state if record and record.state else "running" if member or stand else None,
         stand_in=stand.kind if stand else None,
-        source=source,
+        source=clues.source or _source(stand, member),
         processes=tuple(facts.processes[pid] for pid in sorted(owners) if pid in facts.processes),
-        inside=here,
+        inside=None if inside is None or container_port is None else tuple(
+            dict.fromkeys(s.address for s in inside if s.port == container_port)),
         inside_ports=None if inside is None else tuple(sorted({item.port for item in inside})),
     )
 
