@@ -9,6 +9,8 @@ notes say which sources named the containers and what could not be read.
 
 from __future__ import annotations
 
+import os
+
 from portside.containers import _engines, _nsdiag, _procscan
 from portside.containers._statefiles import docker_states
 from portside.containers.describe import SOURCES, handle
@@ -54,6 +56,8 @@ def _rootless_owners(stand_ins: dict[int, StandIn], scanned: _procscan.Scan) -> 
 def _dnat() -> tuple[tuple[DnatRule, ...], list[str]]:
     from portside.doctor._ruleset import nat_listings
 
+    if os.geteuid() != 0:
+        return (), ["ports published by DNAT alone may be missing: reading the nat table needs root"]
     listings, notes = nat_listings()
     rules = [rule for kind, text in listings
              for rule in (parse_nft_dnat(text) if kind == "nft" else parse_iptables_dnat(text))]
