@@ -1,12 +1,13 @@
 """Host port -> container (Docker, Podman): the container a published port leads to, and what listens inside.
 
 A container's published port is held on the host by a stand-in (docker-proxy, conmon,
-rootlessport) or by a DNAT rule alone. `attach`, called by every inventory, costs a
-glance at the listeners' owners and the interface names; only when a stand-in holds a
-port or an engine's bridge exists does it read the engines (_lookup.py: the API, then
-/proc, state files and DNAT rules). `namespace_listeners` lists what listens inside
-every other network namespace (`ls --namespaces`); `publishing` gives doctor the
-containers behind a port, running or not; `stop_container` is `kill --container`.
+rootlessport, or dockerd with its userland proxy off) or by a DNAT rule alone. `attach`,
+called by every inventory, costs a glance at the listeners' owners and the interface
+names; only when a stand-in holds a port or an engine's bridge exists does it read the
+engines (_lookup.py: the API, then /proc, state files and DNAT rules).
+`namespace_listeners` lists what listens inside every other network namespace (`ls
+--namespaces`); `stopped_publishing` gives doctor the stopped containers that publish a
+port; `stop_container` is `kill --container`.
 """
 
 from __future__ import annotations
