@@ -38,6 +38,7 @@ runtime = "runc"
 SIDE_PATHS = ("/run/docker", "/run/containerd", "/run/runc", "/run/crun", "/var/lib/cni", "/var/lib/containers",
               "/dev/shm/libpod_lock", "/run/containers", "/run/libpod", "/etc/cni/net.d/87-podman-bridge.conflist")
 CGROUP_NAMES = ("docker", "libpod_parent", "machine.slice")
+ENGINE_PROCESSES = frozenset({"dockerd", "containerd", "containerd-shim", "conmon", "podman", "runc"})
 
 
 class Result(NamedTuple):
@@ -311,8 +312,22 @@ def side_paths() -> set[str]:
     return found
 
 
+def _engines_running() -> bool:
+    """True while some engine process runs (another test session's, under pytest-xdist): its paths stay."""
+    for entry in os.listdir("/proc"):
+        try:
+            if entry.isdigit() and Path(f"/proc/{entry}/comm").read_text().strip() in ENGINE_PROCESSES:
+                return True
+        except OSError:
+            continue
+    return False
+
+
 def clean_side_paths(before: set[str]) -> None:
-    """Remove what the engines made on the host since `before` (empty cgroups, state dirs, namespaces)."""
+    """Remove what the engines made on the host since `before` (empty cgroups, state dirs, namespaces), unless
+    another session's engine still runs and may use them."""
+    if _engines_running():
+        return
     for path in sorted(side_paths() - before, key=len, reverse=True):
         if path.startswith("/sys/fs/cgroup/"):
             for directory in sorted(Path(path).glob("**/"), key=lambda p: len(p.parts), reverse=True):
