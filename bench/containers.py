@@ -25,12 +25,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -51,33 +49,6 @@ CHECK_CODE = (
     "times.append(time.perf_counter() - t)\n"
     "times.sort(); print(times[len(times) // 2] * 1e6, len(found.listeners))"
 )
-
-
-class Hung:
-    """A unix socket that accepts every connection and never answers."""
-
-    def __init__(self, path: Path) -> None:
-        self.server = socket.socket(socket.AF_UNIX)
-        self.server.bind(str(path))
-        self.server.listen(64)
-        self.held: list[socket.socket] = []
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                conn, _ = self.server.accept()
-            except OSError:
-                return
-            self.held.append(conn)
-
-    def close(self) -> None:
-        self.server.shutdown(socket.SHUT_RDWR)
-        self.server.close()
-        for conn in self.held:
-            conn.close()
-        self.thread.join(5)
 
 
 def named(document: dict[str, object], ports: range) -> int:
@@ -123,7 +94,7 @@ def main() -> None:
                        "/www")
         log(f"{args.containers} containers started in {time.monotonic() - started:.1f} s")
         hang_path = engine.home / "hung.sock"
-        hung = Hung(hang_path)
+        hung = engines.FakeEngine(hang_path, None)
         inside = ["nsenter", f"--net=/run/netns/{engine.netns}"]
         api = f"DOCKER_HOST=unix://{engine.socket}"
         commands = {

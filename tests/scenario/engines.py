@@ -20,6 +20,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -51,6 +52,41 @@ class Result(NamedTuple):
 
     def json(self) -> Any:
         return json.loads(self.stdout)
+
+
+class FakeEngine:
+    """A unix socket that answers every connection with `reply`, or (None) accepts and never answers: an engine
+    that talks garbage, or hangs."""
+
+    def __init__(self, path: Path, reply: bytes | None) -> None:
+        self.server = socket.socket(socket.AF_UNIX)
+        self.server.bind(str(path))
+        os.chmod(path, 0o666)
+        self.server.listen(8)
+        self.reply = reply
+        self.held: list[socket.socket] = []
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.server.accept()
+            except OSError:
+                return
+            if self.reply is None:
+                self.held.append(conn)
+                continue
+            with conn:
+                conn.recv(4096)
+                conn.sendall(self.reply)
+
+    def close(self) -> None:
+        self.server.shutdown(socket.SHUT_RDWR)  # wakes the accept() in serve()
+        self.server.close()
+        for conn in self.held:
+            conn.close()
+        self.thread.join(5)
 
 
 def _find(name: str, package: str) -> str:

@@ -11,16 +11,14 @@ from __future__ import annotations
 
 import os
 import shlex
-import socket
 import subprocess
 import sys
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from engines import Docker, Engine, Podman, Result
+from engines import Docker, Engine, FakeEngine, Podman, Result
 
 NOBODY = "65534"
 
@@ -216,40 +214,6 @@ def test_a_non_root_caller_sees_the_container_through_cgroups(docker_engine: Doc
     assert namespaces.status == 0 and "Traceback" not in namespaces.stderr
     assert any("network namespaces could not be read" in n and "run as root" in n
                for n in namespaces.json()["notes"])
-
-
-class FakeEngine:
-    """A unix socket that answers every connection with `reply`, or (None) reads and never answers."""
-
-    def __init__(self, path: Path, reply: bytes | None) -> None:
-        self.server = socket.socket(socket.AF_UNIX)
-        self.server.bind(str(path))
-        os.chmod(path, 0o666)
-        self.server.listen(8)
-        self.reply = reply
-        self.held: list[socket.socket] = []
-        self.thread = threading.Thread(target=self.serve, daemon=True)
-        self.thread.start()
-
-    def serve(self) -> None:
-        while True:
-            try:
-                conn, _ = self.server.accept()
-            except OSError:
-                return
-            if self.reply is None:
-                self.held.append(conn)
-                continue
-            with conn:
-                conn.recv(4096)
-                conn.sendall(self.reply)
-
-    def close(self) -> None:
-        self.server.shutdown(socket.SHUT_RDWR)  # wakes the accept() in serve()
-        self.server.close()
-        for conn in self.held:
-            conn.close()
-        self.thread.join(5)
 
 
 @pytest.mark.parametrize(("reply", "said"), [
