@@ -348,14 +348,27 @@ def side_paths() -> set[str]:
     return found
 
 
-def _engines_running() -> bool:
-    """True while some engine process runs (another test session's, under pytest-xdist): its paths stay."""
+def _engine_processes() -> list[int]:
+    """Live engine processes (zombies, such as the shims just killed and not yet reaped, do not count)."""
+    found = []
     for entry in os.listdir("/proc"):
         try:
             if entry.isdigit() and Path(f"/proc/{entry}/comm").read_text().strip() in ENGINE_PROCESSES:
-                return True
-        except OSError:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+                if stat[stat.rindex(")") + 2] != "Z":
+                    found.append(int(entry))
+        except (OSError, ValueError):
             continue
+    return found
+
+
+def _engines_running(wait: float = 5.0) -> bool:
+    """True while some engine process runs after `wait` s (another test session's, under pytest-xdist)."""
+    deadline = time.monotonic() + wait
+    while _engine_processes():
+        if time.monotonic() > deadline:
+            return True
+        time.sleep(0.1)
     return False
 
 
