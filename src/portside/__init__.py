@@ -14,7 +14,9 @@ from typing import TYPE_CHECKING
 
 from portside._version import __version__
 from portside.errors import (
+    ContainerHeld,
     EmptyPool,
+    EngineError,
     InventoryError,
     KillError,
     LeaseHeld,
@@ -35,10 +37,14 @@ from portside.errors import (
 from portside.model import (
     Connection,
     ConnectionState,
+    Container,
+    ContainerSource,
     Endpoint,
+    Engine,
     Exposure,
     Family,
     Finding,
+    ForeignListener,
     Holder,
     Inventory,
     KillReport,
@@ -63,11 +69,17 @@ __all__ = [
     "Attempt",
     "Connection",
     "ConnectionState",
+    "Container",
+    "ContainerHeld",
+    "ContainerSource",
     "EmptyPool",
     "Endpoint",
+    "Engine",
+    "EngineError",
     "Exposure",
     "Family",
     "Finding",
+    "ForeignListener",
     "Holder",
     "Inventory",
     "InventoryError",
@@ -136,15 +148,17 @@ def take_inventory(
     connections: bool = False,
     protocols: tuple[Protocol, ...] = (Protocol.TCP, Protocol.UDP),
     backend: str | None = None,
+    namespaces: bool = False,
 ) -> Inventory:
     """Every listener on this machine, with established connections when asked, and notes on what was hidden.
 
-    `protocols` limits what is read; `backend` is "linux" (netlink and /proc) or "portable" (psutil); by default
-    the best one here.
+    A container's published port names its container (`Listener.container`). `namespaces` adds the TCP listeners
+    inside every other network namespace (containers, `ip netns`; all of them need root). `protocols` limits what
+    is read; `backend` is "linux" (netlink and /proc) or "portable" (psutil); by default the best one here.
     """
     from portside.inventory import inventory
 
-    return inventory(protocols, connections=connections, backend=backend)
+    return inventory(protocols, connections=connections, backend=backend, namespaces=namespaces)
 
 
 def listeners(*, backend: str | None = None) -> tuple[Listener, ...]:
@@ -174,16 +188,19 @@ def kill(
     force: bool = False,
     dry_run: bool = False,
     confirm: Callable[[tuple[ProcessInfo, ...]], bool] | None = None,
+    containers: bool = False,
 ) -> KillReport:
     """SIGTERM every process listening on `target` (never a client), through pidfds checked against start times.
 
     Waits up to `timeout` seconds; SIGKILL only with `force`; `dry_run` signals no one. Refuses pid 1, this
-    process and its parents (RefusedError). `confirm` sees the victims first and may decline (nothing is
-    signalled). `KillReport.freed` says whether the port is free afterwards.
+    process and its parents (RefusedError), and never signals a container's stand-in (docker-proxy, conmon,
+    rootlessport): a container's port raises ContainerHeld, naming the container and the engine command,
+    unless `containers`, which stops the container through its engine's API. `confirm` sees the victims first
+    and may decline (nothing is signalled). `KillReport.freed` says whether the port is free afterwards.
     """
     from portside.process.kill import kill as end
 
-    return end(target, timeout=timeout, force=force, dry_run=dry_run, confirm=confirm)
+    return end(target, timeout=timeout, force=force, dry_run=dry_run, confirm=confirm, containers=containers)
 
 
 def pick(

@@ -6,6 +6,11 @@ callers may catch `ValueError` or `PortsideError` alike, and parse errors keep t
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from portside.model import KillReport
+
 
 class PortsideError(Exception):
     """Root of every error portside raises on purpose."""
@@ -42,6 +47,21 @@ class KillError(PortsideError):
 
 class StillHeld(KillError):
     """The port is still held after signalling, or by an owner portside cannot see (exit 1)."""
+
+
+class ContainerHeld(KillError):
+    """The port is a container's, held by its engine's stand-in (docker-proxy, conmon, rootlessport), which
+    portside never signals: stop the container instead (exit 1). `report` says what `kill` found (nothing was
+    signalled), when it got that far."""
+
+    def __init__(self, message: str, report: KillReport | None = None) -> None:
+        super().__init__(message)
+        self.report = report
+
+
+class EngineError(PortsideError):
+    """A container engine's API could not be used: no socket, no answer in time, or an answer that does not
+    parse (exit 1). Inventories turn it into a note."""
 
 
 class EmptyPool(UsageError):

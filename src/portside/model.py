@@ -68,6 +68,27 @@ class RouteKind(StrEnum):
     ALIAS = "alias"
 
 
+class Engine(StrEnum):
+    """The container engine behind a published port."""
+
+    DOCKER = "docker"
+    PODMAN = "podman"
+
+
+class ContainerSource(StrEnum):
+    """Where portside learnt which container a port belongs to, best first.
+
+    The engine's API; its state files; a stand-in's argv (docker-proxy's addresses, conmon's
+    `-c ID -n NAME`); the container's cgroup; a DNAT rule to the container's address.
+    """
+
+    API = "api"
+    STATE_FILE = "state-file"
+    ARGV = "argv"
+    CGROUP = "cgroup"
+    DNAT = "dnat"
+
+
 class Endpoint(NamedTuple):
     address: str
     port: int
@@ -95,11 +116,37 @@ class InterfaceAddress(NamedTuple):
     if_index: int
 
 
+class Container(NamedTuple):
+    """The container a published port leads to, as far as it could be seen.
+
+    `stand_in` is the process holding the host port for the engine (docker-proxy, conmon,
+    rootlessport), None when the port exists only as a DNAT rule. `processes` are the
+    container's own processes listening on `container_port`; `inside` the addresses that port
+    listens on inside the container (empty: nothing listens there; None: not readable), and
+    `inside_ports` every TCP port that listens inside it.
+    """
+
+    engine: Engine
+    id: str | None
+    name: str | None
+    image: str | None
+    container_port: int | None
+    container_address: str | None
+    state: str | None
+    stand_in: str | None
+    source: ContainerSource
+    processes: tuple[ProcessInfo, ...] = ()
+    inside: tuple[str, ...] | None = None
+    inside_ports: tuple[int, ...] | None = None
+
+
 class Listener(NamedTuple):
     """A bound address and port that accepts traffic, with every process holding it.
 
     Several sockets on one address and port (SO_REUSEPORT) are one listener with all
-    their owners; `inodes` keeps each socket's identity.
+    their owners; `inodes` keeps each socket's identity. `container` names the container a
+    published port leads to; such a port may have no socket at all (no inodes, no owners)
+    when an engine forwards it by a DNAT rule alone.
     """
 
     protocol: Protocol
@@ -115,16 +162,19 @@ class Listener(NamedTuple):
     accept_queue: int | None = None
     backlog: int | None = None
     note: str | None = None
+    container: Container | None = None
 
 
 class ForeignListener(NamedTuple):
-    """A TCP listener in another network namespace (a container, `ip netns`), and a process living there."""
+    """A TCP listener in another network namespace (a container, `ip netns`), with the process holding it (or one
+    living there when the holder cannot be seen) and the container it is in, if any."""
 
     namespace: str
     address: str
     port: int
     pid: int
     process: str
+    container: Container | None = None
 
 
 class Connection(NamedTuple):
@@ -140,11 +190,13 @@ class Connection(NamedTuple):
 
 
 class Inventory(NamedTuple):
-    """The machine's listeners (sorted by port), optional connections, and what was hidden."""
+    """The machine's listeners (sorted by port), optional connections, what was hidden, and (when asked) the TCP
+    listeners of every other network namespace."""
 
     listeners: tuple[Listener, ...]
     connections: tuple[Connection, ...] = ()
     notes: tuple[str, ...] = ()
+    namespaces: tuple[ForeignListener, ...] = ()
 
 
 class Lease(NamedTuple):
@@ -221,7 +273,9 @@ class WhoReport(NamedTuple):
 class KillReport(NamedTuple):
     """What `kill` did: whom it meant to signal, what it sent, who outlived it, and whether the port is free.
 
-    `dry_run` reports only `victims`; a port that was free from the start has no victims and `freed` true.
+    `dry_run` reports only `victims` (and `containers`); a port that was free from the start has no victims and
+    `freed` true. `containers` are the containers behind the port: stopped through their engines with
+    `kill --container`, else only named (ContainerHeld carries such a report).
     """
 
     target: str
@@ -233,3 +287,4 @@ class KillReport(NamedTuple):
     freed: bool
     dry_run: bool = False
     declined: bool = False
+    containers: tuple[Container, ...] = ()

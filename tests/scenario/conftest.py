@@ -1,9 +1,10 @@
 """Fixtures of the scenario tests: real processes holding real sockets, namespaces, `portside run` behind the proxy.
 
 Markers (registered in pyproject.toml) say what a scenario needs: `root`, `netns`, `servers`,
-`browser`. The fixtures that need something mark their tests themselves (the `netns` fixture
-makes a test `netns` and `root`, the browser fixtures make it `browser`), so a test cannot
-forget; a test marked `root` is skipped, with the reason, when not run as root.
+`browser`, `containers`. The fixtures that need something mark their tests themselves (the
+`netns` fixture makes a test `netns` and `root`, the browser fixtures make it `browser`, the
+engine fixtures `containers`), so a test cannot forget; a test marked `root` is skipped,
+with the reason, when not run as root.
 """
 
 from __future__ import annotations
@@ -14,10 +15,12 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import engines
 import pytest
 from support import IS_ROOT, App, Held, Namespace, Running, start_holder, start_webapp, stop_holder, unleased_port
 
@@ -26,6 +29,9 @@ IMPLIED = {
     "netns": ("netns", "root"),
     "browser": ("browser",),
     "launch_browser": ("browser",),
+    "docker_engine": ("containers", "netns", "root"),
+    "docker_dnat_engine": ("containers", "netns", "root"),
+    "podman_engine": ("containers", "netns", "root"),
 }
 
 URL = re.compile(r"https?://[a-z0-9.-]+\.localhost(:[0-9]+)?/")
@@ -153,3 +159,37 @@ def start_run(proxy_port: int) -> Iterator[Callable[..., Running]]:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(10)
+
+
+@pytest.fixture(scope="session")
+def engine_images() -> Iterator[Path]:
+    """Where the busybox image tarball is built once; afterwards, what the engines left on the host is removed."""
+    before = engines.side_paths()
+    where = Path(tempfile.mkdtemp(prefix="ps-img-"))
+    yield where
+    shutil.rmtree(where, ignore_errors=True)
+    engines.clean_side_paths(before)
+
+
+@pytest.fixture(scope="session")
+def docker_engine(engine_images: Path) -> Iterator[engines.Docker]:
+    """dockerd with its default userland proxy (docker-proxy holds each published port), shared by the session."""
+    engine = engines.docker(engine_images, userland_proxy=True)
+    yield engine
+    engine.stop()
+
+
+@pytest.fixture(scope="session")
+def docker_dnat_engine(engine_images: Path) -> Iterator[engines.Docker]:
+    """dockerd with `--userland-proxy=false`: a published port is a DNAT rule and no socket."""
+    engine = engines.docker(engine_images, userland_proxy=False)
+    yield engine
+    engine.stop()
+
+
+@pytest.fixture(scope="session")
+def podman_engine(engine_images: Path) -> Iterator[engines.Podman]:
+    """Podman (rootful, runc, CNI) and its Docker-compatible API service; conmon reserves each published port."""
+    engine = engines.podman(engine_images)
+    yield engine
+    engine.stop()

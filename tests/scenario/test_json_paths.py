@@ -17,7 +17,8 @@ def test_kill_json_on_a_free_port(cli) -> None:  # type: ignore[no-untyped-def]
     result = cli("kill", f"127.0.0.1:{port}", "--json")
     assert result.status == 0 and result.stderr == ""
     assert result.json() == {"target": f"127.0.0.1:{port}", "port": port, "dry_run": False, "declined": False,
-                             "victims": [], "signalled": [], "survivors": [], "vanished": [], "freed": True}
+                             "victims": [], "signalled": [], "survivors": [], "vanished": [], "containers": [],
+                             "freed": True}
 
 
 def test_kill_json_dry_run_and_real(cli, hold) -> None:  # type: ignore[no-untyped-def]

@@ -12,10 +12,14 @@ from portside.cli.render import shapes
 from portside.cli.render.tables import write_json
 from portside.model import (
     Connection,
+    Container,
+    ContainerSource,
     Endpoint,
+    Engine,
     Exposure,
     Family,
     Finding,
+    ForeignListener,
     Holder,
     Inventory,
     KillReport,
@@ -63,7 +67,7 @@ CASES = {
         '{"target":"8000","port":8000,"listeners":[{"protocol":"tcp","family":"ipv4","address":"127.0.0.1",'
         '"port":8000,"dual_stack":false,"exposure":"loopback","reachable_on":["127.0.0.1"],"processes":['
         + P_WEB[:-1] + ',"cwd":"/srv","parents":[' + P_INIT + ']}],"socket_users":["alice"],"inodes":[777],'
-        '"accept_queue":0,"backlog":128,"note":null}],"connections":[{"protocol":"tcp","family":"ipv4",'
+        '"accept_queue":0,"backlog":128,"note":null,"container":null}],"connections":[{"protocol":"tcp","family":"ipv4",'
         '"state":"established","local":{"address":"127.0.0.1","port":8000},"remote":{"address":"127.0.0.1",'
         '"port":50000},"processes":[' + P_WEB + '],"inode":778}],"notes":["n"]}',
     ),
@@ -74,12 +78,12 @@ CASES = {
     "kill": (
         shapes.kill_json(KillReport("8000", 8000, (WEB,), ((WEB, "SIGTERM"),), (), (), True)),
         '{"target":"8000","port":8000,"dry_run":false,"declined":false,"victims":[' + P_WEB + '],"signalled":['
-        + P_WEB[:-1] + ',"signal":"SIGTERM"}],"survivors":[],"vanished":[],"freed":true}',
+        + P_WEB[:-1] + ',"signal":"SIGTERM"}],"survivors":[],"vanished":[],"containers":[],"freed":true}',
     ),
     "kill free": (
         shapes.kill_json(KillReport(":9", 9, (), (), (), (), True)),
         ('{"target":":9","port":9,"dry_run":false,"declined":false,"victims":[],"signalled":[],"survivors":[],'
-        '"vanished":[],"freed":true}'),
+        '"vanished":[],"containers":[],"freed":true}'),
     ),
     "wait": (
         shapes.wait_json((Waited("localhost:3000", True, "127.0.0.1", 0.4123456789,
@@ -141,7 +145,7 @@ def test_shape_is_exact(name: str) -> None:
 def test_every_shape_function_has_a_case() -> None:
     verbs = {name for name in dir(shapes) if name.endswith("_json") and not name.startswith("_")}
     parts = {"process_json", "endpoint_json", "listener_json", "connection_json", "lease_json", "route_json",
-             "inventory_json"}
+             "inventory_json", "container_json", "foreign_json"}
     covered = {fn.__name__ for fn in (shapes.pick_json, shapes.leases_json, shapes.release_json, shapes.who_json,
                                       shapes.kill_json, shapes.wait_json, shapes.probe_json, shapes.doctor_json,
                                       shapes.routes_json, shapes.alias_json, shapes.alias_removed_json, shapes.proxy_json,
@@ -153,7 +157,53 @@ def test_ls_document_is_exact_and_the_fast_writer_agrees() -> None:
     found = Inventory((LISTENER,), (CONNECTION,), ("hidden",))
     expected = ('{"listeners":[{"protocol":"tcp","family":"ipv4","address":"127.0.0.1","port":8000,'
                 '"dual_stack":false,"exposure":"loopback","reachable_on":["127.0.0.1"],"processes":[' + P_WEB
-                + '],"socket_users":["alice"],"inodes":[777],"accept_queue":0,"backlog":128,"note":null}],'
-                '"notes":["hidden"]}')
+                + '],"socket_users":["alice"],"inodes":[777],"accept_queue":0,"backlog":128,"note":null,'
+                '"container":null}],"notes":["hidden"]}')
     assert shapes.inventory_text(found) == expected
     assert json.loads(shapes.inventory_text(found, True)) == shapes.inventory_json(found, True)
+
+
+BUSYBOX = ProcessInfo(4300, "busybox", ("busybox", "httpd", "-f", "-p", "8080"), "root", 0, 4290, 5, 1795000001.0)
+P_BUSYBOX = ('{"pid":4300,"name":"busybox","cmdline":["busybox","httpd","-f","-p","8080"],"user":"root","uid":0,'
+             '"ppid":4290,"start_time":1795000001.0}')
+WEB1 = Container(Engine.DOCKER, "9027" * 16, "web1", "local/bb:1", 8080, "172.17.0.2", "running", "docker-proxy",
+                 ContainerSource.API, (BUSYBOX,), ("::",), (8080,))
+C_WEB1 = ('{"engine":"docker","id":"' + "9027" * 16 + '","name":"web1","image":"local/bb:1","container_port":8080,'
+          '"container_address":"172.17.0.2","state":"running","stand_in":"docker-proxy","source":"api",'
+          '"inside":["::"],"inside_ports":[8080],"processes":[' + P_BUSYBOX + "]}")
+PROXY_PROCESS = ProcessInfo(4200, "docker-proxy", ("/usr/sbin/docker-proxy",), "root", 0, 4100, 4, 1795000000.5)
+PUBLISHED = Listener(Protocol.TCP, Family.IPV4, "127.0.0.1", 18080, False, Exposure.LOOPBACK, ("127.0.0.1",),
+                     (PROXY_PROCESS,), (900,), ("root",), 0, 4096, None, WEB1)
+# Published by a DNAT rule alone: no socket, no owner; nothing inside read (not readable).
+BARE = Listener(Protocol.TCP, Family.IPV4, "0.0.0.0", 18081, False, Exposure.ALL, ("127.0.0.1", "10.0.0.2"), (), (),
+                note="no socket", container=Container(Engine.PODMAN, None, None, None, 80, "10.88.0.2", None, None,
+                                                      ContainerSource.DNAT))
+FOREIGN = ForeignListener("net:[4026532395]", "::", 8080, 4300, "busybox", WEB1)
+
+
+def test_ls_document_with_containers_and_namespaces_is_exact_and_the_fast_writer_agrees() -> None:
+    found = Inventory((PUBLISHED, BARE), (), ("n",), (FOREIGN,))
+    expected = ('{"listeners":[{"protocol":"tcp","family":"ipv4","address":"127.0.0.1","port":18080,'
+                '"dual_stack":false,"exposure":"loopback","reachable_on":["127.0.0.1"],"processes":['
+                '{"pid":4200,"name":"docker-proxy","cmdline":["/usr/sbin/docker-proxy"],"user":"root","uid":0,'
+                '"ppid":4100,"start_time":1795000000.5}],"socket_users":["root"],"inodes":[900],"accept_queue":0,'
+                '"backlog":4096,"note":null,"container":' + C_WEB1 + '},{"protocol":"tcp","family":"ipv4",'
+                '"address":"0.0.0.0","port":18081,"dual_stack":false,"exposure":"all","reachable_on":["127.0.0.1",'
+                '"10.0.0.2"],"processes":[],"socket_users":[],"inodes":[],"accept_queue":null,"backlog":null,'
+                '"note":"no socket","container":{"engine":"podman","id":null,"name":null,"image":null,'
+                '"container_port":80,"container_address":"10.88.0.2","state":null,"stand_in":null,"source":"dnat",'
+                '"inside":null,"inside_ports":null,"processes":[]}}],"namespaces":[{"namespace":"net:[4026532395]",'
+                '"address":"::","port":8080,"pid":4300,"process":"busybox","container":' + C_WEB1 + '}],'
+                '"notes":["n"]}')
+    assert shapes.inventory_text(found, with_namespaces=True) == expected
+    for connections in (False, True):
+        for namespaces in (False, True):
+            assert (json.loads(shapes.inventory_text(found, connections, namespaces))
+                    == shapes.inventory_json(found, connections, namespaces))
+
+
+def test_kill_document_names_the_containers_stopped() -> None:
+    report = KillReport("18080", 18080, (), (), (), (), True, containers=(WEB1,))
+    assert text(shapes.kill_json(report)) == (
+        '{"target":"18080","port":18080,"dry_run":false,"declined":false,"victims":[],"signalled":[],"survivors":[],'
+        '"vanished":[],"containers":[' + C_WEB1 + '],"freed":true}\n')

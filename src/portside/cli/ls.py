@@ -15,7 +15,7 @@ from portside.cli.render.shapes import inventory_text
 from portside.cli.render.tables import write_notes, write_table
 from portside.inventory import elsewhere_notes
 from portside.inventory.selection import Selection, select
-from portside.model import Connection, Inventory, Listener, Protocol
+from portside.model import Connection, ForeignListener, Inventory, Listener, Protocol
 from portside.net.addresses import bracketed, host_port, parse_port
 
 
@@ -28,6 +28,8 @@ def add_parser(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     parser.add_argument("--process", action="append", default=[], metavar="NAME", help="only processes with this name")
     parser.add_argument("--exposed", action="store_true", help="only listeners reachable beyond loopback")
     parser.add_argument("--connections", action="store_true", help="also list established connections and their peers")
+    parser.add_argument("--namespaces", action="store_true",
+                        help="also list TCP listeners inside every other network namespace (containers, ip netns)")
     parser.add_argument("--json", action="store_true", help="machine-readable output (docs/json.md)")
     parser.add_argument("--backend", choices=("linux", "portable"), help=argparse.SUPPRESS)
     parser.set_defaults(run=run)
@@ -56,12 +58,38 @@ def _owners(item: Listener | Connection) -> tuple[str, str, str]:
     return pids, names, users
 
 
+def _container(item: Listener) -> str:
+    """'docker web1:8080' — engine, container and the port inside; '-' for a port that is no container's."""
+    from portside.containers.describe import handle
+
+    found = item.container
+    if found is None:
+        return "-"
+    return f"{found.engine} {handle(found) or '?'}:{found.container_port or '?'}"
+
+
 def listener_rows(listeners: tuple[Listener, ...]) -> list[list[str]]:
+    """One row per listener; a CONTAINER column is added when some listener is a container's."""
     rows = []
+    containers = any(item.container is not None for item in listeners)
     for item in listeners:
         pids, names, users = _owners(item)
+        if item.container is not None and not item.inodes:
+            names = "(DNAT only)"
         where = item.exposure.value + (" (dual-stack)" if item.dual_stack else "")
-        rows.append([item.protocol.value, bracketed(item.address), str(item.port), where, pids, names, users])
+        row = [item.protocol.value, bracketed(item.address), str(item.port), where, pids, names, users]
+        rows.append([*row, _container(item)] if containers else row)
+    return rows
+
+
+def namespace_rows(listeners: tuple[ForeignListener, ...]) -> list[list[str]]:
+    from portside.containers.describe import handle
+
+    rows = []
+    for item in listeners:
+        found = item.container
+        container = f"{found.engine} {handle(found) or '?'}" if found is not None else "-"
+        rows.append([item.namespace, bracketed(item.address), str(item.port), str(item.pid), item.process, container])
     return rows
 
 
@@ -83,21 +111,27 @@ def run(args: argparse.Namespace, env: Environment) -> int:
         exposed_only=args.exposed,
     )
     found: Inventory = select(
-        portside.take_inventory(protocols=_protocols(args), connections=args.connections, backend=args.backend),
+        portside.take_inventory(protocols=_protocols(args), connections=args.connections, backend=args.backend,
+                                namespaces=args.namespaces),
         selection,
     )
     if selection.ports and Protocol.TCP in _protocols(args):
         missing = sorted(selection.ports - {item.port for item in found.listeners})
         found = found._replace(notes=found.notes + elsewhere_notes(missing))
     if args.json:
-        env.stdout.write(inventory_text(found, with_connections=args.connections))
+        env.stdout.write(inventory_text(found, with_connections=args.connections, with_namespaces=args.namespaces))
         env.stdout.write("\n")
         return 0
     headers = ["PROTO", "ADDRESS", "PORT", "EXPOSURE", "PID", "PROCESS", "USER"]
+    if any(item.container is not None for item in found.listeners):
+        headers.append("CONTAINER")
     write_table(env, headers, listener_rows(found.listeners))
     if args.connections:
         env.stdout.write("\n")
         write_table(env, ["PROTO", "LOCAL", "PEER", "STATE", "PID", "PROCESS", "USER"], connection_rows(found.connections))
+    if args.namespaces:
+        env.stdout.write("\n")
+        write_table(env, ["NAMESPACE", "ADDRESS", "PORT", "PID", "PROCESS", "CONTAINER"], namespace_rows(found.namespaces))
     write_notes(env, [*found.notes, *grouped_notes(found.listeners)])
     return 0
 

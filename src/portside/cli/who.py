@@ -1,4 +1,4 @@
-"""`portside who TARGET`: who holds a port — processes, their parents, sockets, clients."""
+"""`portside who TARGET`: who holds a port — processes, their parents, sockets, clients, and the container."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import portside
 from portside.cli.environment import Environment
 from portside.cli.render.shapes import who_json
 from portside.cli.render.tables import write_json, write_notes
-from portside.model import WhoReport
-from portside.net.addresses import host_port, parse_target
+from portside.model import Container, WhoReport
+from portside.net.addresses import bracketed, host_port, parse_target
 
 
 def add_parser(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -26,6 +26,24 @@ def _when(seconds: float | None) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(seconds))
 
 
+def _write_container(env: Environment, container: Container) -> None:
+    from portside.containers.describe import SOURCES, label
+
+    out = env.stdout
+    short = container.id[:12] if container.id else "?"
+    out.write(f"  container: {label(container)}  id {short}  {container.state or '?'}"
+              f"  (named through {SOURCES[container.source]})\n")
+    port = container.container_port or "?"
+    if container.inside is None:
+        inside = "not readable"
+    else:
+        inside = ", ".join(bracketed(address) for address in container.inside) or "nothing listens there"
+    held = f"held on this host by {container.stand_in}" if container.stand_in else "no socket here: a DNAT rule alone"
+    out.write(f"    to port {port} at {container.container_address or '?'}; inside on: {inside}; {held}\n")
+    for info in container.processes:
+        out.write(f"    service: pid {info.pid}  {info.name}  {' '.join(info.cmdline) or '?'}\n")
+
+
 def _write(env: Environment, report: WhoReport) -> None:
     out = env.stdout
     holders = {holder.process.pid: holder for holder in report.holders}
@@ -36,6 +54,8 @@ def _write(env: Environment, report: WhoReport) -> None:
         out.write(f"{item.protocol.value} {shown}  ({where}; reachable on {reachable})\n")
         if item.note:
             out.write(f"  {item.note}\n")
+        if item.container is not None:
+            _write_container(env, item.container)
         for info in item.processes:
             holder = holders[info.pid]
             out.write(f"  pid {info.pid}  {info.name}  user {info.user}  started {_when(info.start_time)}\n")

@@ -1,5 +1,8 @@
 """Read the firewall: `nft -a list ruleset`, and iptables-legacy's tables when they are loaded.
 
+The filter rules feed doctor's judgement; the nat rules (`nat_listings`) show containers'
+published ports that exist only as DNAT (containers/dnat.py parses them).
+
 Reading needs root (CAP_NET_ADMIN); without it the rules come back empty with a note
 saying why. The legacy tools run only when /proc/net/ip*_tables_names shows legacy
 tables in use, so reading never loads a kernel module.
@@ -56,3 +59,17 @@ def ruleset() -> Ruleset:
             rules.extend(parse_iptables_save(legacy or "", version, tool))
             notes.extend([note] if note else [])
     return Ruleset(tuple(rules), tuple(notes))
+
+
+def nat_listings() -> tuple[tuple[tuple[str, str], ...], tuple[str, ...]]:
+    """The rules that rewrite destinations, as text: ("nft", the nftables ruleset, iptables-nft's rules included)
+    and ("iptables", iptables-legacy-save's nat table) where legacy tables are loaded; and notes on what was unread."""
+    text, note = _run(["nft", "list", "ruleset"])
+    listings = [("nft", text)] if text is not None else []
+    notes = [note] if note else []
+    for version, tool in ((4, "iptables-legacy"), (6, "ip6tables-legacy")):
+        if _legacy_in_use(version):
+            legacy, note = _run([f"{tool}-save", "-t", "nat"])
+            listings.extend([("iptables", legacy)] if legacy is not None else [])
+            notes.extend([note] if note else [])
+    return tuple(listings), tuple(notes)

@@ -2,7 +2,8 @@
 
 The adapters' side of judge.py (which stays pure): everything here reads the machine.
 For a target the checks run side by side — the dials, the resolver, /etc/hosts, the
-listeners here and in other network namespaces, the firewall — so a run that meets
+listeners here (with their containers) and in other network namespaces, the containers
+that publish the port but are stopped, the firewall — so a run that meets
 dropped packets still ends within about two seconds.
 """
 
@@ -92,6 +93,7 @@ def _client_name(target: Target) -> str | None:
 
 def target_evidence(target: Target, environ: Mapping[str, str]) -> TargetEvidence:
     """Dial the target as its clients would, and gather what explains the outcome; bounded to ~BUDGET seconds."""
+    from portside.containers import stopped_publishing
     from portside.doctor._dial import exchange
     from portside.doctor._ruleset import ruleset
 
@@ -108,6 +110,7 @@ def target_evidence(target: Target, environ: Mapping[str, str]) -> TargetEvidenc
         hosts = pool.submit(_hosts_mapping, name)
         listening = pool.submit(_listeners, target.port)
         foreign = pool.submit(listeners_elsewhere, target.port)
+        parked = pool.submit(stopped_publishing, target.port)
         rules = pool.submit(ruleset)
         dials: list[Future[Exchange]] = [pool.submit(exchange, a, target, deadline) for a in addresses]
         mapped, nss_localhost = hosts.result()
@@ -119,6 +122,7 @@ def target_evidence(target: Target, environ: Mapping[str, str]) -> TargetEvidenc
         (found, stopped), (elsewhere, complete) = listening.result(), foreign.result()
         read = rules.result()
         exchanges = tuple(dial.result() for dial in dials)
+        idle = parked.result()
     notes = read.notes + (() if complete else ("some processes' network namespaces were not readable",))
     route_host = name or target.address or "localhost"
     return TargetEvidence(
@@ -126,5 +130,5 @@ def target_evidence(target: Target, environ: Mapping[str, str]) -> TargetEvidenc
         hosts_mapped=mapped, nss_localhost=nss_localhost, exchanges=exchanges, listeners=found, stopped=stopped,
         elsewhere=elsewhere, rules=read.rules, notes=notes,
         proxy=proxy_route(target.scheme or "http", route_host, target.port, environ),
-        connect_timeout=CONNECT_TIMEOUT,
+        connect_timeout=CONNECT_TIMEOUT, stopped_containers=idle,
     )

@@ -3,7 +3,8 @@
 `doctor TARGET` answers "why can I not reach it": what each address said to a client of
 the target's scheme, set against what listens where (here, on other addresses, in other
 network namespaces), how the name resolves (/etc/hosts, getaddrinfo's order), the
-firewall's rules and the proxy variables a client would obey.
+firewall's rules and the proxy variables a client would obey — and, for a container's
+published port, what listens inside the container (containers/findings.py).
 
 `--listen PORT` answers "why can my server not bind PORT": someone holds it, closed
 connections in TIME_WAIT still pin it, it lies in the kernel's ephemeral range (an
@@ -14,13 +15,14 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from portside.containers.findings import container_findings
 from portside.doctor.clients import Client, reaches
 from portside.doctor.firewall import FirewallRule, catching
 from portside.doctor.proxyenv import ProxyRoute
 from portside.inventory.exposure import unreachable_bind
 from portside.inventory.match import accepts
 from portside.leasing.pool import PortRange
-from portside.model import Finding, ForeignListener, Listener, ProcessInfo, Severity, TcpOutcome
+from portside.model import Container, Finding, ForeignListener, Listener, ProcessInfo, Severity, TcpOutcome
 from portside.net.addresses import AddressKind, Target, classify, dialled_as, host_port, zone_of
 
 RANK = {Severity.FAULT: 0, Severity.WARNING: 1, Severity.INFO: 2}
@@ -135,6 +137,7 @@ class TargetEvidence(NamedTuple):
     notes: tuple[str, ...]
     proxy: ProxyRoute | None
     connect_timeout: float = 1.0
+    stopped_containers: tuple[Container, ...] = ()
 
 
 def _interface(address: str) -> str | None:
@@ -158,7 +161,8 @@ def _firewall(evidence: TargetEvidence) -> list[Finding]:
     look = f"look for the rule: sudo nft -a list ruleset | grep -w {port}"
     for exchange in evidence.exchanges:
         shown = host_port(exchange.address, port)
-        listening = [lst for lst in evidence.listeners if accepts(lst, exchange.address)]
+        # A container's published port is answered by the container: its refusal is judged in containers/.
+        listening = [lst for lst in evidence.listeners if accepts(lst, exchange.address) and lst.container is None]
         if listening and all(unreachable_bind(lst) for lst in listening):
             continue  # not a firewall: nothing here holds the address (address-not-local)
         caught = catching(evidence.rules, exchange.address, port, _interface(exchange.address))
@@ -404,9 +408,12 @@ def _works(evidence: TargetEvidence) -> Finding | None:
 
 def diagnose_target(evidence: TargetEvidence) -> list[Finding]:
     """Why connecting to the target fails (or `ok` with how it answered), ranked."""
+    containers = container_findings(evidence.target.port, evidence.listeners, evidence.stopped_containers,
+                                    evidence.exchanges)
     findings = [*_hosts(evidence), *_subdomain(evidence), *_family(evidence), *_not_local(evidence),
-                *_firewall(evidence), *_answers(evidence), *_proxy(evidence)]
-    if not any(exchange.tcp is TcpOutcome.CONNECTED for exchange in evidence.exchanges):
+                *_firewall(evidence), *_answers(evidence), *_proxy(evidence), *containers]
+    explained = any(finding.severity is Severity.FAULT for finding in containers)
+    if not explained and not any(exchange.tcp is TcpOutcome.CONNECTED for exchange in evidence.exchanges):
         findings.extend(_absent(evidence))
     if not any(finding.severity is Severity.FAULT for finding in findings):
         works = _works(evidence)

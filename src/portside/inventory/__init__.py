@@ -78,13 +78,20 @@ def inventory(
     protocols: tuple[Protocol, ...] = (Protocol.TCP, Protocol.UDP),
     connections: bool = False,
     backend: str | None = None,
+    namespaces: bool = False,
 ) -> Inventory:
-    """Every listener on this machine (and connections when asked), judged and sorted."""
+    """Every listener on this machine (and connections when asked), judged and sorted; containers' ports named;
+    with `namespaces`, the TCP listeners of every other network namespace too."""
+    from portside.containers import attach, namespace_listeners
     from portside.inventory._users import user_name
 
     snap = take_snapshot(protocols, connections, backend)
     uids = {sock.uid for sock in snap.sockets if sock.uid is not None}
-    return assemble(snap, {uid: user_name(uid) for uid in uids})
+    found = attach(assemble(snap, {uid: user_name(uid) for uid in uids}), snap, protocols)
+    if not namespaces:
+        return found
+    elsewhere, notes = namespace_listeners()
+    return found._replace(namespaces=elsewhere, notes=(*found.notes, *notes))
 
 
 def tcp_sockets_in(state: ConnectionState) -> tuple[RawSocket, ...]:

@@ -1,9 +1,10 @@
 """Listeners in other network namespaces (containers, `ip netns`), seen through their processes.
 
 /proc/PID/net/tcp{,6} shows the sockets of the namespace PID lives in, so one process
-per namespace is enough to list its TCP listeners without entering it. Namespaces are
-told apart by the inode of /proc/PID/ns/net; reading another user's needs root, so a
-non-root caller sees only its own processes' namespaces (and is told so).
+per namespace is enough to list its TCP listeners without entering it; the fds of the
+namespace's processes then tell which one holds each. Namespaces are told apart by the
+inode of /proc/PID/ns/net; reading another user's needs root, so a non-root caller sees
+only its own processes' namespaces (and is told so).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import ipaddress
 import os
 from collections.abc import Iterator
 
+from portside.inventory._owners import walk_pids
 from portside.inventory._procfs import PROC, process_info
 from portside.model import ForeignListener
 
@@ -27,13 +29,19 @@ def _address(hex_text: str) -> str:
 
 def parse_net_tcp(data: bytes) -> Iterator[tuple[str, int]]:
     """(address, port) of every LISTEN socket in /proc/net/tcp or tcp6 text."""
+    for address, port, _ in parse_net_listeners(data):
+        yield address, port
+
+
+def parse_net_listeners(data: bytes) -> Iterator[tuple[str, int, int]]:
+    """(address, port, inode) of every LISTEN socket in /proc/net/tcp or tcp6 text (inode 0 when cut short)."""
     for line in data.splitlines()[1:]:
         fields = line.split()
         if len(fields) < 4 or fields[3] != TCP_LISTEN:
             continue
         address, _, port = fields[1].decode("latin-1").partition(":")
         try:
-            yield _address(address), int(port, 16)
+            yield _address(address), int(port, 16), int(fields[9]) if len(fields) > 9 else 0
         except ValueError:
             continue
 
@@ -57,13 +65,13 @@ def _read(path: str) -> bytes:
         return b""
 
 
-def listeners_elsewhere(port: int) -> tuple[tuple[ForeignListener, ...], bool]:
-    """TCP listeners on `port` in every other network namespace; False when some namespaces were unreadable."""
+def listeners_elsewhere(port: int | None) -> tuple[tuple[ForeignListener, ...], bool]:
+    """TCP listeners on `port` (None: every port) in every other network namespace, each with the process holding
+    it (one living there when the holder cannot be seen); False when some namespaces were unreadable."""
     own = os.stat(f"{PROC}/self/ns/net").st_ino
     named = _namespace_names()
-    seen = {own}
+    members: dict[int, list[int]] = {}
     complete = True
-    found = []
     for entry in os.scandir(PROC):
         if not entry.name.isdigit():
             continue
@@ -74,14 +82,16 @@ def listeners_elsewhere(port: int) -> tuple[tuple[ForeignListener, ...], bool]:
             continue
         except OSError:
             continue
-        if namespace in seen:
-            continue
-        seen.add(namespace)
-        pid = int(entry.name)
-        info = process_info(pid)
+        if namespace != own:
+            members.setdefault(namespace, []).append(int(entry.name))
+    found = []
+    for namespace, pids in members.items():
         label = f"netns {named[namespace]}" if namespace in named else f"net:[{namespace}]"
-        for table in ("tcp", "tcp6"):
-            for address, bound in parse_net_tcp(_read(f"{PROC}/{pid}/net/{table}")):
-                if bound == port:
-                    found.append(ForeignListener(label, address, bound, pid, info.name if info else "?"))
+        rows = [row for table in ("tcp", "tcp6") for row in parse_net_listeners(_read(f"{PROC}/{pids[0]}/net/{table}"))
+                if port is None or row[1] == port]
+        holders, _ = walk_pids(pids, {inode for _, _, inode in rows}.__contains__) if rows else ({}, [])
+        for address, bound, inode in rows:
+            pid = holders.get(inode, (pids[0],))[0]
+            info = process_info(pid)
+            found.append(ForeignListener(label, address, bound, pid, info.name if info else "?"))
     return tuple(found), complete

@@ -1,4 +1,4 @@
-"""Filter an inventory by port, process and exposure. Pure."""
+"""Filter an inventory by port, process and exposure (listeners in other namespaces by port and process). Pure."""
 
 from __future__ import annotations
 
@@ -41,4 +41,11 @@ def select(found: Inventory, selection: Selection) -> Inventory:
         and (not selection.exposed_only or item.local.port in kept_ports)
         and _owned(item, selection)
     )
-    return found._replace(listeners=listeners, connections=connections)
+    namespaces = tuple(
+        item
+        for item in found.namespaces
+        if (not selection.ports or item.port in selection.ports)
+        and (not selection.pids or item.pid in selection.pids)
+        and (not selection.names or item.process in selection.names)
+    )
+    return found._replace(listeners=listeners, connections=connections, namespaces=namespaces)

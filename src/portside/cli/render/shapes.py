@@ -15,8 +15,10 @@ from typing import TYPE_CHECKING, Any
 
 from portside.model import (
     Connection,
+    Container,
     Endpoint,
     Finding,
+    ForeignListener,
     Holder,
     Inventory,
     KillReport,
@@ -64,6 +66,26 @@ class _Processes(dict[int, Json]):
         return value
 
 
+def container_json(container: Container | None) -> Json | None:
+    """The container behind a listener (docs/json.md), or None."""
+    if container is None:
+        return None
+    return {
+        "engine": container.engine.value,
+        "id": container.id,
+        "name": container.name,
+        "image": container.image,
+        "container_port": container.container_port,
+        "container_address": container.container_address,
+        "state": container.state,
+        "stand_in": container.stand_in,
+        "source": container.source.value,
+        "inside": None if container.inside is None else list(container.inside),
+        "inside_ports": None if container.inside_ports is None else list(container.inside_ports),
+        "processes": [process_json(info) for info in container.processes],
+    }
+
+
 def listener_json(listener: Listener, processes: dict[int, Json] | None = None) -> Json:
     owners = [processes[p.pid] if processes is not None else process_json(p) for p in listener.processes]
     return {
@@ -80,6 +102,7 @@ def listener_json(listener: Listener, processes: dict[int, Json] | None = None) 
         "accept_queue": listener.accept_queue,
         "backlog": listener.backlog,
         "note": listener.note,
+        "container": container_json(listener.container),
     }
 
 
@@ -96,13 +119,27 @@ def connection_json(connection: Connection, processes: dict[int, Json] | None = 
     }
 
 
-def inventory_json(inventory: Inventory, with_connections: bool = False) -> Json:
+def foreign_json(listener: ForeignListener) -> Json:
+    """A listener inside another network namespace (`ls --namespaces`)."""
+    return {
+        "namespace": listener.namespace,
+        "address": listener.address,
+        "port": listener.port,
+        "pid": listener.pid,
+        "process": listener.process,
+        "container": container_json(listener.container),
+    }
+
+
+def inventory_json(inventory: Inventory, with_connections: bool = False, with_namespaces: bool = False) -> Json:
     items: tuple[Listener | Connection, ...] = (*inventory.listeners, *inventory.connections)
     infos = {p.pid: p for item in items for p in item.processes}
     shared = _Processes(infos)
     result: Json = {"listeners": [listener_json(item, shared) for item in inventory.listeners]}
     if with_connections:
         result["connections"] = [connection_json(item, shared) for item in inventory.connections]
+    if with_namespaces:
+        result["namespaces"] = [foreign_json(item) for item in inventory.namespaces]
     result["notes"] = list(inventory.notes)
     return result
 
@@ -134,7 +171,7 @@ def _number(value: int | None) -> str:
     return "null" if value is None else str(value)
 
 
-def inventory_text(inventory: Inventory, with_connections: bool = False) -> str:
+def inventory_text(inventory: Inventory, with_connections: bool = False, with_namespaces: bool = False) -> str:
     """`inventory_json` encoded as compact JSON text, built piecewise for speed."""
     plain = _Encoded(_encode).of
     owners = _Encoded(_encode_owners).of
@@ -163,15 +200,18 @@ def inventory_text(inventory: Inventory, with_connections: bool = False) -> str:
             )
         inodes = f"[{item.inodes[0]}]" if len(item.inodes) == 1 else _encode(list(item.inodes))
         note = "null" if item.note is None else _encode(item.note)
+        container = "null" if item.container is None else _encode(container_json(item.container))
         parts.append(
             f'{head}{item.port}{middle}{inodes},"accept_queue":{_number(item.accept_queue)},'
-            f'"backlog":{_number(item.backlog)},"note":{note}}}'
+            f'"backlog":{_number(item.backlog)},"note":{note},"container":{container}}}'
         )
     text = '{"listeners":[' + ",".join(parts) + "]"
     if with_connections:
         items: tuple[Listener | Connection, ...] = inventory.connections
         shared = _Processes({p.pid: p for item in items for p in item.processes})
         text += ',"connections":' + _encode([connection_json(item, shared) for item in inventory.connections])
+    if with_namespaces:
+        text += ',"namespaces":' + _encode([foreign_json(item) for item in inventory.namespaces])
     return text + ',"notes":' + _encode(list(inventory.notes)) + "}"
 
 
@@ -227,6 +267,7 @@ def kill_json(report: KillReport) -> Json:
         "signalled": [{**process_json(info), "signal": name} for info, name in report.signalled],
         "survivors": [process_json(info) for info in report.survivors],
         "vanished": [process_json(info) for info in report.vanished],
+        "containers": [container_json(container) for container in report.containers],
         "freed": report.freed,
     }
 
