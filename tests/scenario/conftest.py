@@ -8,6 +8,8 @@ forget; a test marked `root` is skipped, with the reason, when not run as root.
 
 from __future__ import annotations
 
+import fcntl
+import json
 import os
 import shutil
 import signal
@@ -18,7 +20,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from support import IS_ROOT, Held, Namespace, Running, start_holder, stop_holder, unleased_port
+from browser import require
+from support import DEVSERVER, IS_ROOT, Held, Namespace, Running, start_holder, stop_holder, unleased_port
 
 # A test that uses the fixture named on the left gets the markers on the right.
 IMPLIED = {
@@ -134,3 +137,19 @@ def start_run(proxy_port: int) -> Iterator[Callable[..., Running]]:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(10)
+
+
+@pytest.fixture(scope="session")
+def vite_project() -> Path:
+    """tests/scenario/devserver with its node_modules, installed by `npm ci` from the lockfile when missing or stale."""
+    npm = shutil.which("npm")
+    require(npm is not None and shutil.which("node") is not None, "Node.js and npm are missing (apt-get install npm)")
+    assert npm is not None
+    pinned = json.loads((DEVSERVER / "package.json").read_text())["devDependencies"]["vite"]
+    installed = DEVSERVER / "node_modules" / "vite" / "package.json"
+    with open(DEVSERVER / "package-lock.json", "rb") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # parallel workers (xdist) install once
+        if not installed.exists() or json.loads(installed.read_text())["version"] != pinned:
+            subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=DEVSERVER, check=True, timeout=300,
+                           env={**os.environ, "npm_config_update_notifier": "false"})
+    return DEVSERVER

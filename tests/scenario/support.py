@@ -21,6 +21,7 @@ HERE = Path(__file__).resolve().parent
 SRC = str(HERE.parents[1] / "src")
 HOLDER = str(HERE / "holder.py")
 BACKEND = str(HERE / "backend.py")
+DEVSERVER = HERE / "devserver"  # a minimal Vite project (package.json, lockfile), node_modules installed by npm ci
 IS_ROOT = os.geteuid() == 0
 
 
