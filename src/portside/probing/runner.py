@@ -276,7 +276,7 @@ def identify(sock: socket.socket, address: str, target: Target) -> Verdict:
     else:
         asked = guess.first or "http"
         result = exchange(sock, for_protocol(asked, host=target.host or address, port=target.port,
-                                             server_name=target.name), deadline)
+                                             server_name=target.name, path=target.path), deadline)
         verdict = _after(result, asked, guess)
     _part(sock, verdict.farewell if verdict is result.verdict else b"")
     sock.close()

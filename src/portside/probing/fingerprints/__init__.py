@@ -55,14 +55,16 @@ ASKABLE = ("http", "http2", "grpc", "tls", "postgresql", "redis", "memcached", "
            "dns", "kafka", "devtools")
 
 
-def for_protocol(protocol: str, *, host: str, port: int, server_name: str | None = None) -> Fingerprint:
-    """The fingerprint that asks `protocol`'s first question; `host` is what Host (or :authority) names.
+def for_protocol(protocol: str, *, host: str, port: int, server_name: str | None = None, path: str = "/",
+                 ) -> Fingerprint:
+    """The fingerprint that asks `protocol`'s first question; `host` is what Host (or :authority) names, `path`
+    what an HTTP GET asks for.
 
     Raises KeyError for a protocol that cannot be asked (one whose servers speak first).
     """
     authority = host_port(host, port)
     makers: dict[str, Callable[[], Fingerprint]] = {
-        "http": lambda: WebPage(authority), "http2": lambda: H2c(authority), "grpc": lambda: H2c(authority),
+        "http": lambda: WebPage(authority, path), "http2": lambda: H2c(authority), "grpc": lambda: H2c(authority),
         "tls": lambda: Tls(server_name), "postgresql": lambda: Postgres(server_name), "redis": Redis,
         "memcached": Memcached, "mongodb": Mongo, "amqp": Amqp, "mqtt": Mqtt, "ldap": Ldap, "dns": Dns,
         "kafka": Kafka, "devtools": lambda: DevTools(authority), "webpack": lambda: WebpackAssets(authority),
