@@ -79,12 +79,20 @@ def _last_line(data: bytes, code: bytes) -> int | None:
     return None
 
 
-def _ssh(data: bytes) -> Step:
-    if not b"SSH-".startswith(data[:4]):
+def _greeting_line(data: bytes, prefix: bytes, limit: int = MAX_GREETING) -> bytes | Step:
+    """The greeting's first line when `data` opens with `prefix`; else None (more to come) or NOT_MINE."""
+    if not prefix.startswith(data[: len(prefix)]):
         return NOT_MINE
     line = first_line(data)
     if line is None:
-        return None if len(data) < 256 else NOT_MINE
+        return None if len(data) < limit else NOT_MINE
+    return line if line.startswith(prefix) else NOT_MINE
+
+
+def _ssh(data: bytes) -> Step:
+    line = _greeting_line(data, b"SSH-", 256)
+    if not isinstance(line, bytes):
+        return line
     parts = text(line).split("-", 2)
     if len(parts) < 3:
         return NOT_MINE
@@ -97,38 +105,34 @@ def _ssh(data: bytes) -> Step:
 
 def _imap(data: bytes) -> Step:
     for status in (b"* OK", b"* PREAUTH", b"* BYE"):
-        if data.startswith(status[: len(data)]) and len(data) < len(status):
-            return None
-        if data.startswith(status):
-            line = first_line(data)
-            if line is None:
-                return None if len(data) < MAX_GREETING else NOT_MINE
+        line = _greeting_line(data, status)
+        if line is None and len(data) < len(status):
+            return None  # "* " could still be any of them
+        if isinstance(line, bytes):
             details: Details = {"banner": text(line)}
             capabilities = re.search(rb"\[CAPABILITY ([^\]]*)\]", line)
             if capabilities:
                 details["capabilities"] = text(capabilities.group(1)).split()
             return Verdict("imap", details, farewell=b"" if status == b"* BYE" else b"a LOGOUT\r\n")
+        if line is None:
+            return None
     return NOT_MINE
 
 
 def _pop3(data: bytes) -> Step:
-    if not b"+OK".startswith(data[:3]):
-        return NOT_MINE
-    line = first_line(data)
-    if line is None:
-        return None if len(data) < MAX_GREETING else NOT_MINE
+    line = _greeting_line(data, b"+OK")
+    if not isinstance(line, bytes):
+        return line
     if line[3:4] not in (b"", b" "):
         return NOT_MINE
     return Verdict("pop3", {"banner": text(line)}, farewell=b"QUIT\r\n")
 
 
 def _rsync(data: bytes) -> Step:
-    if not b"@RSYNCD: ".startswith(data[:9]):
-        return NOT_MINE
-    line = first_line(data)
-    if line is None:
-        return None if len(data) < 256 else NOT_MINE
-    version, *digests = text(line[9:]).split()
+    line = _greeting_line(data, b"@RSYNCD: ", 256)
+    if not isinstance(line, bytes):
+        return line
+    version, *digests = text(line[9:]).split() or [""]
     details: Details = {"version": version}
     if digests:
         details["digests"] = digests
@@ -152,11 +156,9 @@ NATS_FIELDS = ("version", "server_name", "proto", "go", "auth_required", "tls_re
 
 def _nats(data: bytes) -> Step:
     """NATS opens with `INFO {json}` on one line."""
-    if not b"INFO ".startswith(data[:5]):
-        return NOT_MINE
-    line = first_line(data)
-    if line is None:
-        return None if len(data) < 64 * 1024 else NOT_MINE
+    line = _greeting_line(data, b"INFO ", 64 * 1024)
+    if not isinstance(line, bytes):
+        return line
     try:
         info = json.loads(line[5:])
     except ValueError:

@@ -35,6 +35,14 @@ def request(host: str, path: str, *, spaced: bool = True) -> bytes:
             "Connection: close\r\n\r\n").encode()
 
 
+def _head(data: bytes) -> ResponseHead | Verdict | None:
+    """The response head, None while it may still be coming, NOT_MINE once the bytes cannot be HTTP."""
+    try:
+        return parse_response_head(data)
+    except NotHttp:
+        return NOT_MINE
+
+
 def head_details(head: ResponseHead) -> Details:
     return {"status": head.status, "reason": head.reason, "server": head.header("server"), "version": head.version}
 
@@ -57,13 +65,8 @@ class Http:
         return request(self.host, self.path)
 
     def feed(self, data: bytes) -> Verdict | None:
-        try:
-            head = parse_response_head(data)
-        except NotHttp:
-            return NOT_MINE
-        if head is None:
-            return None
-        return Verdict("http", head_details(head))
+        head = _head(data)
+        return Verdict("http", head_details(head)) if isinstance(head, ResponseHead) else head
 
     def at_eof(self, data: bytes) -> Verdict:
         return self.feed(data) or NOT_MINE
@@ -105,12 +108,9 @@ class WebPage:
         return self._judge(data, final=True) or NOT_MINE
 
     def _judge(self, data: bytes, final: bool) -> Verdict | None:
-        try:
-            head = parse_response_head(data)
-        except NotHttp:
-            return NOT_MINE
-        if head is None:
-            return None
+        head = _head(data)
+        if not isinstance(head, ResponseHead):
+            return head
         start = _head_length(data)
         body = data[start:]
         if not final and not _body_complete(head, body):
