@@ -9,7 +9,9 @@ from Debian here: their fingerprints are tested with bytes in tests/unit.
 from __future__ import annotations
 
 import re
+import socket
 import statistics
+import threading
 import time
 from pathlib import Path
 
@@ -66,8 +68,6 @@ def test_vite_is_named_as_a_dev_server(tmp_path: Path, vite_project: Path) -> No
 @pytest.mark.servers
 def test_mariadb_warns_of_a_bare_connect_as_it_does_of_the_probe(tmp_path: Path) -> None:
     """The one warning the probe leaves on MariaDB is what any TCP connect without a login leaves."""
-    import socket
-
     port = unleased_port()
     log = tmp_path / "mariadb.log"
     proc = servers.mariadb(tmp_path, port, log=log)
@@ -96,3 +96,32 @@ def test_a_plain_http_server_is_named_within_50_ms(tmp_path: Path) -> None:
     finally:
         daemon.stop()
     assert statistics.median(times) < 0.05, [f"{t * 1000:.0f} ms" for t in times]
+
+
+def test_a_silent_server_hears_one_question_on_one_connection() -> None:
+    """A server that never answers is asked once (an HTTP GET, the likeliest), on the connection the probe timed."""
+    server = socket.create_server(("127.0.0.1", 0))
+    port = server.getsockname()[1]
+    heard: list[bytes] = []
+
+    def record() -> None:
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            data = b""
+            with conn:
+                while chunk := conn.recv(4096):
+                    data += chunk
+            heard.append(data)
+
+    thread = threading.Thread(target=record, daemon=True)
+    thread.start()
+    try:
+        (attempt,) = portside.probe(f"127.0.0.1:{port}")
+        time.sleep(0.2)
+    finally:
+        server.close()
+    assert (attempt.protocol, attempt.details.get("note")) == ("unknown", "no answer to http")
+    assert len(heard) == 1 and heard[0].startswith(b"GET / HTTP/1.1\r\n") and heard[0].endswith(b"\r\n\r\n")

@@ -244,7 +244,7 @@ def _question(sock: socket.socket, address: str, target: Target) -> tuple[Hint, 
     return guess, GREETING_WAIT if guess.speaks_first else GREETING_GRACE
 
 
-def _after(result: Heard, asked: str, guess: Hint) -> Verdict:
+def conclude(result: Heard, asked: str, guess: Hint) -> Verdict:
     """The verdict on a question's answer: its own, what the answer gives away, or what little was seen."""
     if result.verdict is not None and result.verdict.protocol is not None:
         return result.verdict
@@ -277,7 +277,7 @@ def identify(sock: socket.socket, address: str, target: Target) -> Verdict:
         asked = guess.first or "http"
         result = exchange(sock, for_protocol(asked, host=target.host or address, port=target.port,
                                              server_name=target.name, path=target.path), deadline)
-        verdict = _after(result, asked, guess)
+        verdict = conclude(result, asked, guess)
     _part(sock, verdict.farewell if verdict is result.verdict else b"")
     sock.close()
     return _follow(address, target, verdict) if verdict.follow else verdict
