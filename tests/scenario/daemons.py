@@ -1,6 +1,6 @@
 """More real servers for the probe's tests, each on a port of the test's own, with its own config and log.
 
-Dovecot (IMAP, POP3), vsftpd, an rsync daemon, TigerVNC's Xvnc, NATS, Mosquitto (MQTT),
+Dovecot (IMAP, POP3), vsftpd, git daemon, an rsync daemon, TigerVNC's Xvnc, NATS, Mosquitto (MQTT),
 OpenLDAP's slapd, Unbound (DNS over TCP, answering from a static root zone so that it never
 asks anyone else), RabbitMQ (AMQP, with an epmd of its own), nginx speaking h2c, a gRPC
 server, aiosmtpd (SMTP), the Node inspector and Chromium's DevTools endpoint. Each starter
@@ -83,6 +83,16 @@ service pop3-login {{
 """)
     proc = start([binary, "-F", "-c", str(conf)], imap, log=where / "dovecot.stderr")
     return Daemon((proc,), log, (run,))
+
+
+def git_daemon(where: Path, port: int) -> Daemon:
+    """git daemon serving one bare repository; it logs errors only (no --verbose)."""
+    git = find("git")
+    subprocess.run([git, "init", "-q", "--bare", str(where / "repos" / "project.git")], check=True)
+    log = where / "git-daemon.log"
+    argv = [git, "daemon", "--reuseaddr", "--listen=127.0.0.1", f"--port={port}", f"--base-path={where / 'repos'}",
+            "--export-all", str(where / "repos")]
+    return Daemon((start(argv, port, log=log),), log)
 
 
 def vsftpd(where: Path, port: int) -> Daemon:

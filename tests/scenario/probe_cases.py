@@ -1,9 +1,12 @@
 """The servers the probe is tested and benchmarked against: how to start each, what the probe must say, and which
 lines of its log are errors.
 
-Two lines are left where any client of the protocol leaves them, and are allowed here:
+Three lines are left where any client of the protocol leaves them, and are allowed here:
 MariaDB warns "Aborted connection ... closed normally without authentication" for every
-connection that does not log in, even a bare TCP connect; RabbitMQ warns "client
+connection that does not log in, and git daemon logs "fatal: the remote end hung up
+unexpectedly" for every connection that asks nothing, both even for a bare TCP connect
+(and git daemon logs any request as an error but one for a repository it serves, so the
+probe asks it nothing at all); RabbitMQ warns "client
 unexpectedly closed TCP connection" for a client that reads its Connection.Start and leaves
 without logging in. nginx's h2c-only listener logs, at the info level, the HTTP/1.1 GET it
 was asked (no question is harmless to both HTTP/1.1 and h2c); info is below the levels
@@ -87,6 +90,8 @@ CASES: dict[str, Case] = {
     "redis-auth": Case(_redis("s3cret"), "redis", {"auth_required": True}, r" # |SECURITY ATTACK"),
     "memcached": Case(lambda where, port: Daemon((servers.memcached(port, log=where / "mc.log"),), where / "mc.log"),
                       "memcached", {"version": present}, r"^>\d+ (ERROR|CLIENT_ERROR|SERVER_ERROR)"),
+    "git-daemon": Case(daemons.git_daemon, "git", {"asked": False, "named_by": "program"}, r".",  # errors only
+                       allowed=r"^fatal: the remote end hung up unexpectedly$"),
     "rsyncd": Case(daemons.rsyncd, "rsync", {"version": present}, r"(?i)error|unexpected"),
     "xvnc": Case(daemons.xvnc, "vnc", {"version": "3.8"}, r"(?i)error|fail|blacklist"),
     "nats": Case(daemons.nats, "nats", {"version": present}, r"\[(ERR|WRN|FTL)\]"),

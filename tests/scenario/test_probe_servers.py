@@ -1,8 +1,8 @@
 """`portside probe` against real servers, each on a port that is not its default, with its own config and log.
 
 Each server (probe_cases.py) is named, within 300 ms, and its log shows no error or warning
-after the probe (read once the log has gone quiet), but for the two lines probe_cases.py
-allows because any client of that protocol leaves them. No Kafka or MongoDB server installs
+after the probe (read once the log has gone quiet), but for the lines probe_cases.py allows
+because any client of that protocol leaves them. No Kafka or MongoDB server installs
 from Debian here: their fingerprints are tested with bytes in tests/unit.
 """
 
@@ -17,7 +17,6 @@ from pathlib import Path
 
 import daemons
 import pytest
-import servers
 from probe_cases import CASES, errors_in, quiet
 from support import unleased_port
 
@@ -66,21 +65,22 @@ def test_vite_is_named_as_a_dev_server(tmp_path: Path, vite_project: Path) -> No
 
 
 @pytest.mark.servers
-def test_mariadb_warns_of_a_bare_connect_as_it_does_of_the_probe(tmp_path: Path) -> None:
-    """The one warning the probe leaves on MariaDB is what any TCP connect without a login leaves."""
+@pytest.mark.parametrize("name", ["mariadb", "git-daemon"])
+def test_what_the_probe_leaves_a_bare_connect_leaves_too(tmp_path: Path, name: str) -> None:
+    """The one line the probe leaves on MariaDB and on git daemon is what any TCP connect that logs in to
+    nothing or asks nothing leaves."""
+    case = CASES[name]
     port = unleased_port()
-    log = tmp_path / "mariadb.log"
-    proc = servers.mariadb(tmp_path, port, log=log)
+    daemon = case.start(tmp_path, port)
     try:
-        before = quiet(log)
+        before = quiet(daemon.log)
         socket.create_connection(("127.0.0.1", port)).close()
         deadline = time.monotonic() + 10
-        while b"without authentication" not in log.read_bytes()[before:] and time.monotonic() < deadline:
+        while not re.search(case.allowed, daemon.log.read_bytes()[before:].decode(), re.MULTILINE):
+            assert time.monotonic() < deadline, daemon.log.read_bytes()[before:]
             time.sleep(0.05)
-        written = log.read_bytes()[before:].decode()
     finally:
-        servers.stop(proc)
-    assert "(This connection closed normally without authentication)" in written
+        daemon.stop()
 
 
 def test_a_plain_http_server_is_named_within_50_ms(tmp_path: Path) -> None:

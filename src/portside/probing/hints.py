@@ -15,13 +15,16 @@ from typing import NamedTuple
 
 # Protocols whose servers speak first: the probe listens for them and asks nothing.
 GREETING = "greeting"
+# Protocols the probe names from a hint alone: git daemon logs as an error any request but one for a
+# repository it serves ("does not appear to be a git repository", "protocol error"), so it is never asked.
+UNASKED = frozenset({"git"})
 
 PORTS: dict[int, str] = {
     21: "ftp", 22: "ssh", 25: "smtp", 110: "pop3", 143: "imap", 465: "tls", 587: "smtp", 636: "tls", 853: "tls",
     873: "rsync", 993: "tls", 995: "tls", 1025: "smtp", 2222: "ssh", 2525: "smtp", 3306: "mysql", 4222: "nats",
     53: "dns", 389: "ldap", 443: "tls", 1883: "mqtt", 3268: "ldap", 4443: "tls", 5432: "postgresql",
     5433: "postgresql", 5434: "postgresql", 5671: "tls", 5672: "amqp", 6379: "redis", 6380: "redis", 6432: "postgresql",
-    6443: "tls", 8222: "http", 8443: "tls", 8883: "tls", 9092: "kafka", 9222: "devtools", 9229: "devtools",
+    6443: "tls", 8222: "http", 8443: "tls", 8883: "tls", 9092: "kafka", 9222: "devtools", 9229: "devtools", 9418: "git",
     9443: "tls", 11211: "memcached", 15672: "http", 26379: "redis", 27017: "mongodb", 27018: "mongodb",
     27019: "mongodb", 50051: "grpc", 50052: "grpc",
     **{port: "vnc" for port in range(5900, 5911)},
@@ -39,7 +42,7 @@ PROGRAMS: dict[str, tuple[str, ...]] = {
     "sshd": (GREETING,), "vsftpd": (GREETING,), "proftpd": (GREETING,), "pure-ftpd": (GREETING,),
     "dovecot": (GREETING,), "exim4": (GREETING,), "exim": (GREETING,), "mariadbd": (GREETING,),
     "mysqld": (GREETING,), "rsync": (GREETING,), "Xvnc": (GREETING,), "Xtigervnc": (GREETING,),
-    "x11vnc": (GREETING,), "wayvnc": (GREETING,), "smtpd": (GREETING,),
+    "x11vnc": (GREETING,), "wayvnc": (GREETING,), "smtpd": (GREETING,), "git-daemon": ("git",),
 }
 # Command-line words that name a program hidden behind a runtime (Erlang, Java, Postfix's `master`).
 COMMAND_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -66,11 +69,13 @@ class Owner(NamedTuple):
 
 
 class Hint(NamedTuple):
-    """The likeliest protocol (None: nothing known), whether it speaks first, and whether a web runtime owns the port."""
+    """The likeliest protocol (None: nothing known), whether it speaks first, whether a web runtime owns the port,
+    and what the protocol was told by ("port", "program", or "" when nothing told it)."""
 
     first: str | None
     speaks_first: bool
     web_runtime: bool
+    source: str = ""
 
 
 def _program_protocols(owner: Owner) -> tuple[str, ...]:
@@ -100,8 +105,9 @@ def hint(port: int, owner: Owner | None) -> Hint:
     """The first question for a port, from its number and its owner (None when the owner is not known)."""
     by_port = PORTS.get(port)
     served = _program_protocols(owner) if owner is not None else ()
+    first: str | None
     if served and not (by_port in served or (by_port == "tls" and served[0] != GREETING)):
-        first: str | None = served[0]
+        first, source = served[0], "program"
     else:
-        first = by_port
-    return Hint(first, first in SPEAK_FIRST, is_web_runtime(owner))
+        first, source = by_port, "port" if by_port else ""
+    return Hint(first, first in SPEAK_FIRST, is_web_runtime(owner), source)

@@ -15,7 +15,9 @@ is the one the probe talks on: every extra connection is a line in some server's
    silent server (5432, `postgres`) is asked at once, with no wait at all. A program known
    to speak first is given GREETING_WAIT; an unknown one GREETING_GRACE, then it is asked
    the default question, an HTTP GET, since a port on a developer's machine is most often
-   HTTP. So a plain HTTP server is named in about GREETING_GRACE.
+   HTTP. So a plain HTTP server is named in about GREETING_GRACE. A git daemon is not asked
+   at all (it logs any request but one for a repository it serves): it is named by its
+   program or port, and says so (`asked: false`).
 3. An answer to the wrong question often still names the server (replies.py: an HTTP
    status line, HTTP/2 SETTINGS, a TLS alert, Redis's -ERR). Then its own protocol is asked
    on a fresh connection for the details (`follow`), never another foreign one: at most
@@ -49,7 +51,7 @@ from portside.probing.fingerprints import (
     recognise,
     unknown,
 )
-from portside.probing.hints import Hint, hint
+from portside.probing.hints import UNASKED, Hint, hint
 
 CONNECT_TIMEOUT = 1.0
 GREETING_GRACE = 0.03
@@ -263,6 +265,8 @@ def identify(sock: socket.socket, address: str, target: Target) -> Verdict:
     """Name the protocol spoken on an open connection to `address`, then close it in order."""
     began = time.monotonic()
     guess, window = _question(sock, address, target)
+    if guess.first in UNASKED:
+        return Verdict(guess.first, {"asked": False, "named_by": guess.source})
     heard = _listen(sock, began + window)
     deadline = time.monotonic() + ANSWER_WAIT
     if heard == b"":
