@@ -30,6 +30,10 @@ def program(name: str, *argv: str, user: str | None = "root") -> Owner:
     (15672, program("beam.smp", "beam.smp", "-s", "rabbit"), Hint("http", False, False, "port")),
     (8222, program("nats-server"), Hint("http", False, False, "port")),
     (8883, program("mosquitto"), Hint("tls", False, False, "port")),
+    # A program that speaks first on some ports only is asked its other protocol when no greeting comes.
+    (61234, program("MailHog"), Hint(GREETING, True, False, "program", "http")),
+    (8025, program("MailHog"), Hint("http", False, False, "port")),
+    (61234, program("python3", "python3", "-m", "aiosmtpd", "-n"), Hint(GREETING, True, True, "program")),
     # A process hidden from a non-root caller: its socket's user still tells.
     (61234, Owner(None, (), "postgres"), Hint("postgresql", False, False, "program")),
     (61234, Owner(None, (), "root"), Hint(None, False, False)),

@@ -22,6 +22,7 @@ UNASKED = frozenset({"git"})
 PORTS: dict[int, str] = {
     21: "ftp", 22: "ssh", 25: "smtp", 110: "pop3", 143: "imap", 465: "tls", 587: "smtp", 636: "tls", 853: "tls",
     873: "rsync", 993: "tls", 995: "tls", 1025: "smtp", 2222: "ssh", 2525: "smtp", 3306: "mysql", 4222: "nats",
+    8025: "http",
     53: "dns", 389: "ldap", 443: "tls", 1883: "mqtt", 3268: "ldap", 4443: "tls", 5432: "postgresql",
     5433: "postgresql", 5434: "postgresql", 5671: "tls", 5672: "amqp", 6379: "redis", 6380: "redis", 6432: "postgresql",
     6443: "tls", 8222: "http", 8443: "tls", 8883: "tls", 9092: "kafka", 9222: "devtools", 9229: "devtools", 9418: "git",
@@ -43,10 +44,12 @@ PROGRAMS: dict[str, tuple[str, ...]] = {
     "dovecot": (GREETING,), "exim4": (GREETING,), "exim": (GREETING,), "mariadbd": (GREETING,),
     "mysqld": (GREETING,), "rsync": (GREETING,), "Xvnc": (GREETING,), "Xtigervnc": (GREETING,),
     "x11vnc": (GREETING,), "wayvnc": (GREETING,), "smtpd": (GREETING,), "git-daemon": ("git",),
+    "MailHog": (GREETING, "http"), "mailpit": (GREETING, "http"),
 }
 # Command-line words that name a program hidden behind a runtime (Erlang, Java, Postfix's `master`).
 COMMAND_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("rabbit", ("amqp", "http", "mqtt")), ("kafka.Kafka", ("kafka",)), ("postfix", (GREETING,)),
+    ("aiosmtpd", (GREETING,)), ("smtp4dev", (GREETING, "http")),
 )
 # System users that Debian's packages run their servers as.
 USERS: dict[str, tuple[str, ...]] = {
@@ -70,12 +73,14 @@ class Owner(NamedTuple):
 
 class Hint(NamedTuple):
     """The likeliest protocol (None: nothing known), whether it speaks first, whether a web runtime owns the port,
-    and what the protocol was told by ("port", "program", or "" when nothing told it)."""
+    what told it ("port", "program", or "" when nothing did), and for a program that speaks first on some ports
+    only, the question to ask when no greeting comes (MailHog's web UI, NATS's monitoring)."""
 
     first: str | None
     speaks_first: bool
     web_runtime: bool
     source: str = ""
+    otherwise: str | None = None
 
 
 def _program_protocols(owner: Owner) -> tuple[str, ...]:
@@ -110,4 +115,5 @@ def hint(port: int, owner: Owner | None) -> Hint:
         first, source = served[0], "program"
     else:
         first, source = by_port, "port" if by_port else ""
-    return Hint(first, first in SPEAK_FIRST, is_web_runtime(owner), source)
+    later = [protocol for protocol in served if protocol not in SPEAK_FIRST] if first in SPEAK_FIRST else []
+    return Hint(first, first in SPEAK_FIRST, is_web_runtime(owner), source, later[0] if later else None)

@@ -15,7 +15,8 @@ is the one the probe talks on: every extra connection is a line in some server's
    silent server (5432, `postgres`) is asked at once, with no wait at all. A program known
    to speak first is given GREETING_WAIT; an unknown one GREETING_GRACE, then it is asked
    the default question, an HTTP GET, since a port on a developer's machine is most often
-   HTTP. So a plain HTTP server is named in about GREETING_GRACE. A git daemon is not asked
+   HTTP (a program that speaks first on some ports only, MailHog say, is then asked its
+   other protocol). So a plain HTTP server is named in about GREETING_GRACE. A git daemon is not asked
    at all (it logs any request but one for a repository it serves): it is named by its
    program or port, and says so (`asked: false`).
 3. An answer to the wrong question often still names the server (replies.py: an HTTP
@@ -275,10 +276,10 @@ def identify(sock: socket.socket, address: str, target: Target) -> Verdict:
         result = exchange(sock, Greeting(guess.first), deadline, heard, ask=False)
         verdict = result.verdict if result.verdict and result.verdict.protocol else recognise(result.data)
         verdict = verdict or unknown(result.data)
-    elif guess.speaks_first:
+    elif guess.speaks_first and guess.otherwise is None:
         return Verdict("unknown", {"first_bytes": "", "note": "said nothing"})
     else:
-        asked = guess.first or "http"
+        asked = guess.otherwise or guess.first or "http"
         result = exchange(sock, for_protocol(asked, host=target.host or address, port=target.port,
                                              server_name=target.name, path=target.path), deadline)
         verdict = conclude(result, asked, guess)
