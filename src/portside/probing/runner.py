@@ -10,21 +10,22 @@ is the one the probe talks on: every extra connection is a line in some server's
    Dovecot 6 ms (it starts a login process per connection); with the two cores busy,
    Dovecot took up to 49 ms and the others up to 25 ms.
 2. Otherwise ask one question, the likeliest protocol's (hints.py): by the port's number,
-   and by the program listening, which an inventory pass here reveals in a few milliseconds
-   while the greeting, if any, is on its way. A port whose program or number says it is a
-   silent server (5432, `postgres`) is asked at once, with no wait at all. A program known
-   to speak first is given GREETING_WAIT; an unknown one GREETING_GRACE, then it is asked
-   the default question, an HTTP GET, since a port on a developer's machine is most often
-   HTTP (a program that speaks first on some ports only, MailHog say, is then asked its
-   other protocol). So a plain HTTP server is named in about GREETING_GRACE. A git daemon is not asked
-   at all (it logs any request but one for a repository it serves): it is named by its
-   program or port, and says so (`asked: false`).
+   and by the program listening, which the kernel's listener table and a walk of /proc
+   that stops at the holder reveal in about 2 ms (_owner.py), while the greeting, if any,
+   is on its way. A port whose program or number says it is a silent server (5432,
+   `postgres`) is asked at once, with no wait at all. A program known to speak first is
+   given GREETING_WAIT; an unknown one GREETING_GRACE, then it is asked the default
+   question, an HTTP GET, since a port on a developer's machine is most often HTTP. So a
+   plain HTTP server is named in about GREETING_GRACE. A program that speaks first on some
+   ports only (MailHog) is asked its other protocol when no greeting comes. A git daemon is
+   not asked at all (it logs any request but one for a repository it serves): it is named
+   by its program or port, and says so (`asked: false`).
 3. An answer to the wrong question often still names the server (replies.py: an HTTP
    status line, HTTP/2 SETTINGS, a TLS alert, Redis's -ERR). Then its own protocol is asked
    on a fresh connection for the details (`follow`), never another foreign one: at most
    one foreign protocol reaches any server. A port that closes on the GET without a word
-   is asked TLS only when its owner is a web runtime (Node, Python, ...), whose plain-GET
-   closes are TLS servers' (such a server cannot tell a failed GET from a TLS client).
+   is asked TLS only when its owner is a web runtime (Node, Python, ...): that silent close
+   is how their TLS servers meet plain HTTP.
 
 Before closing, the verdict's goodbye is sent and the server's reply read, and what is
 unread is drained, so that no server sees a reset. `dial`, `connect`, `talk` and
