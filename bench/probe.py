@@ -7,7 +7,7 @@ vsftpd, MariaDB, PostgreSQL, Redis, RabbitMQ, nginx h2c, gRPC, the Node inspecto
 each started by the bench on a free 127.0.0.1 port with its own config and log, once per
 tool, so that each server's log tells what that tool left there. Per server and tool:
 whether it named the server (nmap: a service found by probing, not guessed from the port
-table; portside: a protocol other than unknown), what it said, the median wall time of a
+table; portside: a protocol other than unknown), what it said the first time, the median wall time of a
 whole process (`python -m portside probe 127.0.0.1:PORT --json`, interpreter start-up
 included; `nmap -sV -Pn -n -p PORT 127.0.0.1 -oX -`), the probe call itself in process
 (`portside.probe`), and the error and warning lines the server logged after the first
@@ -97,14 +97,14 @@ def run_tool(case: Case, tool: str, runs: int, scratch: Path) -> Outcome | str:
                                        "--host-timeout", f"{NMAP_TIMEOUT}s"], capture_output=True, text=True,
                                       timeout=NMAP_TIMEOUT + 30, check=True)
                 walls.append(1000 * (time.perf_counter() - began))
-                named, said = _nmap_service(done.stdout)
+                named, said = _nmap_service(done.stdout) if run == 0 else (named, said)
             else:
                 done = subprocess.run([sys.executable, "-m", "portside", "probe", f"127.0.0.1:{port}", "--json"],
                                       capture_output=True, text=True, timeout=CLI_TIMEOUT, check=False,
                                       env={**os.environ, "PYTHONPATH": str(ROOT / "src")})
                 walls.append(1000 * (time.perf_counter() - began))
                 (attempt,) = json.loads(done.stdout)["attempts"]
-                named, said = _portside_said(attempt)
+                named, said = _portside_said(attempt) if run == 0 else (named, said)
             if run == 0:  # what one probe or one scan leaves in the log
                 time.sleep(0.5)
                 written = daemon.log.read_bytes()[before : quiet(daemon.log)].decode(errors="replace")
