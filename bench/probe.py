@@ -27,6 +27,7 @@ import json
 import os
 import platform
 import re
+import signal
 import statistics
 import subprocess
 import sys
@@ -38,7 +39,6 @@ from xml.etree import ElementTree
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "src"), str(ROOT / "tests" / "scenario")]
-os.environ.setdefault("PORTSIDE_HOME", tempfile.mkdtemp(prefix="portside-bench-probe-"))
 
 import pytest  # servers.py skips, through pytest, when a server is not installed
 from probe_cases import CASES, Case, errors_in, quiet
@@ -47,6 +47,7 @@ from support import unleased_port
 import portside
 
 NMAP_TIMEOUT = 180
+SHOWN = ("named_by", "software", "product", "version", "server", "dev_server", "debugger", "flavour", "health")
 CLI_TIMEOUT = 30
 
 
@@ -73,8 +74,7 @@ def _nmap_service(xml: str) -> tuple[bool, str]:
 def _portside_said(attempt: dict[str, object]) -> tuple[bool, str]:
     details = attempt["details"]
     assert isinstance(details, dict)
-    shown = [str(details[key]) for key in ("software", "product", "version", "server", "dev_server", "debugger",
-                                          "flavour", "health") if details.get(key) not in (None, "")]
+    shown = [str(details[key]) for key in SHOWN if details.get(key) not in (None, "")]
     return attempt["protocol"] not in (None, "unknown"), " ".join([str(attempt["protocol"]), *shown])
 
 
@@ -141,6 +141,13 @@ def main() -> None:
     args = parser.parse_args()
     if os.geteuid() != 0:
         sys.exit("needs root: some servers are started as their own users")
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("stopped by SIGTERM"))  # so that every server is stopped
+    with tempfile.TemporaryDirectory(prefix="portside-bench-probe-") as home:
+        os.environ["PORTSIDE_HOME"] = home  # the free ports come through leases: a store of the bench's own
+        report(args)
+
+
+def report(args: argparse.Namespace) -> None:
     names = [name for name in args.only.split(",") if name] or list(CASES)
     rows = []
     totals = {"portside": [0, 0, 0], "nmap": [0, 0, 0]}  # named, unknown, servers with errors logged

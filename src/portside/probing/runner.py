@@ -61,6 +61,9 @@ GREETING_WAIT = 0.25
 ANSWER_WAIT = 1.0
 REPLY_WAIT = 0.5
 FAREWELL_WAIT = 0.05
+DRAIN_PAUSE = 0.005
+DRAIN_MOST_S = 0.25
+DRAIN_MOST_BYTES = 8 << 20
 MAX_BYTES = 256 * 1024
 # A connect still under way (a non-blocking one, or one cut off by a socket timeout) has had no answer.
 NO_ANSWER_YET = frozenset({errno.ETIMEDOUT, errno.EINPROGRESS, errno.EALREADY, errno.EAGAIN})
@@ -187,19 +190,25 @@ def _listen(sock: socket.socket, until: float) -> bytes | None:
 
 
 def _part(sock: socket.socket, farewell: bytes) -> None:
-    """Say the protocol's goodbye and end our side, read the server's answer to it, and leave nothing unread."""
+    """Say the protocol's goodbye and end our side, then read what the server still sends (its answer, the rest of
+    a page) until it closes or pauses, within bounds: a socket closed with bytes unread resets the connection,
+    which some servers log as an error."""
     try:
         if farewell:
             sock.sendall(farewell)
             sock.shutdown(socket.SHUT_WR)
-            until = time.monotonic() + FAREWELL_WAIT
-            while (left := until - time.monotonic()) > 0:
-                readable, _, _ = select.select([sock], [], [], left)
-                if not readable or not sock.recv(65536):
-                    return
-        sock.setblocking(False)
-        while sock.recv(65536):
-            pass
+        until = time.monotonic() + DRAIN_MOST_S
+        pause = FAREWELL_WAIT if farewell else DRAIN_PAUSE
+        drained = 0
+        while (left := until - time.monotonic()) > 0 and drained < DRAIN_MOST_BYTES:
+            readable, _, _ = select.select([sock], [], [], min(left, pause))
+            if not readable:
+                return
+            chunk = sock.recv(65536)
+            if not chunk:
+                return
+            drained += len(chunk)
+            pause = DRAIN_PAUSE  # once it answers, only what follows at once
     except OSError:
         return
 
