@@ -125,3 +125,19 @@ def test_a_silent_server_hears_one_question_on_one_connection() -> None:
         server.close()
     assert (attempt.protocol, attempt.details.get("note")) == ("unknown", "no answer to http")
     assert len(heard) == 1 and heard[0].startswith(b"GET / HTTP/1.1\r\n") and heard[0].endswith(b"\r\n\r\n")
+
+
+def test_a_long_page_is_read_to_its_end(tmp_path: Path) -> None:
+    """A page longer than the probe reads is drained, not cut off: http.server logs a reset as a traceback."""
+    (tmp_path / "index.html").write_bytes(b"<html>" + b"x" * (4 << 20) + b"</html>")
+    port = unleased_port()
+    daemon = daemons.http_server(tmp_path, port)
+    try:
+        before = quiet(daemon.log)
+        (attempt,) = portside.probe(f"127.0.0.1:{port}")
+        time.sleep(0.5)
+        written = daemon.log.read_bytes()[before : quiet(daemon.log)].decode(errors="replace")
+    finally:
+        daemon.stop()
+    assert attempt.protocol == "http" and attempt.details["status"] == 200
+    assert '"GET / HTTP/1.1" 200' in written and "Traceback" not in written and "Error" not in written, written
