@@ -16,8 +16,8 @@ probe_cases.py, are not counted). Prints Markdown.
 
 nmap runs only against 127.0.0.1 ports this bench started, with a host timeout; every
 server is stopped by the pid it was started with. Needs root (some servers are started as
-their own users), Debian's nmap and the servers .ci/run installs; ~6 minutes with the
-defaults on 2 cores.
+their own users), Debian's nmap and the servers .ci/run installs; ~12 minutes with the
+defaults on 2 cores, nearly all of it nmap's.
 """
 
 from __future__ import annotations
