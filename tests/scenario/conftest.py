@@ -9,6 +9,8 @@ with the reason, when not run as root.
 
 from __future__ import annotations
 
+import fcntl
+import json
 import os
 import re
 import shutil
@@ -22,7 +24,19 @@ from pathlib import Path
 
 import engines
 import pytest
-from support import IS_ROOT, App, Held, Namespace, Running, start_holder, start_webapp, stop_holder, unleased_port
+from browser import require
+from support import (
+    DEVSERVER,
+    IS_ROOT,
+    App,
+    Held,
+    Namespace,
+    Running,
+    start_holder,
+    start_webapp,
+    stop_holder,
+    unleased_port,
+)
 
 # A test that uses the fixture named on the left gets the markers on the right.
 IMPLIED = {
@@ -193,3 +207,19 @@ def podman_engine(engine_images: Path) -> Iterator[engines.Podman]:
     engine = engines.podman(engine_images)
     yield engine
     engine.stop()
+
+
+@pytest.fixture(scope="session")
+def vite_project() -> Path:
+    """tests/scenario/devserver with its node_modules, installed by `npm ci` from the lockfile when missing or stale."""
+    npm = shutil.which("npm")
+    require(npm is not None and shutil.which("node") is not None, "Node.js and npm are missing (apt-get install npm)")
+    assert npm is not None
+    pinned = json.loads((DEVSERVER / "package.json").read_text())["devDependencies"]["vite"]
+    installed = DEVSERVER / "node_modules" / "vite" / "package.json"
+    with open(DEVSERVER / "package-lock.json", "rb") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # parallel workers (xdist) install once
+        if not installed.exists() or json.loads(installed.read_text())["version"] != pinned:
+            subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=DEVSERVER, check=True, timeout=300,
+                           env={**os.environ, "npm_config_update_notifier": "false"})
+    return DEVSERVER

@@ -22,6 +22,7 @@ SRC = str(HERE.parents[1] / "src")
 HOLDER = str(HERE / "holder.py")
 WEBAPP = str(HERE / "webapp.py")
 BACKEND = str(HERE / "backend.py")
+DEVSERVER = HERE / "devserver"  # a minimal Vite project (package.json, lockfile), node_modules installed by npm ci
 IS_ROOT = os.geteuid() == 0
 
 

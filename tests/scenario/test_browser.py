@@ -7,8 +7,6 @@ replacement (its WebSocket to the page's own host:port) must carry an edit into 
 from __future__ import annotations
 
 import contextlib
-import fcntl
-import json
 import os
 import re
 import shutil
@@ -29,7 +27,6 @@ from support import Running, backend
 from portside.router.registry import routes
 
 StartRun = Callable[..., Running]
-DEVSERVER = Path(__file__).with_name("devserver")
 ECHO = """async ([url, text, size]) => {
     const ws = new WebSocket(url);
     ws.binaryType = "arraybuffer";
@@ -111,22 +108,6 @@ def test_https_page_over_http2_once_the_ca_is_trusted(start_run: StartRun, proxy
     assert security is not None and security.get("subjectName") == "app.localhost"
     result = page.evaluate(ECHO, [f"wss://app.localhost:{proxy_port}/ws", "hello over tls", 100_000])
     assert result == {"echoed": "hello over tls", "same": True}
-
-
-@pytest.fixture(scope="session")
-def vite_project() -> Path:
-    """tests/devserver with its node_modules, installed by `npm ci` from the lockfile when missing or stale."""
-    npm = shutil.which("npm")
-    require(npm is not None and shutil.which("node") is not None, "Node.js and npm are missing (apt-get install npm)")
-    assert npm is not None
-    pinned = json.loads((DEVSERVER / "package.json").read_text())["devDependencies"]["vite"]
-    installed = DEVSERVER / "node_modules" / "vite" / "package.json"
-    with open(DEVSERVER / "package-lock.json", "rb") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # parallel workers (xdist) install once
-        if not installed.exists() or json.loads(installed.read_text())["version"] != pinned:
-            subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=DEVSERVER, check=True, timeout=300,
-                           env={**os.environ, "npm_config_update_notifier": "false"})
-    return DEVSERVER
 
 
 def _service_tree(run: Running) -> list[psutil.Process]:

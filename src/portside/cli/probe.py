@@ -23,10 +23,24 @@ def add_parser(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     parser.set_defaults(run=run)
 
 
+def _shown(details: dict[str, object]) -> str:
+    """Details as `key value, ...`: lists joined by commas, nested details in parentheses, empty values left out."""
+    parts = []
+    for key, value in details.items():
+        if value in (None, "", [], {}):
+            continue
+        if isinstance(value, list):
+            value = ",".join(str(item) for item in value)
+        elif isinstance(value, dict):
+            value = f"({_shown(value)})"
+        parts.append(f"{key} {value}")
+    return ", ".join(parts)
+
+
 def _summary(attempt: Attempt) -> str:
     if attempt.protocol is None:
         return ""
-    shown = ", ".join(f"{key} {value}" for key, value in attempt.details.items() if value not in (None, "", []))
+    shown = _shown(attempt.details)
     return f"  {attempt.protocol}" + (f" ({shown})" if shown else "")
 
 
