@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable, Collection
+from typing import TYPE_CHECKING
 
 from portside.errors import InventoryError, UsageError
 from portside.inventory._namespaces import listeners_elsewhere
@@ -24,13 +26,15 @@ from portside.inventory._procfs import (
     stat_of,
 )
 from portside.inventory.assemble import assemble
-from portside.inventory.snapshot import RawSocket, Snapshot
+from portside.inventory.snapshot import RawSocket, Snapshot, TcpFlow
 from portside.model import ConnectionState, Inventory, Protocol
 
 __all__ = [
     "StatFields",
     "ancestry",
     "choose_backend",
+    "destroyed_flows",
+    "follow",
     "has_procfs",
     "inventory",
     "listeners_elsewhere",
@@ -40,8 +44,12 @@ __all__ = [
     "process_stats",
     "stat_of",
     "take_snapshot",
+    "tcp_flows",
     "tcp_sockets_in",
 ]
+
+if TYPE_CHECKING:
+    from portside.inventory._netlink import DestroyedFlows
 
 BACKENDS = ("linux", "portable")
 
@@ -84,6 +92,27 @@ def inventory(
     return assemble(snap, {uid: user_name(uid) for uid in uids})
 
 
+def follow(protocols: tuple[Protocol, ...] = (Protocol.TCP, Protocol.UDP), backend: str | None = None
+           ) -> Callable[[], Inventory]:
+    """A function that takes the inventory anew at each call, for `watch`. On Linux its owner walk
+    remembers each process's fds between calls (see _tracker.py: cheap passes, a full walk every 10 s
+    or when a new socket's owner is unknown); elsewhere each call is a whole `inventory`."""
+    from portside.inventory._users import user_name
+
+    if choose_backend(backend) != "linux":
+        return lambda: inventory(protocols, backend=backend)
+    from portside.inventory import _linux as linux
+    from portside.inventory._tracker import OwnerTracker
+
+    tracker = OwnerTracker()
+
+    def take() -> Inventory:
+        snap = linux.snapshot(protocols, False, tracker)
+        return assemble(snap, {uid: user_name(uid) for uid in {s.uid for s in snap.sockets if s.uid is not None}})
+
+    return take
+
+
 def tcp_sockets_in(state: ConnectionState) -> tuple[RawSocket, ...]:
     """Every TCP socket of both families in `state` (a TCP state: not UNCONNECTED).
 
@@ -100,3 +129,27 @@ def tcp_sockets_in(state: ConnectionState) -> tuple[RawSocket, ...]:
         except OSError as error:
             raise InventoryError(f"cannot read TCP sockets: {error}") from error
     return tuple(found)
+
+
+def tcp_flows(ports: Collection[int] | None = None) -> list[TcpFlow]:
+    """Every TCP connection of both families with a peer (established or closing) and its byte counters;
+    only those on local `ports` when given. Raises InventoryError where netlink cannot be read."""
+    import socket
+
+    from portside.inventory import _netlink
+
+    found: list[TcpFlow] = []
+    for family in (socket.AF_INET, socket.AF_INET6):
+        try:
+            found.extend(_netlink.flows(family, ports))
+        except OSError as error:
+            raise InventoryError(f"cannot read TCP connections: {error}") from error
+    return found
+
+
+def destroyed_flows() -> DestroyedFlows:
+    """A subscription to the final counters of TCP connections as the kernel destroys them
+    (`drain(ports)` reads what came, `close()` ends it). Raises InventoryError where it cannot be made."""
+    from portside.inventory._netlink import DestroyedFlows
+
+    return DestroyedFlows()

@@ -9,14 +9,15 @@ faster at 10k sockets and it reports IPV6_V6ONLY, which /proc/net/tcp6 does not 
 
 from __future__ import annotations
 
+import errno
 import os
 import socket
 import struct
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from typing import NamedTuple, TypeVar
 
 from portside.errors import InventoryError
-from portside.inventory.snapshot import RawSocket
+from portside.inventory.snapshot import RawSocket, TcpFlow
 from portside.model import ConnectionState, Endpoint, Family, Protocol
 
 AF_INET = socket.AF_INET
@@ -33,6 +34,7 @@ SOCK_DIAG_BY_FAMILY = 20
 RTM_GETADDR = 22
 RTM_NEWADDR = 20
 
+INET_DIAG_INFO = 2
 INET_DIAG_SKV6ONLY = 11
 IFA_ADDRESS = 1
 IFA_LOCAL = 2
@@ -82,9 +84,10 @@ def _align(n: int) -> int:
     return (n + 3) & ~3
 
 
-def encode_diag_request(family: int, protocol: int, states: int, seq: int = 1) -> bytes:
-    """Request bytes for a sock_diag dump of one family and protocol in `states`."""
-    body = INET_DIAG_REQ_V2.pack(family, protocol, 0, states)
+def encode_diag_request(family: int, protocol: int, states: int, seq: int = 1, ext: int = 0) -> bytes:
+    """Request bytes for a sock_diag dump of one family and protocol in `states`; `ext` asks for
+    extensions (a bit mask of 1 << (INET_DIAG_x - 1))."""
+    body = INET_DIAG_REQ_V2.pack(family, protocol, ext, states)
     flags = NLM_F_REQUEST | NLM_F_DUMP
     return NLMSGHDR.pack(NLMSGHDR.size + len(body), SOCK_DIAG_BY_FAMILY, flags, seq, 0) + body
 
@@ -264,3 +267,129 @@ def sockets(family: int, protocol: Protocol, states: int) -> list[RawSocket]:
 def interface_addresses() -> list[AssignedAddress]:
     """Every IPv4 and IPv6 address of every interface in this network namespace."""
     return _dump(NETLINK_ROUTE, encode_getaddr_request(), decode_addr_messages)
+
+
+# Connection counters: sock_diag's INET_DIAG_INFO extension carries `struct tcp_info` (linux/tcp.h),
+# whose tcpi_bytes_acked and tcpi_bytes_received (Linux 4.1+) sit at offsets 120 and 128.
+INFO_EXT = 1 << (INET_DIAG_INFO - 1)
+TCP_INFO_BYTES = struct.Struct("=120xQQ")
+# nlmsghdr, then family, state, timer, retrans | sport, dport (big-endian) | src, dst | interface,
+# cookie (two native u32, read as one native u64) | expires, rqueue, wqueue, uid, inode.
+FLOW_MESSAGE = struct.Struct("=16xBBxxHH16s16s4xQ20x")
+# Every state in which a TCP socket still has counters and a peer: the ones a closing connection passes.
+FLOW_STATES = sum(1 << number for number in (1, 4, 5, 8, 9, 11))
+# sock_diag's multicast groups of destroyed TCP sockets (SKNLGRP_INET_TCP_DESTROY = 1, INET6 = 3), as bind bits.
+DESTROY_GROUPS = (1 << 0) | (1 << 2)
+SO_RCVBUFFORCE = 33
+DESTROY_BUFFER = 4 << 20
+
+
+def _counters(data: bytes | memoryview, offset: int, end: int) -> tuple[int, int] | None:
+    """(bytes_acked, bytes_received) from the INET_DIAG_INFO attribute, when it is there and long enough."""
+    while offset + 4 <= end:
+        length, atype = RTATTR.unpack_from(data, offset)
+        if length < 4:
+            return None
+        if atype == INET_DIAG_INFO:
+            if length < 4 + TCP_INFO_BYTES.size or offset + length > end:
+                return None
+            acked, received = TCP_INFO_BYTES.unpack_from(data, offset + 4)
+            return acked, received
+        offset += (length + 3) & ~3
+    return None
+
+
+def decode_flow_messages(
+    data: bytes | memoryview, ports: Collection[int] | None = None
+) -> tuple[list[TcpFlow], bool]:
+    """Decode one buffer of sock_diag replies (or destroy broadcasts) asked with INFO_EXT into flows.
+
+    Only sockets whose local port is in `ports` are kept (all when None); the rest are passed over
+    before their attributes are read. Returns the flows and whether DONE came.
+    """
+    found: list[TcpFlow] = []
+    append = found.append
+    caches = {AF_INET: _AddressCache(AF_INET), AF_INET6: _AddressCache(AF_INET6)}
+    families = {AF_INET: Family.IPV4, AF_INET6: Family.IPV6}
+    unpack = FLOW_MESSAGE.unpack_from
+    header = NLMSG_LEN_TYPE.unpack_from
+    fixed = FLOW_MESSAGE.size
+    offset = 0
+    end = len(data)
+    while offset + 16 <= end:
+        length, mtype = header(data, offset)
+        if length < 16 or offset + length > end:
+            raise InventoryError(f"malformed netlink message (length {length})")
+        if mtype == SOCK_DIAG_BY_FAMILY and length >= fixed:
+            family, state, sport, dport, src, dst, cookie = unpack(data, offset)
+            cache = caches.get(family)
+            local_port = ((sport & 0xFF) << 8) | (sport >> 8)
+            if cache is not None and (ports is None or local_port in ports):
+                counters = _counters(data, offset + fixed, offset + length)
+                if counters is not None:
+                    remote = Endpoint(cache[dst], ((dport & 0xFF) << 8) | (dport >> 8))
+                    append(TcpFlow(cookie, families[family], TCP_STATES.get(state, ConnectionState.CLOSE),
+                                   Endpoint(cache[src], local_port), remote, counters[1], counters[0]))
+        elif mtype == NLMSG_DONE:
+            return found, True
+        elif mtype == NLMSG_ERROR:
+            (code,) = NLMSGERR.unpack_from(data, offset + 16)
+            if code:
+                raise InventoryError(f"netlink error: {os.strerror(-code)}")
+        offset += (length + 3) & ~3
+    return found, False
+
+
+def flows(family: int, ports: Collection[int] | None = None) -> list[TcpFlow]:
+    """Every TCP connection of `family` with a peer (established or closing) and its byte counters,
+    of the local `ports` only when given."""
+    request = encode_diag_request(family, socket.IPPROTO_TCP, FLOW_STATES, ext=INFO_EXT)
+    return _dump(NETLINK_SOCK_DIAG, request, lambda chunk: decode_flow_messages(chunk, ports))
+
+
+class DestroyedFlows:
+    """A subscription to the kernel's broadcast of destroyed TCP sockets, each with its final counters.
+
+    sock_diag multicasts a message with INET_DIAG_INFO whenever a TCP socket is freed (Linux 4.10+),
+    so bytes a connection moved after the last dump and before it closed are still seen. The kernel
+    drops broadcasts when the receive buffer is full; `lost` counts the times it did.
+    """
+
+    def __init__(self) -> None:
+        if not hasattr(socket, "AF_NETLINK"):
+            raise InventoryError("netlink is not available: it is Linux-only")
+        try:
+            sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_NONBLOCK, NETLINK_SOCK_DIAG)
+        except OSError as error:
+            raise InventoryError(f"netlink is not available: {error.strerror}") from error
+        try:
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, DESTROY_BUFFER)
+            except PermissionError:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, DESTROY_BUFFER)
+            sock.bind((0, DESTROY_GROUPS))
+        except OSError as error:
+            sock.close()
+            raise InventoryError(f"cannot follow closing connections: {error.strerror}") from error
+        self.sock = sock
+        self.buffer = bytearray(RECV_BUFFER)
+        self.lost = 0
+
+    def drain(self, ports: Collection[int] | None = None) -> list[TcpFlow]:
+        """The flows destroyed since the last call (on local `ports` only, when given); never blocks."""
+        found: list[TcpFlow] = []
+        view = memoryview(self.buffer)
+        while True:
+            try:
+                size = self.sock.recv_into(self.buffer)
+            except BlockingIOError:
+                return found
+            except OSError as error:
+                if error.errno == errno.ENOBUFS:
+                    self.lost += 1
+                    continue
+                raise InventoryError(f"cannot follow closing connections: {error.strerror}") from error
+            found.extend(decode_flow_messages(view[:size], ports)[0])
+
+    def close(self) -> None:
+        self.sock.close()
