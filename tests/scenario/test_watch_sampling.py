@@ -209,3 +209,17 @@ def test_a_user_without_root_is_told_what_is_hidden() -> None:
     assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
     notes = [line for line in result.stdout.splitlines() if line.startswith('{"event":"note"')]
     assert any("could not read the open files" in note and "run as root" in note for note in notes), notes
+
+
+@pytest.mark.parametrize("others", [0, 999, 4000], ids=["one port", "1,000 ports", "too many for a filter"])
+def test_the_kernel_sends_the_server_ends_of_the_ports_asked_for(others: int) -> None:
+    """The dump's port filter (and past its size, the decoder's) keeps the listener's side of each connection."""
+    from portside.inventory import tcp_flows
+
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        port = server.getsockname()[1]
+        client, peer = pair(server)
+        with client, peer:
+            wanted = {port, *range(1, others + 1)} if others < 4000 else {port, *range(20000, 20000 + others)}
+            found = [flow for flow in tcp_flows(wanted) if flow.port == port or flow.port == client.getsockname()[1]]
+            assert [(flow.address, flow.port, flow.state) for flow in found] == [("127.0.0.1", port, "established")]

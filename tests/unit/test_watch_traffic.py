@@ -6,7 +6,7 @@ import pytest
 from records import listener
 
 from portside.inventory.snapshot import TcpFlow
-from portside.model import ConnectionState, Endpoint, Family
+from portside.model import ConnectionState
 from portside.monitor.events import Traffic, key_of
 from portside.monitor.traffic import Meter, Moved, per_listener
 
@@ -15,8 +15,7 @@ OPEN = ConnectionState.ESTABLISHED
 
 def flow(cookie: int, received: int, acked: int, port: int = 8000, address: str = "127.0.0.1",
          state: ConnectionState = OPEN) -> TcpFlow:
-    family = Family.IPV6 if ":" in address else Family.IPV4
-    return TcpFlow(cookie, family, state, Endpoint(address, port), Endpoint(address, 40000 + cookie), received, acked)
+    return TcpFlow(cookie, state, address, port, received, acked)
 
 
 HERE = ("127.0.0.1", 8000)

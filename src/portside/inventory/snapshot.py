@@ -42,16 +42,15 @@ class Snapshot(NamedTuple):
 class TcpFlow(NamedTuple):
     """One TCP connection's byte counters as the kernel keeps them (sock_diag's INET_DIAG_INFO).
 
-    `cookie` is the kernel's id of the socket, never reused while the machine runs.
-    `bytes_received` counts bytes in (tcpi_bytes_received), `bytes_acked` bytes out that the
-    peer acknowledged (tcpi_bytes_acked); the kernel counts a FIN (and an active opener's SYN)
-    as one byte each.
+    `cookie` is the kernel's id of the socket, never reused while the machine runs; `address`
+    and `port` are its local end. `bytes_received` counts bytes in (tcpi_bytes_received),
+    `bytes_acked` bytes out that the peer acknowledged (tcpi_bytes_acked); the kernel counts a
+    FIN (and an active opener's SYN) as one byte.
     """
 
     cookie: int
-    family: Family
     state: ConnectionState
-    local: Endpoint
-    remote: Endpoint
+    address: str
+    port: int
     bytes_received: int
     bytes_acked: int

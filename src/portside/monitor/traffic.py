@@ -39,38 +39,36 @@ class Meter:
     """The counters last seen per connection; `count` turns one sample into bytes moved."""
 
     def __init__(self) -> None:
-        self.seen: dict[int, tuple[int, int]] = {}
+        self.seen: dict[int, TcpFlow] = {}
 
     def count(self, live: Iterable[TcpFlow], closed: Iterable[TcpFlow]) -> dict[Endpoint, Moved]:
         """What moved per local endpoint since the last call: `live` connections as dumped now,
         then `closed` ones with their final counters (a connection may be in both, when it closed
-        between the dump and the read of the notices)."""
+        between the dump and the read of the notices). Runs for every connection at every sample."""
         previous = self.seen
-        seen: dict[int, tuple[int, int]] = {}
+        seen: dict[int, TcpFlow] = {}
         totals: dict[Endpoint, list[int]] = {}
         established = ConnectionState.ESTABLISHED
         for flow in live:
-            cookie, received, acked = flow.cookie, flow.bytes_received, flow.bytes_acked
+            cookie, state, address, port, received, acked = flow
             last = previous.get(cookie)
-            seen[cookie] = (received, acked)
-            where = (flow.local.address, flow.local.port)
-            sums = totals.get(where)
+            seen[cookie] = flow
+            sums = totals.get((address, port))
             if sums is None:
-                sums = totals[where] = [0, 0, 0]
-            if flow.state is established:
+                sums = totals[(address, port)] = [0, 0, 0]
+            if state is established:
                 sums[0] += 1
             if last is None:
                 sums[1] += received
                 sums[2] += acked
-            else:
-                sums[1] += received - last[0]
-                sums[2] += acked - last[1]
+            elif received != last[4] or acked != last[5]:
+                sums[1] += received - last[4]
+                sums[2] += acked - last[5]
         for flow in closed:
-            last = seen.pop(flow.cookie, None) or previous.get(flow.cookie) or (0, 0)
-            where = (flow.local.address, flow.local.port)
-            sums = totals.setdefault(where, [0, 0, 0])
-            sums[1] += max(0, flow.bytes_received - last[0])
-            sums[2] += max(0, flow.bytes_acked - last[1])
+            last = seen.pop(flow.cookie, None) or previous.get(flow.cookie)
+            sums = totals.setdefault((flow.address, flow.port), [0, 0, 0])
+            sums[1] += max(0, flow.bytes_received - (last.bytes_received if last else 0))
+            sums[2] += max(0, flow.bytes_acked - (last.bytes_acked if last else 0))
         self.seen = seen
         return {where: Moved(*sums) for where, sums in totals.items()}
 
