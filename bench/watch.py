@@ -17,8 +17,12 @@ Also portside's CPU per sample in-process (`Watcher.step`, median of 20). Memory
 and closes a listener and a connection carrying 1 MB every 0.1 s; RSS each second, its growth per
 1,000 samples by least squares on the second half, extrapolated to 3,600 samples (an hour at 1 s).
 Latency: `--trials` listeners opened at random moments under `portside watch --json` (1 s);
-the time until each one's `opened` line is read. Prints Markdown. Needs the venv at .venv and
-procps' `watch`; run as root so `ss -p` and the owner walk see every process.
+the time until each one's `opened` line is read. Prints Markdown. Needs the venv at .venv,
+procps' `watch` and util-linux's `unshare`; run as root so `ss -p` and the owner walk see every
+process. The whole run happens in a network namespace of its own (re-executed under `unshare
+--net`, lo up): the sockets are the bench's alone, so listeners that other programs open and close
+on this machine do not count, while /proc and its processes stay the machine's (`--host` runs in
+the machine's own namespace instead).
 """
 
 from __future__ import annotations
@@ -124,11 +128,7 @@ def start(argv: list[str], terminal: bool) -> tuple[subprocess.Popen[bytes], int
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
 
-    def controlling() -> None:
-        os.setsid()
-        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
-
-    proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, preexec_fn=controlling,
+    proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, start_new_session=True,
                             env={**os.environ, "TERM": "xterm-256color"})
     os.close(slave)
 
@@ -265,15 +265,22 @@ def main() -> None:
     parser.add_argument("--soak", type=float, default=120.0, help="seconds of the memory soak")
     parser.add_argument("--trials", type=int, default=10, help="listeners timed for the event latency")
     parser.add_argument("--scenarios", default=",".join(SCENARIOS))
+    parser.add_argument("--host", action="store_true", help="run in this network namespace, not a private one")
+    parser.add_argument("--isolated", action="store_true", help=argparse.SUPPRESS)  # set by the re-execution
     args = parser.parse_args()
-    version = subprocess.run([PYTHON, "-c", "import textual, portside; print(portside.__version__, "
-                              "textual.__version__)"], capture_output=True, text=True, check=True).stdout.split()
+    if not (args.host or args.isolated):
+        inner = ["ip link set lo up && exec \"$0\" \"$@\"", sys.executable, *sys.argv, "--isolated"]
+        os.execvp("unshare", ["unshare", "--net", "sh", "-c", *inner])
+    code = "import textual, portside; print(portside.__version__, textual.__version__)"
+    version = subprocess.run([PYTHON, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     commit = subprocess.run(["git", "-C", str(BENCH), "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
                             check=False).stdout.strip()
     print("# `portside watch`: CPU at 1 s, memory over a soak, event latency\n")
     print(f"- machine: {os.cpu_count()} cores, {platform.processor() or platform.machine()}, kernel {os.uname().release}")
     print(f"- portside {version[0]} (commit {commit}), textual {version[1]}, {sys.version.split()[0]} for the bench")
-    print(f"- command: `python3 bench/watch.py --window {args.window:g} --soak {args.soak:g} --trials {args.trials}`")
+    print(f"- command: `python3 bench/watch.py --window {args.window:g} --soak {args.soak:g} --trials {args.trials}"
+          f"{' --host' if args.host else ''}`" + ("" if args.host else " (in a private network namespace: only the "
+                                                  "bench's sockets; /proc and its processes are the machine's)"))
     print("- bandwhich: " + ("measured" if "bandwhich" in commands() else
                              "not installable here (in neither Debian 12 nor PyPI): not measured"))
     for key in args.scenarios.split(","):

@@ -15,7 +15,7 @@ from support import SRC
 
 import portside
 from portside.inventory import follow
-from portside.model import Protocol
+from portside.model import Family, Protocol
 from portside.monitor.events import EventKind, Traffic
 from portside.monitor.watcher import Watcher
 
@@ -221,5 +221,6 @@ def test_the_kernel_sends_the_server_ends_of_the_ports_asked_for(others: int) ->
         client, peer = pair(server)
         with client, peer:
             wanted = {port, *range(1, others + 1)} if others < 4000 else {port, *range(20000, 20000 + others)}
-            found = [flow for flow in tcp_flows(wanted) if flow.port == port or flow.port == client.getsockname()[1]]
+            found = [flow for flow in tcp_flows({Family.IPV4: wanted})
+                     if flow.port == port or flow.port == client.getsockname()[1]]
             assert [(flow.address, flow.port, flow.state) for flow in found] == [("127.0.0.1", port, "established")]

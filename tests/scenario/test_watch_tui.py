@@ -18,7 +18,7 @@ import pytest
 from rich.console import Console
 from support import HERE, stop_holder
 from textual.pilot import Pilot
-from textual.widgets import RichLog
+from textual.widgets import DataTable, RichLog
 
 from portside.tui.app import WatchApp
 from portside.tui.dialogs import Confirm, Page
@@ -54,6 +54,13 @@ def screen_text(app: WatchApp) -> str:
 
 def ports(app: WatchApp) -> list[int]:
     return [app.rows[key].listener.port for key in app.order]
+
+
+def table_matches(app: WatchApp) -> bool:
+    """Whether the table on screen lists the rows in the app's order (it is sorted in place)."""
+    table = app.query_one(DataTable)
+    shown = [str(table.get_row_at(index)[0]) for index in range(table.row_count)]
+    return shown == [app.rows[key].cells[0] for key in app.order]
 
 
 def log_text(app: WatchApp) -> str:
@@ -96,8 +103,15 @@ def test_typing_filters_the_table(hold) -> None:
         assert f"filter: {first.port} (1 shown)" in screen_text(app)
         await pilot.press("escape")
         await until(pilot, lambda: {first.port, second.port} <= set(ports(app)))
+        assert table_matches(app)
+        for order in ("traffic", "connections", "process", "port"):
+            await pilot.press("s")
+            assert f"sort: {order}" in screen_text(app)
+            await pilot.pause(0.3)
+            assert table_matches(app)
         await pilot.press("slash", *f"{second.port}/udp")
         await until(pilot, lambda: ports(app) == [second.port])
+        assert table_matches(app)
 
     drive(WatchApp(interval=0.2), test)
 

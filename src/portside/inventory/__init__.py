@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from typing import TYPE_CHECKING
 
 from portside.errors import InventoryError, UsageError
@@ -27,7 +27,7 @@ from portside.inventory._procfs import (
 )
 from portside.inventory.assemble import assemble
 from portside.inventory.snapshot import RawSocket, Snapshot, TcpFlow
-from portside.model import ConnectionState, Inventory, Protocol
+from portside.model import ConnectionState, Family, Inventory, Protocol
 
 __all__ = [
     "StatFields",
@@ -131,17 +131,21 @@ def tcp_sockets_in(state: ConnectionState) -> tuple[RawSocket, ...]:
     return tuple(found)
 
 
-def tcp_flows(ports: Collection[int] | None = None) -> list[TcpFlow]:
+def tcp_flows(ports: Mapping[Family, Collection[int]] | None = None) -> list[TcpFlow]:
     """Every TCP connection of both families with a peer (established or closing) and its byte counters;
-    only those on local `ports` when given. Raises InventoryError where netlink cannot be read."""
+    with `ports`, only those on the local ports given for their family (a family not given is not read).
+    Raises InventoryError where netlink cannot be read."""
     import socket
 
     from portside.inventory import _netlink
 
     found: list[TcpFlow] = []
-    for family in (socket.AF_INET, socket.AF_INET6):
+    for family, number in ((Family.IPV4, socket.AF_INET), (Family.IPV6, socket.AF_INET6)):
+        wanted = None if ports is None else ports.get(family)
+        if ports is not None and not wanted:
+            continue
         try:
-            found.extend(_netlink.flows(family, ports))
+            found.extend(_netlink.flows(number, wanted))
         except OSError as error:
             raise InventoryError(f"cannot read TCP connections: {error}") from error
     return found

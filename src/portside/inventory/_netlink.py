@@ -349,49 +349,86 @@ def decode_flow_messages(
 ) -> tuple[list[TcpFlow], bool]:
     """Decode one buffer of sock_diag replies (or destroy notices) asked with INFO_EXT into flows.
 
-    Only sockets whose local port is in `ports` are kept (all when None). A dump's messages mostly
-    share one layout, so the INFO attribute is looked for first where the last one was. This loop
-    runs for every connection at every sample of `watch`: records are built with tuple.__new__.
+    Only sockets whose local port is in `ports` are kept (all when None). This runs for every
+    connection at every sample of `watch`, so a dump's usual buffer — messages of one length and
+    one layout — is read by one `struct.iter_unpack` (`_uniform`), each message checked against
+    the layout; what does not fit is read message by message (`_one_by_one`).
     """
     found: list[TcpFlow] = []
-    append = found.append
+    offset = _uniform(data, ports, found)
+    done = _one_by_one(data, offset, ports, found)
+    return found, done
+
+
+@lru_cache(maxsize=8)
+def _layout(length: int, info: int) -> struct.Struct:
+    """A whole message of `length` bytes whose INFO attribute starts `info` bytes after the fixed part:
+    length, type, family, state, sport, src, cookie, the attribute's length and type, acked, received."""
+    rest = length - FLOW_MESSAGE.size - info - 4 - TCP_INFO_BYTES.size
+    return struct.Struct(f"=IH10xBBxxH2x16s16x4xQ20x{info}xHH120xQQ{rest}x")
+
+
+def _uniform(data: bytes | memoryview, ports: Collection[int] | None, found: list[TcpFlow]) -> int:
+    """Read the leading run of messages that share the first one's length and layout; where it ends."""
+    end = len(data)
+    fixed = FLOW_MESSAGE.size
+    if end < fixed:
+        return 0
+    length, mtype = NLMSG_LEN_TYPE.unpack_from(data, 0)
+    if mtype != SOCK_DIAG_BY_FAMILY or length < fixed or length > end or length % 4:
+        return 0
+    at = _info_at(data, fixed, length)
+    if at < 0:
+        return 0
+    known = RTATTR.unpack_from(data, at)
+    layout = _layout(length, at - fixed)
+    count = end // length
     caches = {AF_INET: _AddressCache(AF_INET), AF_INET6: _AddressCache(AF_INET6)}
     states = TCP_STATES
     closed = ConnectionState.CLOSE
-    unpack = FLOW_MESSAGE.unpack_from
-    header = NLMSG_LEN_TYPE.unpack_from
-    attribute = RTATTR.unpack_from
-    counters = TCP_INFO_BYTES.unpack_from
+    append = found.append
     new = tuple.__new__
+    read = 0
+    view = memoryview(data)[: count * length]
+    for size, kind, family, state, sport, src, cookie, alen, atype, acked, received in struct.iter_unpack(
+            layout.format, view):
+        if size != length or kind != SOCK_DIAG_BY_FAMILY or (alen, atype) != known:
+            break
+        read += length
+        cache = caches.get(family)
+        port = ((sport & 0xFF) << 8) | (sport >> 8)
+        if cache is not None and (ports is None or port in ports):
+            append(new(TcpFlow, (cookie, states.get(state, closed), cache[src], port, received, acked)))
+    return read
+
+
+def _one_by_one(data: bytes | memoryview, offset: int, ports: Collection[int] | None, found: list[TcpFlow]) -> bool:
+    """Read messages from `offset` each by its own layout; whether DONE came."""
+    append = found.append
+    caches = {AF_INET: _AddressCache(AF_INET), AF_INET6: _AddressCache(AF_INET6)}
     fixed = FLOW_MESSAGE.size
-    guess, known = 0, (0, 0)  # where the last INFO attribute was (from the end of the fixed part), its (length, type)
-    offset = 0
     end = len(data)
     while offset + 16 <= end:
-        length, mtype = header(data, offset)
+        length, mtype = NLMSG_LEN_TYPE.unpack_from(data, offset)
         if length < 16 or offset + length > end:
             raise InventoryError(f"malformed netlink message (length {length})")
         if mtype == SOCK_DIAG_BY_FAMILY and length >= fixed:
-            family, state, sport, src, cookie = unpack(data, offset)
+            family, state, sport, src, cookie = FLOW_MESSAGE.unpack_from(data, offset)
             cache = caches.get(family)
             port = ((sport & 0xFF) << 8) | (sport >> 8)
-            if cache is not None and (ports is None or port in ports):
-                at, stop = offset + fixed + guess, offset + length
-                if not (known[0] and at + known[0] <= stop and attribute(data, at) == known):
-                    at = _info_at(data, offset + fixed, stop)
-                    if at >= 0:
-                        guess, known = at - offset - fixed, attribute(data, at)
-                if at >= 0:
-                    acked, received = counters(data, at + 4)
-                    append(new(TcpFlow, (cookie, states.get(state, closed), cache[src], port, received, acked)))
+            at = _info_at(data, offset + fixed, offset + length)
+            if cache is not None and (ports is None or port in ports) and at >= 0:
+                acked, received = TCP_INFO_BYTES.unpack_from(data, at + 4)
+                append(TcpFlow(cookie, TCP_STATES.get(state, ConnectionState.CLOSE), cache[src], port, received,
+                               acked))
         elif mtype == NLMSG_DONE:
-            return found, True
+            return True
         elif mtype == NLMSG_ERROR:
             (code,) = NLMSGERR.unpack_from(data, offset + 16)
             if code:
                 raise InventoryError(f"netlink error: {os.strerror(-code)}")
         offset += (length + 3) & ~3
-    return found, False
+    return False
 
 
 def _info_at(data: bytes | memoryview, offset: int, end: int) -> int:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from portside.errors import InventoryError
 from portside.inventory import destroyed_flows, follow, tcp_flows
-from portside.model import Listener, Protocol
+from portside.model import Family, Listener, Protocol
 from portside.monitor.events import Event, EventKind, ListenerKey, Traffic, diff, exposed, key_of
 from portside.monitor.traffic import Meter, per_listener
 
@@ -86,10 +86,13 @@ class Watcher:
         return Tick(now, found.listeners, tuple(events), traffic)
 
     def _traffic(self, listeners: tuple[Listener, ...]) -> dict[ListenerKey, Traffic]:
-        ports = {item.port for item in listeners if item.protocol is Protocol.TCP}
+        ports: dict[Family, set[int]] = {Family.IPV4: set(), Family.IPV6: set()}
+        for item in listeners:
+            if item.protocol is Protocol.TCP:
+                ports[item.family].add(item.port)
         try:
             live = tcp_flows(ports)
-            closed = self.closing.drain(ports) if self.closing is not None else []
+            closed = self.closing.drain(ports[Family.IPV4] | ports[Family.IPV6]) if self.closing is not None else []
         except InventoryError as error:
             self.traffic = False
             self.close()

@@ -120,10 +120,12 @@ class WatchApp(App[int]):
         self.notes: list[str] = []
         self.listeners: tuple[Listener, ...] = ()
         self.traffic: dict[ListenerKey, Traffic] = {}
+        self.moved: dict[ListenerKey, tuple[int, int, int]] = {}
         self.rows: dict[str, Row] = {}
         self.order: list[str] = []
         self.busy = False
         self.samples = 0
+        self.status = ""
 
     def compose(self) -> ComposeResult:
         yield Static(id="status", markup=False)
@@ -134,7 +136,10 @@ class WatchApp(App[int]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one(DataTable).focus()
+        table = self.query_one(DataTable)
+        for name in COLUMNS:
+            table.add_column(name, key=name)
+        table.focus()
         self.show_status()
         self.set_interval(self.interval, self.sample)
         self.call_later(self.sample)
@@ -166,33 +171,39 @@ class WatchApp(App[int]):
                 self.add_note(event.note)
             elif event.kind is not EventKind.TRAFFIC and (not self.exposed_only or exposed(event)):
                 log.write(Text(event_line(event)))
-        self.listeners = tick.listeners
-        self.traffic = tick.traffic
-        self.redraw()
+        moved = {key: figures[:3] for key, figures in tick.traffic.items()}
+        if tick.listeners != self.listeners or moved != self.moved:  # else every cell would read the same
+            self.listeners, self.traffic, self.moved = tick.listeners, tick.traffic, moved
+            self.redraw()
 
     def redraw(self) -> None:
-        """Bring the table to the listeners, filter and order now: changed cells only, unless rows changed."""
+        """Bring the table to the listeners, filter and order now, in place: rows that went are removed,
+        new ones added, changed cells rewritten, and the rows sorted only when their order changed."""
         rows = [row_of(item, self.traffic.get(key_of(item))) for item in self.listeners
                 if not self.exposed_only or item.exposure is not Exposure.LOOPBACK]
         visible = shown(rows, self.typed, self.sort_by)
+        wanted = {row.key: row for row in visible}
         order = [row.key for row in visible]
         table = self.query_one(DataTable)
-        if order != self.order:
-            selected = self.selected_key()
-            table.clear(columns=True)  # columns too, so their widths fit the rows shown now
-            for name in COLUMNS:
-                table.add_column(name, key=name)
-            for row in visible:
+        selected = self.selected_key()
+        for key in self.rows.keys() - wanted.keys():
+            table.remove_row(key)
+        for row in visible:
+            before = self.rows.get(row.key)
+            if before is None:
                 table.add_row(*(Text(cell) for cell in row.cells), key=row.key)
-            if selected in order:
-                table.move_cursor(row=order.index(selected), animate=False)
-        else:
-            for row in visible:
-                before = self.rows[row.key].cells
-                for name, old, new in zip(COLUMNS, before, row.cells, strict=True):
-                    if old != new:
-                        table.update_cell(row.key, name, Text(new), update_width=True)
-        self.rows = {row.key: row for row in visible}
+                continue
+            for name, old, new in zip(COLUMNS, before.cells, row.cells, strict=True):
+                if old != new:
+                    table.update_cell(row.key, name, Text(new), update_width=True)
+        kept = [key for key in self.order if key in wanted]
+        if kept + [key for key in order if key not in self.rows] != order:
+            place = {row.cells[0]: index for index, row in enumerate(visible)}  # LISTEN is unique per row
+            table.sort("LISTEN", key=lambda listen: place[str(listen)])
+        if selected in wanted and selected != (order[table.cursor_row] if 0 <= table.cursor_row < len(order)
+                                               else None):
+            table.move_cursor(row=order.index(selected), animate=False)
+        self.rows = wanted
         self.order = order
         self.show_status(len(rows))
 
@@ -202,7 +213,10 @@ class WatchApp(App[int]):
                  f"every {self.interval:g}s", f"sort: {self.sort_by.value}"]
         if self.typed:
             parts.append(f"filter: {self.typed} ({len(self.order)} shown)")
-        self.query_one("#status", Static).update("  ".join(parts))
+        text = "  ".join(parts)
+        if text != self.status:  # an update lays the screen out again: only when the words change
+            self.status = text
+            self.query_one("#status", Static).update(text)
 
     def add_note(self, note: str) -> None:
         if note in self.notes:
