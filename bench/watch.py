@@ -13,7 +13,7 @@ out), then `--window` seconds over which its CPU time (user + system, children i
   - `watch -n1 ss -ltnpi` on the same kind of terminal: the anchor;
   - bandwhich where it is installed (it is in neither Debian 12 nor PyPI).
 Also portside's CPU per sample in-process (`Watcher.step`, median of 20). Memory: `portside watch
---json --interval 50ms` for `--soak` seconds on the 100-listener crowd, while this script opens
+--json --interval 20ms` for `--soak` seconds on the 100-listener crowd, while this script opens
 and closes a listener and a connection carrying 1 MB every 0.1 s; RSS each second, its growth per
 1,000 samples by least squares on the second half, extrapolated to 3,600 samples (an hour at 1 s).
 Latency: `--trials` listeners opened at random moments under `portside watch --json` (1 s);
@@ -212,9 +212,9 @@ def churn(until: float) -> int:
     return rounds
 
 
-def soak(seconds: float) -> dict[str, float]:
-    interval = 0.05
-    proc, master = start([PORTSIDE, "watch", "--json", "--interval", "50ms"], False)
+def soak(seconds: float) -> dict[str, object]:
+    interval = 0.02
+    proc, master = start([PORTSIDE, "watch", "--json", "--interval", "20ms"], False)
     try:
         time.sleep(WARMUP)
         began = time.monotonic()
@@ -233,8 +233,9 @@ def soak(seconds: float) -> dict[str, float]:
     mean_x, mean_y = statistics.fmean(xs), statistics.fmean(ys)
     slope = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys)) / sum((x - mean_x) ** 2 for x in xs)
     per_sample = slope * interval  # kB per sample, as if every interval was met
-    return {"start_kb": samples[0][1], "end_kb": samples[-1][1], "samples": seconds / interval,
-            "kb_per_1000": 1000 * per_sample, "hour_kb": 3600 * per_sample, "cpu_s": cpu}
+    marks = [kb for t, kb in samples if int(t) % max(1, int(seconds) // 6) == 0]
+    return {"marks": marks, "samples": seconds / interval, "kb_per_1000": 1000 * per_sample,
+            "hour_kb": 3600 * per_sample, "cpu_s": cpu, "interval": interval}
 
 
 def latency(trials: int) -> list[float]:
@@ -296,13 +297,13 @@ def main() -> None:
                   f"{statistics.median(times):.1f} ms, max {max(times):.1f} ms.", flush=True)
     with crowd(SCENARIOS["100"]):
         memory = soak(args.soak)
+        marks = ", ".join(f"{kb / 1024:.1f}" for kb in memory["marks"])  # type: ignore[attr-defined]
         print("\n## Memory over a shortened soak\n")
-        print(f"`portside watch --json --interval 50ms` for {args.soak:g} s on the 100-listener crowd while a "
+        print(f"`portside watch --json --interval 20ms` for {args.soak:g} s on the 100-listener crowd while a "
               f"listener and a connection carrying 1 MB open and close every 0.1 s: about {memory['samples']:.0f} "
-              f"samples (an hour at 1 s is 3,600). RSS {memory['start_kb'] / 1024:.1f} MB after the warm-up, "
-              f"{memory['end_kb'] / 1024:.1f} MB at the end; growth over the second half "
-              f"{memory['kb_per_1000']:.1f} kB per 1,000 samples, so {memory['hour_kb'] / 1024:.2f} MB over an "
-              f"hour at 1 s. CPU {memory['cpu_s']:.1f} s in all.", flush=True)
+              f"samples (an hour at 1 s is 3,600). RSS in MB, evenly over the run: {marks}. Growth over the second "
+              f"half: {memory['kb_per_1000']:.1f} kB per 1,000 samples, so {memory['hour_kb']:.0f} kB over an hour "
+              f"at 1 s. CPU {memory['cpu_s']:.1f} s in all.", flush=True)
         found = latency(args.trials)
         print("\n## Event latency\n")
         print(f"{args.trials} listeners opened at random moments under `portside watch --json` (1 s): the "

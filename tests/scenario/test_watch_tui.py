@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import socket
 import subprocess
 import sys
 import time
@@ -20,6 +21,7 @@ from support import HERE, stop_holder
 from textual.pilot import Pilot
 from textual.widgets import DataTable, RichLog
 
+from portside.monitor.watcher import Tick
 from portside.tui.app import WatchApp
 from portside.tui.dialogs import Confirm, Page
 
@@ -202,3 +204,76 @@ def test_no_color_and_exposed_only(hold, monkeypatch: pytest.MonkeyPatch) -> Non
         assert "beyond loopback" in screen_text(app)
 
     drive(WatchApp(interval=0.2, exposed=True), test)
+
+
+class Recording(WatchApp):
+    """The app, keeping every sample's traffic for the test to add up."""
+
+    def __init__(self, **options: object) -> None:
+        super().__init__(**options)  # type: ignore[arg-type]
+        self.ticks: list[Tick] = []
+
+    def apply(self, tick: Tick) -> None:
+        self.ticks.append(tick)
+        super().apply(tick)
+
+
+REBIND = """
+import socket, sys, threading
+
+def drain(server):
+    while True:
+        try:
+            conn, _ = server.accept()
+        except OSError:
+            return
+        while conn.recv(1 << 20):
+            pass
+        conn.close()
+
+server = socket.create_server(("127.0.0.1", 0))
+port = server.getsockname()[1]
+drainer = threading.Thread(target=drain, args=(server,), daemon=True)
+drainer.start()
+print(port, flush=True)
+sys.stdin.readline()
+server.shutdown(socket.SHUT_RDWR)  # wakes the accept, so the socket is really gone at close
+drainer.join()
+server.close()
+server = socket.create_server(("0.0.0.0", port))
+print("wide", flush=True)
+sys.stdin.readline()
+"""
+
+
+def test_traffic_and_a_move_to_every_address_show_in_the_table_and_the_log() -> None:
+    """10 MB through a listener, counted once over the samples; then its move from 127.0.0.1 to 0.0.0.0."""
+    service = subprocess.Popen([sys.executable, "-c", REBIND], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert service.stdin is not None and service.stdout is not None
+    port = int(service.stdout.readline())
+
+    def received(app: Recording) -> int:
+        return sum(figures.bytes_in for tick in app.ticks for key, figures in tick.traffic.items() if key[3] == port)
+
+    async def test(app: Recording, pilot: Pilot[int]) -> None:
+        await until(pilot, lambda: port in ports(app))
+        await only(app, pilot, port)
+        client = socket.create_connection(("127.0.0.1", port))
+        await until(pilot, lambda: app.rows[app.order[0]].cells[3] == "1")  # CONN
+        await asyncio.to_thread(client.sendall, b"x" * 10_000_000)
+        await until(pilot, lambda: app.rows[app.order[0]].cells[4] != "0")  # IN/s
+        client.close()
+        await until(pilot, lambda: app.rows[app.order[0]].cells[3] == "0" and received(app) >= 10_000_000)
+        assert received(app) in (10_000_000, 10_000_001)  # the client's FIN counts as a byte
+        service.stdin.write("\n")
+        service.stdin.flush()
+        assert service.stdout.readline() == "wide\n"
+        await until(pilot, lambda: f"exposure-changed tcp 0.0.0.0:{port} loopback -> all (was 127.0.0.1:{port})"
+                    in log_text(app))
+        await until(pilot, lambda: [app.rows[key].cells[1] for key in app.order] == ["all"])
+
+    try:
+        drive(Recording(interval=0.2), test)  # type: ignore[arg-type]
+    finally:
+        service.kill()
+        service.wait(10)

@@ -2,7 +2,7 @@
 
 No packet capture: each sample is the kernel's table of TCP connections with their counters
 (bytes received, bytes the peer acknowledged), and the final counters of connections destroyed
-since the last sample (see `portside.inventory.DestroyedFlows`). `Meter` keeps the counters
+since the last sample (`portside.inventory.destroyed_flows`). `Meter` keeps the counters
 it saw last by socket cookie, so a live connection adds what it moved since then, one first
 seen adds all it moved, and a destroyed one what it moved since it was last seen. A listener's
 traffic is that of the connections on its address and port (`accepts`: its own address, or

@@ -172,7 +172,7 @@ class WatchApp(App[int]):
             elif event.kind is not EventKind.TRAFFIC and (not self.exposed_only or exposed(event)):
                 log.write(Text(event_line(event)))
         moved = {key: figures[:3] for key, figures in tick.traffic.items()}
-        if tick.listeners != self.listeners or moved != self.moved:  # else every cell would read the same
+        if self.samples == 1 or tick.listeners != self.listeners or moved != self.moved:  # else no cell changes
             self.listeners, self.traffic, self.moved = tick.listeners, tick.traffic, moved
             self.redraw()
 
