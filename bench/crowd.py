@@ -3,6 +3,8 @@
 Used by the benchmarks to build a busy machine: `python bench/crowd.py 10000 50 --fork`
 prints "ready" once every socket listens, then holds them until stdin closes; on any
 exit (stdin closed, a holder failing, an interrupt) it ends its whole process group.
+`--connections N` adds N idle loopback connections, each process dialling its own
+listeners in turn and holding both ends.
 """
 
 from __future__ import annotations
@@ -14,14 +16,19 @@ import socket
 import sys
 
 
-def hold(count: int, fork: bool, ready_fd: int) -> None:
-    """Open `count` listeners, fork once if asked, report readiness, then sleep."""
+def hold(count: int, fork: bool, ready_fd: int, connections: int = 0) -> None:
+    """Open `count` listeners (and `connections` to them), fork once if asked, report readiness, then sleep."""
     sockets = []
     for _ in range(count):
         sock = socket.socket()
         sock.bind(("127.0.0.1", 0))
         sock.listen(8)
         sockets.append(sock)
+    ends = []
+    for number in range(connections if sockets else 0):
+        listener = sockets[number % len(sockets)]
+        ends.append(socket.create_connection(listener.getsockname()))
+        ends.append(listener.accept()[0])
     if fork and os.fork() == 0:
         signal.pause()
         os._exit(0)
@@ -34,14 +41,17 @@ def main() -> None:
     parser.add_argument("listeners", type=int)
     parser.add_argument("processes", type=int)
     parser.add_argument("--fork", action="store_true", help="each process forks a child sharing its sockets")
+    parser.add_argument("--connections", type=int, default=0, help="idle loopback connections to the listeners")
     args = parser.parse_args()
     os.setpgrp()
     read_fd, write_fd = os.pipe()
     per = [args.listeners // args.processes + (1 if i < args.listeners % args.processes else 0) for i in range(args.processes)]
-    for count in per:
+    dials = [args.connections // args.processes + (1 if i < args.connections % args.processes else 0)
+             for i in range(args.processes)]
+    for count, connections in zip(per, dials):
         if os.fork() == 0:
             os.close(read_fd)
-            hold(count, args.fork, write_fd)
+            hold(count, args.fork, write_fd, connections)
             os._exit(0)
     os.close(write_fd)
     try:

@@ -3,7 +3,8 @@
 This module is the whole public API: every verb of the CLI is one function here, with
 keyword-only options and typed, immutable results. Each function imports its capability
 on first use, so `import portside` costs only the records and the errors; records that
-live with their capability (`Attempt`, `Waited`, `PortRange`) load on first access.
+live with their capability (`Attempt`, `Waited`, `PortRange`, `Event`, `EventKind`, `Traffic`) load on first
+access.
 Examples that run: docs/api.md.
 """
 
@@ -61,7 +62,10 @@ from portside.model import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Generator
+
     from portside.leasing.pool import PortRange
+    from portside.monitor.events import Event, EventKind, Traffic
     from portside.probing.runner import Attempt
     from portside.probing.wait import Waited
 
@@ -76,6 +80,8 @@ __all__ = [
     "Endpoint",
     "Engine",
     "EngineError",
+    "Event",
+    "EventKind",
     "Exposure",
     "Family",
     "Finding",
@@ -107,6 +113,7 @@ __all__ = [
     "StillHeld",
     "TargetError",
     "TcpOutcome",
+    "Traffic",
     "UsageError",
     "WaitTimeout",
     "Waited",
@@ -124,11 +131,15 @@ __all__ = [
     "routes",
     "take_inventory",
     "wait_for",
+    "watch",
     "who",
 ]
 
 _LAZY = {
     "Attempt": "portside.probing.runner",
+    "Event": "portside.monitor.events",
+    "EventKind": "portside.monitor.events",
+    "Traffic": "portside.monitor.events",
     "PortRange": "portside.leasing.pool",
     "Waited": "portside.probing.wait",
 }
@@ -304,3 +315,27 @@ def routes() -> tuple[Route, ...]:
     from portside.router.registry import routes as live
 
     return tuple(live())
+
+
+def watch(
+    *,
+    interval: float = 1.0,
+    exposed: bool = False,
+    traffic: bool = True,
+    protocols: tuple[Protocol, ...] = (Protocol.TCP, Protocol.UDP),
+    duration: float | None = None,
+) -> Generator[Event, None, None]:
+    """Sample the machine every `interval` seconds and yield what changed, as it is seen: `Event`s of kind
+    opened, closed, owner-changed, exposure-changed, traffic (a TCP listener's connections and bytes per
+    interval, without `traffic=False`) and note (what cannot be seen, and why). The first sample, the
+    baseline, is taken before this returns: listeners already there make no event. `exposed` keeps the
+    listeners reachable beyond loopback (before or after a change). Samples are taken as the generator is
+    iterated; it runs until closed, or for `duration` seconds.
+    """
+    from portside.monitor.watcher import watch as follow
+
+    if not interval > 0:
+        raise UsageError(f"interval must be more than 0 seconds, not {interval}")
+    if duration is not None and not duration >= 0:
+        raise UsageError(f"duration must be zero or more seconds, not {duration}")
+    return follow(interval=interval, exposed_only=exposed, traffic=traffic, protocols=protocols, duration=duration)

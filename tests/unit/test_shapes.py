@@ -145,11 +145,12 @@ def test_shape_is_exact(name: str) -> None:
 def test_every_shape_function_has_a_case() -> None:
     verbs = {name for name in dir(shapes) if name.endswith("_json") and not name.startswith("_")}
     parts = {"process_json", "endpoint_json", "listener_json", "connection_json", "lease_json", "route_json",
-             "inventory_json", "container_json", "foreign_json"}
+             "inventory_json", "container_json", "foreign_json", "traffic_json"}
     covered = {fn.__name__ for fn in (shapes.pick_json, shapes.leases_json, shapes.release_json, shapes.who_json,
                                       shapes.kill_json, shapes.wait_json, shapes.probe_json, shapes.doctor_json,
                                       shapes.routes_json, shapes.alias_json, shapes.alias_removed_json, shapes.proxy_json,
-                                      shapes.proxy_down_json, shapes.trust_json, shapes.run_json)}
+                                      shapes.proxy_down_json, shapes.trust_json, shapes.run_json,
+                                      shapes.event_json)}  # watch's events: tests/unit/test_watch_text.py
     assert verbs - parts == covered
 
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
+from typing import TYPE_CHECKING
 
 from portside.errors import InventoryError, UsageError
 from portside.inventory._namespaces import listeners_elsewhere
@@ -25,15 +26,17 @@ from portside.inventory._procfs import (
     stat_of,
 )
 from portside.inventory.assemble import assemble
-from portside.inventory.snapshot import RawSocket, Snapshot
-from portside.model import ConnectionState, ForeignListener, Inventory, Protocol
+from portside.inventory.snapshot import RawSocket, Snapshot, TcpFlow
+from portside.model import ConnectionState, Family, ForeignListener, Inventory, Protocol
 from portside.net.addresses import host_port
 
 __all__ = [
     "StatFields",
     "ancestry",
     "choose_backend",
+    "destroyed_flows",
     "elsewhere_notes",
+    "follow",
     "has_procfs",
     "inventory",
     "listeners_elsewhere",
@@ -43,8 +46,12 @@ __all__ = [
     "process_stats",
     "stat_of",
     "take_snapshot",
+    "tcp_flows",
     "tcp_sockets_in",
 ]
+
+if TYPE_CHECKING:
+    from portside.inventory._netlink import DestroyedFlows
 
 BACKENDS = ("linux", "portable")
 
@@ -94,6 +101,27 @@ def inventory(
     return found._replace(namespaces=elsewhere, notes=(*found.notes, *notes))
 
 
+def follow(protocols: tuple[Protocol, ...] = (Protocol.TCP, Protocol.UDP), backend: str | None = None
+           ) -> Callable[[], Inventory]:
+    """A function that takes the inventory anew at each call, for `watch`. On Linux its owner walk
+    remembers each process's fds between calls (see _tracker.py: cheap passes, a full walk every 10 s
+    or when a new socket's owner is unknown); elsewhere each call is a whole `inventory`."""
+    from portside.inventory._users import user_name
+
+    if choose_backend(backend) != "linux":
+        return lambda: inventory(protocols, backend=backend)
+    from portside.inventory import _linux as linux
+    from portside.inventory._tracker import OwnerTracker
+
+    tracker = OwnerTracker()
+
+    def take() -> Inventory:
+        snap = linux.snapshot(protocols, False, tracker)
+        return assemble(snap, {uid: user_name(uid) for uid in {s.uid for s in snap.sockets if s.uid is not None}})
+
+    return take
+
+
 def tcp_sockets_in(state: ConnectionState) -> tuple[RawSocket, ...]:
     """Every TCP socket of both families in `state` (a TCP state: not UNCONNECTED).
 
@@ -124,3 +152,31 @@ def elsewhere_note(port: int, found: tuple[ForeignListener, ...], verb: str) -> 
     where = "; ".join(f"{host_port(f.address, port)} in {f.namespace} (pid {f.pid}, {f.process})" for f in found)
     return (f"nothing listens on port {port} in this network namespace, but TCP {where}; look inside: "
             f"nsenter --net --target {found[0].pid} portside {verb} {port}")
+
+
+def tcp_flows(ports: Mapping[Family, Collection[int]] | None = None) -> list[TcpFlow]:
+    """Every TCP connection of both families with a peer (established or closing) and its byte counters;
+    with `ports`, only those on the local ports given for their family (a family not given is not read).
+    Raises InventoryError where netlink cannot be read."""
+    import socket
+
+    from portside.inventory import _netlink
+
+    found: list[TcpFlow] = []
+    for family, number in ((Family.IPV4, socket.AF_INET), (Family.IPV6, socket.AF_INET6)):
+        wanted = None if ports is None else ports.get(family)
+        if ports is not None and not wanted:
+            continue
+        try:
+            found.extend(_netlink.flows(number, wanted))
+        except OSError as error:
+            raise InventoryError(f"cannot read TCP connections: {error}") from error
+    return found
+
+
+def destroyed_flows() -> DestroyedFlows:
+    """A subscription to the final counters of TCP connections as the kernel destroys them
+    (`drain(ports)` reads what came, `close()` ends it). Raises InventoryError where it cannot be made."""
+    from portside.inventory._netlink import DestroyedFlows
+
+    return DestroyedFlows()

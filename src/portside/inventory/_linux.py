@@ -10,6 +10,7 @@ import os
 import socket
 
 from portside.inventory import _netlink, _owners, _procfs
+from portside.inventory._tracker import OwnerTracker
 from portside.inventory.snapshot import RawSocket, Snapshot
 from portside.model import Family, InterfaceAddress, ProcessInfo, Protocol
 
@@ -45,11 +46,20 @@ def raw_sockets(protocols: tuple[Protocol, ...], connections: bool) -> list[RawS
     return found
 
 
-def snapshot(protocols: tuple[Protocol, ...] = (Protocol.TCP, Protocol.UDP), connections: bool = False) -> Snapshot:
-    """Read sockets, their owners and the interface addresses in one pass."""
-    pending = _owners.start()
-    sockets = raw_sockets(protocols, connections)
-    walk = pending.finish({sock.inode for sock in sockets})
+def snapshot(
+    protocols: tuple[Protocol, ...] = (Protocol.TCP, Protocol.UDP),
+    connections: bool = False,
+    tracker: OwnerTracker | None = None,
+) -> Snapshot:
+    """Read sockets, their owners and the interface addresses in one pass; a `tracker` walks owners
+    with what it learned in earlier passes."""
+    if tracker is not None:
+        sockets = raw_sockets(protocols, connections)
+        walk = tracker.walk({sock.inode for sock in sockets})
+    else:
+        pending = _owners.start()
+        sockets = raw_sockets(protocols, connections)
+        walk = pending.finish({sock.inode for sock in sockets})
     unreadable = tuple(pid for pid in walk.unreadable if not _procfs.is_kernel_thread(pid))
     wanted_pids = {pid for pids in walk.holders.values() for pid in pids}
     wanted_pids.update(unreadable)

@@ -51,3 +51,20 @@ class Snapshot(NamedTuple):
     privileged: bool = False
     devices: tuple[tuple[int, str], ...] = ()
     local_routes: tuple[LocalRoute, ...] | None = None
+
+
+class TcpFlow(NamedTuple):
+    """One TCP connection's byte counters as the kernel keeps them (sock_diag's INET_DIAG_INFO).
+
+    `cookie` is the kernel's id of the socket, never reused while the machine runs; `address`
+    and `port` are its local end. `bytes_received` counts bytes in (tcpi_bytes_received),
+    `bytes_acked` bytes out that the peer acknowledged (tcpi_bytes_acked); the kernel counts a
+    FIN (and an active opener's SYN) as one byte.
+    """
+
+    cookie: int
+    state: ConnectionState
+    address: str
+    port: int
+    bytes_received: int
+    bytes_acked: int

@@ -31,6 +31,7 @@ from portside.model import (
 )
 
 if TYPE_CHECKING:
+    from portside.monitor.events import Event, Traffic
     from portside.probing.runner import Attempt
     from portside.probing.wait import Waited
     from portside.router.control import ProxyRecord
@@ -331,3 +332,21 @@ def trust_json(ca: str, made: bool, removed: bool, steps: list[Step]) -> Json:
 
 def run_json(name: str, url: str, port: int, pid: int) -> Json:
     return {"name": name, "url": url, "port": port, "pid": pid}
+
+
+def traffic_json(traffic: Traffic) -> Json:
+    return {"connections": traffic.connections, "bytes_in": traffic.bytes_in, "bytes_out": traffic.bytes_out,
+            "seconds": round(traffic.seconds, 6), "rate_in": round(traffic.rate_in, 1),
+            "rate_out": round(traffic.rate_out, 1)}
+
+
+def event_json(event: Event) -> Json:
+    """One line of `watch --json`: every key on every kind, null where it does not apply."""
+    return {
+        "event": event.kind.value,
+        "time": round(event.time, 6),
+        "listener": None if event.listener is None else listener_json(event.listener),
+        "before": None if event.before is None else listener_json(event.before),
+        "traffic": None if event.traffic is None else traffic_json(event.traffic),
+        "note": event.note,
+    }
