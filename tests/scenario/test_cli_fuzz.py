@@ -31,7 +31,7 @@ from support import start_holder, stop_holder
 from portside.cli.main import build_parser
 
 FUZZED = ("ls", "who", "kill", "pick", "leases", "release", "wait", "probe", "doctor", "alias", "routes", "proxy",
-          "completion")
+          "completion", "watch")
 NEVER = ("trust", "run")
 FORBIDDEN_PORT = "2024"  # someone else's listener on this machine: never named, never dialled
 JUNK = ["", " ", "-", "0", "-1", "+1", "1e3", "1e-400", "nan", "inf", str(2**70), "%", "%%", "%25", "[", "]", "[]",
@@ -138,6 +138,10 @@ def values_for(verb: str, dest: str, ports: Ports) -> st.SearchStrategy[str]:
         "http": st.sampled_from(["", "200", "404", "999", "ok", "099", "٢٠٠"]),
         "backend": mostly(st.sampled_from(["linux", "portable"]), ODD),
         "shell": mostly(st.sampled_from(["bash", "zsh", "fish"]), ODD),
+        "interval": durations(bounded=True),
+        "duration": durations(bounded=True),
+        "exec_timeout": durations(bounded=True),
+        "exec": st.sampled_from(["true", "false", "cat >/dev/null", "exit 3"]),  # never junk into /bin/sh
         "action": mostly(st.sampled_from(["stop", "status"]), ODD.filter(lambda v: v not in ("start", "serve"))),
     }
     if dest not in table:
@@ -183,6 +187,8 @@ def command_lines(draw: st.DrawFn, verb: str, ports: Ports) -> list[str]:
     order = positionals + draw(st.permutations(words + [extra])) if draw(st.integers(0, 3)) else \
         draw(st.permutations(positionals + words + [extra]))
     argv += [word for group in order for word in group]
+    if verb == "watch":  # last, so a fuzzed --duration cannot make it run long; after a stray `--`, a usage error
+        argv += ["--duration", "0.2s"]
     return argv
 
 
