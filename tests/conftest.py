@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import signal
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -21,6 +22,17 @@ from portside.cli.main import main
 # scenario/browser.py: the headless Chromium fixtures (launch_browser, browser). Plugins can only be named here,
 # in the top conftest; pyproject's `pythonpath` makes scenario/ importable.
 pytest_plugins = ["pytester", "browser"]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Ctrl-C tests send SIGINT to the CLI: give it the disposition a terminal would.
+
+    A shell starts a background job (`pytest &`, CI wrappers) with SIGINT ignored, and an ignored
+    signal stays ignored across exec, so every child would ignore the tests' SIGINT. A handler of
+    our own is reset to the default at exec instead.
+    """
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 class Run(NamedTuple):
