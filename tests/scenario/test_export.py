@@ -193,6 +193,7 @@ def test_ndjson_is_ls_json_one_per_line(cli, hold) -> None:
     (("exporter", "--listen", "localhost:9917"), "not an IP address"),
     (("export",), "--prometheus --ndjson"),
     (("export", "--prometheus", "--output", "/nonexistent-dir/x.prom"), "cannot write"),
+    (("export", "--ndjson", "--output", "/dev/null"), "not a regular file"),
 ])
 def test_bad_input_is_one_line(cli, argv: tuple[str, ...], says: str) -> None:
     done = cli(*argv)

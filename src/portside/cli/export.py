@@ -43,6 +43,8 @@ def run(args: argparse.Namespace, env: Environment) -> int:
 
 
 def _write_atomically(path: str, text: str) -> None:
+    if os.path.lexists(path) and not os.path.isfile(path):
+        raise PortsideError(f"cannot write {path}: not a regular file (--output replaces a file, whole)")
     folder = os.path.dirname(os.path.abspath(path))
     try:
         handle, temporary = tempfile.mkstemp(prefix=".portside-", suffix=".tmp", dir=folder)
