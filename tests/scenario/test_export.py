@@ -198,3 +198,13 @@ def test_ndjson_is_ls_json_one_per_line(cli, hold) -> None:
 def test_bad_input_is_one_line(cli, argv: tuple[str, ...], says: str) -> None:
     done = cli(*argv)
     assert done.status in (1, 2) and says in done.stderr and done.stderr.count("\n") == 1, done
+
+
+def test_the_docs_alerting_rule_passes_promtool(tmp_path: Path) -> None:
+    needs("promtool")
+    text = (Path(SRC).parent / "docs" / "metrics.md").read_text()
+    rules = text.split("```yaml\ngroups:", 1)[1].split("```", 1)[0]
+    (tmp_path / "rules.yml").write_text("groups:" + rules)
+    done = subprocess.run(["promtool", "check", "rules", str(tmp_path / "rules.yml")], capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert done.returncode == 0 and "SUCCESS: 1 rules found" in done.stdout, done.stdout + done.stderr
