@@ -124,6 +124,7 @@ __all__ = [
     "kill",
     "leases",
     "listeners",
+    "metrics",
     "owner_of",
     "pick",
     "probe",
@@ -175,6 +176,22 @@ def take_inventory(
 def listeners(*, backend: str | None = None) -> tuple[Listener, ...]:
     """Every listening TCP socket and bound UDP socket, sorted by port."""
     return take_inventory(backend=backend).listeners
+
+
+def metrics(*, traffic: bool = True, backend: str | None = None) -> str:
+    """This machine's listeners, their TCP traffic and the leases, as Prometheus' text exposition format
+    (docs/metrics.md): what `portside export --prometheus` prints. Bytes count the connections open now,
+    from their start; `traffic=False` leaves connections and bytes at 0 and skips reading them.
+    """
+    from portside.export.prometheus import exposition
+    from portside.export.sampler import Sampler
+
+    sampler = Sampler(traffic=traffic, backend=backend, follow_closes=False)
+    try:
+        found = sampler.sample()
+    finally:
+        sampler.close()
+    return exposition(found.listeners, found.traffic, found.leases)
 
 
 def owner_of(target: int | str, *, backend: str | None = None) -> tuple[ProcessInfo, ...]:

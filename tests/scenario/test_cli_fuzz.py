@@ -31,8 +31,8 @@ from support import start_holder, stop_holder
 from portside.cli.main import build_parser
 
 FUZZED = ("ls", "who", "kill", "pick", "leases", "release", "wait", "probe", "doctor", "alias", "routes", "proxy",
-          "completion", "watch")
-NEVER = ("trust", "run")
+          "completion", "watch", "export")
+NEVER = ("trust", "run", "exporter")  # exporter serves until stopped
 FORBIDDEN_PORT = "2024"  # someone else's listener on this machine: never named, never dialled
 JUNK = ["", " ", "-", "0", "-1", "+1", "1e3", "1e-400", "nan", "inf", str(2**70), "%", "%%", "%25", "[", "]", "[]",
         "[::1", "::1]", ":", "ünï", "名前", "٠", "\udcff", "x" * 300, "\t", "0x50", "1_000", "a b", ".", "..", "🙂"]
@@ -126,6 +126,8 @@ def values_for(verb: str, dest: str, ports: Ports) -> st.SearchStrategy[str]:
         "targets": targets(ports),
         "port": port_values(ports, held),
         "listen": port_values(ports),
+        # export --output: places it cannot write, or may not replace; never a file of this machine
+        "output": st.sampled_from(["/nonexistent-dir/portside.prom", "/proc/portside.prom", "/dev/null"]),
         "timeout": durations(bounded=verb == "wait"),
         "ttl": durations(bounded=False),
         "pid": pids,

@@ -1,0 +1,79 @@
+"""Reads the machine for an export: listeners, leases, and each TCP listener's connections and bytes.
+
+A `Sampler` keeps the TCP counters between samples (`portside.monitor.traffic.Meter`) and adds what
+moved to running totals, so `portside_listener_bytes_total` is a counter for as long as the sampler
+lives: the exporter keeps one, `portside export` makes one per run. The first sample counts all that
+the connections open then have moved since they began; later ones add what moved since, including
+the last bytes of connections that closed in between (the kernel's close notices, where it sends
+them). A one-shot export therefore counts only connections open at that moment: its values may go
+down between runs, which Prometheus' rate() takes for a counter reset. Owners are remembered
+between samples (`portside.inventory.follow`), so a scrape does not walk every process each time.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, NamedTuple
+
+from portside.errors import InventoryError
+from portside.export.prometheus import Totals
+from portside.inventory import destroyed_flows, follow, tcp_flows
+from portside.model import Family, LeaseState, Listener, Protocol
+from portside.monitor.events import ListenerKey
+from portside.monitor.traffic import Meter, per_listener
+
+if TYPE_CHECKING:
+    from portside.inventory._netlink import DestroyedFlows
+
+
+class Sample(NamedTuple):
+    listeners: tuple[Listener, ...]
+    traffic: dict[ListenerKey, Totals]
+    leases: tuple[LeaseState, ...]
+
+
+class Sampler:
+    """One `sample()` per export or scrape; `close()` ends the kernel subscription it holds."""
+
+    def __init__(self, *, traffic: bool = True, backend: str | None = None, follow_closes: bool = True) -> None:
+        self.take = follow((Protocol.TCP, Protocol.UDP), backend)
+        self.traffic = traffic
+        self.meter = Meter()
+        self.totals: dict[ListenerKey, list[int]] = {}
+        self.closing: DestroyedFlows | None = None
+        if traffic and follow_closes:
+            try:
+                self.closing = destroyed_flows()
+            except InventoryError:
+                self.closing = None
+
+    def sample(self) -> Sample:
+        from portside.leasing.allocate import leases
+
+        found = self.take()
+        return Sample(found.listeners, self._traffic(found.listeners) if self.traffic else {}, tuple(leases()))
+
+    def _traffic(self, listeners: tuple[Listener, ...]) -> dict[ListenerKey, Totals]:
+        ports: dict[Family, set[int]] = {Family.IPV4: set(), Family.IPV6: set()}
+        for item in listeners:
+            if item.protocol is Protocol.TCP:
+                ports[item.family].add(item.port)
+        try:
+            live = tcp_flows(ports)
+            closed = self.closing.drain(ports[Family.IPV4] | ports[Family.IPV6]) if self.closing is not None else []
+        except InventoryError:
+            return {}
+        figures = per_listener(listeners, self.meter.count(live, closed), 0.0)
+        totals: dict[ListenerKey, list[int]] = {}  # listeners gone since the last sample are forgotten
+        result: dict[ListenerKey, Totals] = {}
+        for key, moved in figures.items():
+            total = totals[key] = self.totals.get(key, [0, 0])
+            total[0] += moved.bytes_in
+            total[1] += moved.bytes_out
+            result[key] = Totals(moved.connections, total[0], total[1])
+        self.totals = totals
+        return result
+
+    def close(self) -> None:
+        if self.closing is not None:
+            self.closing.close()
+            self.closing = None
