@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from portside.model import Route
-from portside.router.http1 import Data, End, Head, ProtocolError, Reader, Upgraded, encode_data, encode_end, encode_head
+from portside.router.http1 import Data, End, Head, Reader, Refusal, Upgraded, encode_data, encode_end, encode_head
 from portside.router.routing import decide, route_for
 
 CHROME_GET = (  # shaped like a request of Chromium 156 (header order and values), written by hand
@@ -52,13 +52,14 @@ def test_captured_browser_request_at_every_chunk_size() -> None:
         assert head.header(b"host") == b"app.localhost:7355" and encode_head(head) == CHROME_GET
 
 
-def test_websocket_upgrade_hands_over_the_rest_at_every_chunk_size() -> None:
+def test_websocket_upgrade_hands_over_the_rest_once_accepted_at_every_chunk_size() -> None:
     frame = WS_UPGRADE[WS_UPGRADE.index(b"\r\n\r\n") + 4 :]
     for size in range(1, len(WS_UPGRADE) + 1):
-        events = events_at_chunk_size(lambda: Reader(response=False), WS_UPGRADE, size)
-        assert isinstance(events[0], Head) and events[0].upgrade and isinstance(events[1], End), size
-        rest = b"".join(e.rest if isinstance(e, Upgraded) else e.data for e in events[2:])
-        assert isinstance(events[2], Upgraded) and rest == frame, size
+        reader = Reader(response=False)
+        events = events_at_chunk_size(lambda: reader, WS_UPGRADE, size)  # noqa: B023 (used at once)
+        assert [type(e) for e in events] == [Head, End] and events[0].upgrade and reader.holding, size
+        assert reader.upgrade(True) == [Upgraded(frame)] and not reader.holding, size
+        assert reader.feed(b"\x88\x00") == [Data(b"\x88\x00")], "after the switch, bytes pass as they are"
 
 
 def test_chunked_response_is_streamed_and_rechunked_at_every_chunk_size() -> None:
@@ -79,12 +80,14 @@ def test_head_response_ends_with_its_headers() -> None:
 
 
 @given(st.binary(max_size=300), st.booleans())
-def test_any_bytes_give_events_or_a_protocol_error(data: bytes, response: bool) -> None:
-    try:
-        events = Reader(response=response).feed(data)
-    except ProtocolError:
-        return
-    assert all(isinstance(event, Head | Data | End | Upgraded) for event in events)
+def test_any_bytes_give_events_and_a_refusal_comes_last(data: bytes, response: bool) -> None:
+    reader = Reader(response=response)
+    events = reader.feed(data)
+    assert all(isinstance(event, Head | Data | End | Upgraded | Refusal) for event in events)
+    refusals = [i for i, event in enumerate(events) if isinstance(event, Refusal)]
+    assert refusals in ([], [len(events) - 1])
+    if refusals:
+        assert reader.feed(b"GET / HTTP/1.1\r\nHost: a.localhost\r\n\r\n") == [], "nothing is read after a refusal"
 
 
 tokens = st.from_regex(r"[A-Za-z][A-Za-z0-9-]{0,15}", fullmatch=True)

@@ -1,10 +1,21 @@
 """Sans-IO HTTP/1.1 framing for the proxy: bytes in, message events out, and the bytes to send.
 
 httptools (llhttp, the parser of Node.js) does the parsing; this module turns its
-callbacks into events — `Head`, `Data`, `End`, and `Upgraded` when the connection leaves
-HTTP (WebSocket) — and encodes messages back. Bodies are passed on as they arrive, never
-buffered whole: a chunked request body is re-chunked piece by piece, so streamed
-uploads flow through. No sockets here: relay.py and http2.py do the I/O.
+callbacks into events — `Head`, `Data`, `End`, `Upgraded` when the connection leaves
+HTTP (WebSocket), and `Refusal` when the peer's bytes cannot be served — and encodes
+messages back. Bodies are passed on as they arrive, never buffered whole: a chunked
+request body is re-chunked piece by piece, so streamed uploads flow through.
+
+A request reader also decides what the proxy refuses, with the status nginx would give:
+a head over the limits (limits.py: 414, 431; bytes that make no progress are counted, so a
+flood is refused at the limit, not buffered), an HTTP version other than 1.0 and 1.1 (505),
+a Transfer-Encoding other than a single `chunked` (501), anything llhttp rejects (400). The
+events parsed before a refusal come first, so the requests before it are still answered;
+after a refusal, or after a request that closes the connection (`Connection: close`,
+HTTP/1.0), the rest is ignored. After a request that asks to upgrade, the bytes that follow
+are held, unparsed, until the backend's answer says what they are: `upgrade(True)` (101)
+hands them over as the new protocol's, `upgrade(False)` parses them as the next requests.
+No sockets here: relay.py and http2.py do the I/O.
 """
 
 from __future__ import annotations
@@ -13,9 +24,15 @@ from typing import NamedTuple
 
 import httptools
 
+from portside.router.limits import DEFAULT_LIMITS, Limits
 
-class ProtocolError(Exception):
-    """The peer sent bytes that are not HTTP/1.x."""
+# a response head is the backend's: bounded in total only, so memory stays bounded
+RESPONSE_LIMITS = Limits(line=1 << 16, head=1 << 16, fields=1 << 16)
+# llhttp's words for what nginx answers with a status of its own; anything else it rejects gets 400
+LLHTTP_STATUS = {"Invalid HTTP version": 505, "Invalid `Transfer-Encoding` header value": 501,
+                 "Request has invalid `Transfer-Encoding`": 501}
+VERSIONS = frozenset({"1.1", "1.0"})
+TRANSFER_ENCODING = b"transfer-encoding"
 
 
 class Head(NamedTuple):
@@ -39,7 +56,7 @@ class Head(NamedTuple):
 
     @property
     def chunked(self) -> bool:
-        coding = self.header(b"transfer-encoding")
+        coding = self.header(TRANSFER_ENCODING)
         return coding is not None and coding.lower().rstrip().endswith(b"chunked")
 
 
@@ -57,7 +74,18 @@ class Upgraded(NamedTuple):
     rest: bytes
 
 
-Event = Head | Data | End | Upgraded
+class Refusal(NamedTuple):
+    """The peer's bytes cannot be served: the status to answer with and why. Nothing follows it."""
+
+    status: int
+    reason: str
+
+
+Event = Head | Data | End | Upgraded | Refusal
+
+
+class _Refused(Exception):
+    """Raised in a callback to stop llhttp; the refusal is kept by the reader."""
 
 
 class Reader:
@@ -67,13 +95,22 @@ class Reader:
     about to read ends with its headers whatever Content-Length says.
     """
 
-    def __init__(self, response: bool) -> None:
+    def __init__(self, response: bool, limits: Limits = DEFAULT_LIMITS) -> None:
         self.response = response
+        self.limits = RESPONSE_LIMITS._replace(head=limits.head) if response else limits
         self.events: list[Event] = []
+        self.holding = False  # after an upgrade request: the bytes that follow wait for the backend's answer
+        self.in_message = False
+        self._held = bytearray()
         self._headers: list[tuple[bytes, bytes]] = []
         self._target = b""
         self._reason = b""
+        self._size = 0  # bytes of the head (and trailers) so far, as parsed
+        self._stalled = 0  # bytes fed since a callback last made progress
+        self._in_head = False
         self._skip_body = False
+        self._refusal: Refusal | None = None
+        self._done = False  # refused, or the last request closed the connection: the rest is ignored
         self._parser = self._new_parser()
         self._upgraded = False
 
@@ -83,48 +120,128 @@ class Reader:
     def head_only(self) -> None:
         self._skip_body = True
 
+    def _refuse(self, status: int, reason: str) -> _Refused:
+        self._refusal = Refusal(status, reason)
+        return _Refused()
+
+    def _too_large(self) -> str:
+        return f"the request head is larger than {self.limits.head} bytes"
+
     # httptools callbacks
     def on_message_begin(self) -> None:
         self._headers, self._target, self._reason = [], b"", b""
+        self._size, self._in_head, self.in_message = 0, True, True
 
     def on_url(self, url: bytes) -> None:
         self._target += url
+        if len(self._target) > self.limits.line:
+            raise self._refuse(414, f"the request line is longer than {self.limits.line} bytes")
 
     def on_status(self, reason: bytes) -> None:
         self._reason += reason
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        self._headers.append((name, value))
+        if not self._size and not self.response:  # the request line and its CRLF count too
+            self._size = len(self._parser.get_method()) + len(self._target) + 12  # type: ignore[union-attr]
+        headers = self._headers
+        headers.append((name, value))
+        line = len(name) + len(value) + 2
+        self._size += line + 2
+        limits = self.limits
+        if line > limits.line:
+            raise self._refuse(431, f"a header line is longer than {limits.line} bytes")
+        if len(headers) > limits.fields:
+            raise self._refuse(431, f"the request has more than {limits.fields} header lines")
+        if self._size > limits.head:
+            raise self._refuse(431, self._too_large())
+        if len(name) == 17 and self._in_head and not self.response and name.lower() == TRANSFER_ENCODING and \
+                value.strip().lower() != b"chunked":
+            raise self._refuse(501, f"Transfer-Encoding {value.decode('latin-1')!r} is not supported: only chunked")
 
     def on_headers_complete(self) -> None:
         parser = self._parser
+        headers, self._headers = self._headers, []  # trailers, if any, are counted but not kept
+        self._in_head = False
+        version = parser.get_http_version()
         if isinstance(parser, httptools.HttpResponseParser):
             method, status = b"", parser.get_status_code()
         else:
             method, status = parser.get_method(), 0
-        self.events.append(Head(method, self._target, status, self._reason, parser.get_http_version().encode(),
-                                self._headers, parser.should_keep_alive(), parser.should_upgrade()))
+            if version not in VERSIONS:
+                raise self._refuse(505, f"HTTP/{version} is not supported here: HTTP/1.1 and 1.0 only "
+                                        "(HTTP/2 is served over https://)")
+            if len(method) + len(self._target) + 10 > self.limits.line:
+                raise self._refuse(414, f"the request line is longer than {self.limits.line} bytes")
+        head = Head(method, self._target, status, self._reason, version.encode(), headers,
+                    parser.should_keep_alive(), parser.should_upgrade())
+        if method and version == "1.0" and head.chunked:  # RFC 9112 6.1: its framing is faulty
+            raise self._refuse(400, "Transfer-Encoding in an HTTP/1.0 request")
+        if head.upgrade and method and (head.chunked or head.header(b"content-length") not in (None, b"0")):
+            raise self._refuse(400, "an Upgrade request with a body is not supported")
+        self.events.append(head)
 
     def on_body(self, body: bytes) -> None:
         self.events.append(Data(body))
 
     def on_message_complete(self) -> None:
+        self.in_message = False
         self.events.append(End())
+        if not self.response and not self._parser.should_keep_alive():
+            self._done = True
 
     def feed(self, data: bytes) -> list[Event]:
         """Events for `data`; after `Upgraded`, bytes are no longer HTTP and come back as `Data` unparsed."""
         if self._upgraded:
             return [Data(data)] if data else []
+        if self._done:
+            return []
+        if self.holding:
+            self._held += data
+            return []
+        progress = self._size + len(self._target)
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserUpgrade as upgrade:
-            offset = upgrade.args[0]
-            self._upgraded = True
-            self.events.append(Upgraded(data[offset:]))
+            self._switch(data[upgrade.args[0]:])
         except httptools.HttpParserError as error:
-            raise ProtocolError(str(error)) from None
+            self._fail(error)
         events, self.events = self.events, []
+        if events or self._size + len(self._target) != progress:
+            self._stalled = 0
+        elif not self._done:
+            self._stalled += len(data)
+            if self._stalled > self.limits.head:  # one line without end, or framing without data
+                self._done = True
+                events.append(Refusal(431, self._too_large()) if self._in_head else
+                              Refusal(400, f"{self._stalled} bytes without a complete line"))
         return self._cut_after_head(events) if self._skip_body else events
+
+    def _switch(self, rest: bytes) -> None:
+        """The message before `rest` asked to switch protocols: a 101 response did, a request waits for one."""
+        if self.response:
+            self._upgraded = True
+            self.events.append(Upgraded(rest))
+        else:
+            self.holding = True
+            self._held += rest
+
+    def _fail(self, error: httptools.HttpParserError) -> None:
+        if self._done and self._refusal is None:
+            return  # bytes after a request that closes the connection: ignored, as nginx does
+        self._done = True
+        reason = str(error)
+        self.events.append(self._refusal or Refusal(LLHTTP_STATUS.get(reason, 400), f"malformed request: {reason}"))
+
+    def upgrade(self, accepted: bool) -> list[Event]:
+        """The backend's answer to the upgrade request: the held bytes as the new protocol's, or as requests."""
+        if not self.holding:
+            return []
+        held, self._held, self.holding = bytes(self._held), bytearray(), False
+        if accepted:
+            self._upgraded = True
+            return [Upgraded(held)]
+        self._parser = self._new_parser()
+        return self.feed(held)
 
     def _cut_after_head(self, events: list[Event]) -> list[Event]:
         """After HEAD: the final response ends with its headers; a fresh parser takes the next one."""
