@@ -369,7 +369,7 @@ class ClientSide(asyncio.Protocol):
         if self.backend is not None:
             old, self.backend = self.backend, None
             old.close()
-        self.connecting = True
+        self.connecting, self.phase = True, Phase.BUSY
         self.pause_reading()
         task = asyncio.get_running_loop().create_task(self._open(route, head))
         self.tasks.add(task)
