@@ -20,7 +20,7 @@ No sockets here: relay.py and http2.py do the I/O.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 import httptools
 
@@ -36,7 +36,8 @@ TRANSFER_ENCODING = b"transfer-encoding"
 
 
 class Head(NamedTuple):
-    """A request line (method, target) or a status line (status, reason), and the headers."""
+    """A request line (method, target) or a status line (status, reason), and the headers; `chunked` when the
+    body is framed in chunks (Transfer-Encoding ends with chunked)."""
 
     method: bytes
     target: bytes
@@ -46,6 +47,7 @@ class Head(NamedTuple):
     headers: list[tuple[bytes, bytes]]
     keep_alive: bool
     upgrade: bool
+    chunked: bool = False
 
     def header(self, name: bytes) -> bytes | None:
         return next(iter(self.header_values(name)), None)
@@ -53,11 +55,6 @@ class Head(NamedTuple):
     def header_values(self, name: bytes) -> list[bytes]:
         wanted = name.lower()
         return [value for key, value in self.headers if key.lower() == wanted]
-
-    @property
-    def chunked(self) -> bool:
-        coding = self.header(TRANSFER_ENCODING)
-        return coding is not None and coding.lower().rstrip().endswith(b"chunked")
 
 
 class Data(NamedTuple):
@@ -97,7 +94,8 @@ class Reader:
 
     def __init__(self, response: bool, limits: Limits = DEFAULT_LIMITS) -> None:
         self.response = response
-        self.limits = RESPONSE_LIMITS._replace(head=limits.head) if response else limits
+        self.limits = limits = RESPONSE_LIMITS._replace(head=limits.head) if response else limits
+        self._line, self._head, self._fields = limits.line, limits.head, limits.fields  # read per header: plain ints
         self.events: list[Event] = []
         self.holding = False  # after an upgrade request: the bytes that follow wait for the backend's answer
         self.in_message = False
@@ -105,14 +103,12 @@ class Reader:
         self._headers: list[tuple[bytes, bytes]] = []
         self._target = b""
         self._reason = b""
-        self._size = 0  # bytes of the head (and trailers) so far, as parsed
+        self._feeding = self._head_bytes = 0  # the bytes being fed; at least those of the head so far
         self._stalled = 0  # bytes fed since a callback last made progress
-        self._in_head = False
-        self._skip_body = False
+        self._mark = -1  # the progress (header and target sizes) when last looked at
+        self._in_head = self._closes = self._chunked = self._skip_body = self._done = self._upgraded = False
         self._refusal: Refusal | None = None
-        self._done = False  # refused, or the last request closed the connection: the rest is ignored
         self._parser = self._new_parser()
-        self._upgraded = False
 
     def _new_parser(self) -> httptools.HttpRequestParser | httptools.HttpResponseParser:
         return httptools.HttpResponseParser(self) if self.response else httptools.HttpRequestParser(self)
@@ -125,38 +121,56 @@ class Reader:
         return _Refused()
 
     def _too_large(self) -> str:
-        return f"the request head is larger than {self.limits.head} bytes"
+        return f"the request head is larger than {self._head} bytes"
+
+    def _measure(self, headers: list[tuple[bytes, bytes]], line: int) -> None:
+        """Refuse a head over the limits: a header line, the count, the total; `line` is the first line's size.
+
+        Called only when the head may be over (it came in more bytes than a line may have, or has too many
+        lines), so a request of ordinary size costs no count of its lines.
+        """
+        total = line + 2
+        for name, value in headers:
+            size = len(name) + len(value) + 2  # "name: value"
+            if size > self._line:
+                raise self._refuse(431, f"a header line is longer than {self._line} bytes")
+            total += size + 2
+        if len(headers) > self._fields:
+            raise self._refuse(431, f"the request has more than {self._fields} header lines")
+        if total > self._head:
+            raise self._refuse(431, self._too_large())
+
+    def _first_line(self) -> int:
+        parser = self._parser
+        if isinstance(parser, httptools.HttpResponseParser):
+            return len(self._reason) + 13
+        return len(parser.get_method()) + len(self._target) + 10
 
     # httptools callbacks
     def on_message_begin(self) -> None:
         self._headers, self._target, self._reason = [], b"", b""
-        self._size, self._in_head, self.in_message = 0, True, True
+        self._in_head, self.in_message, self._chunked = True, True, False
+        self._head_bytes = self._feeding  # at most this feed's bytes are the head's so far
 
     def on_url(self, url: bytes) -> None:
         self._target += url
-        if len(self._target) > self.limits.line:
-            raise self._refuse(414, f"the request line is longer than {self.limits.line} bytes")
+        if len(self._target) > self._line:
+            raise self._refuse(414, f"the request line is longer than {self._line} bytes")
 
     def on_status(self, reason: bytes) -> None:
         self._reason += reason
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        if not self._size and not self.response:  # the request line and its CRLF count too
-            self._size = len(self._parser.get_method()) + len(self._target) + 12  # type: ignore[union-attr]
-        headers = self._headers
-        headers.append((name, value))
-        line = len(name) + len(value) + 2
-        self._size += line + 2
-        limits = self.limits
-        if line > limits.line:
-            raise self._refuse(431, f"a header line is longer than {limits.line} bytes")
-        if len(headers) > limits.fields:
-            raise self._refuse(431, f"the request has more than {limits.fields} header lines")
-        if self._size > limits.head:
-            raise self._refuse(431, self._too_large())
-        if len(name) == 17 and self._in_head and not self.response and name.lower() == TRANSFER_ENCODING and \
-                value.strip().lower() != b"chunked":
+        self._headers.append((name, value))
+        if len(name) == 17 and name.lower() == TRANSFER_ENCODING and self._in_head:
+            self._coding(value)
+
+    def _coding(self, value: bytes) -> None:
+        """A request's body is forwarded re-chunked, so `chunked` alone is all a request may say (nginx's rule)."""
+        coding = value.strip().lower()
+        if not self.response and coding != b"chunked":
             raise self._refuse(501, f"Transfer-Encoding {value.decode('latin-1')!r} is not supported: only chunked")
+        self._chunked = coding.endswith(b"chunked")
 
     def on_headers_complete(self) -> None:
         parser = self._parser
@@ -170,14 +184,18 @@ class Reader:
             if version not in VERSIONS:
                 raise self._refuse(505, f"HTTP/{version} is not supported here: HTTP/1.1 and 1.0 only "
                                         "(HTTP/2 is served over https://)")
-            if len(method) + len(self._target) + 10 > self.limits.line:
-                raise self._refuse(414, f"the request line is longer than {self.limits.line} bytes")
+            if len(method) + len(self._target) + 10 > self._line:
+                raise self._refuse(414, f"the request line is longer than {self._line} bytes")
+        if self._head_bytes > self._line or len(headers) > self._fields:
+            self._measure(headers, self._first_line())
         head = Head(method, self._target, status, self._reason, version.encode(), headers,
-                    parser.should_keep_alive(), parser.should_upgrade())
-        if method and version == "1.0" and head.chunked:  # RFC 9112 6.1: its framing is faulty
-            raise self._refuse(400, "Transfer-Encoding in an HTTP/1.0 request")
-        if head.upgrade and method and (head.chunked or head.header(b"content-length") not in (None, b"0")):
-            raise self._refuse(400, "an Upgrade request with a body is not supported")
+                    parser.should_keep_alive(), parser.should_upgrade(), self._chunked)
+        if method:
+            if version == "1.0" and head.chunked:  # RFC 9112 6.1: its framing is faulty
+                raise self._refuse(400, "Transfer-Encoding in an HTTP/1.0 request")
+            if head.upgrade and (head.chunked or head.header(b"content-length") not in (None, b"0")):
+                raise self._refuse(400, "an Upgrade request with a body is not supported")
+            self._closes = not head.keep_alive
         self.events.append(head)
 
     def on_body(self, body: bytes) -> None:
@@ -186,19 +204,16 @@ class Reader:
     def on_message_complete(self) -> None:
         self.in_message = False
         self.events.append(End())
-        if not self.response and not self._parser.should_keep_alive():
+        if self._closes:  # the request closes the connection: what follows is ignored
             self._done = True
 
     def feed(self, data: bytes) -> list[Event]:
         """Events for `data`; after `Upgraded`, bytes are no longer HTTP and come back as `Data` unparsed."""
-        if self._upgraded:
-            return [Data(data)] if data else []
-        if self._done:
-            return []
-        if self.holding:
-            self._held += data
-            return []
-        progress = self._size + len(self._target)
+        if self._upgraded or self._done or self.holding:
+            return self._aside(data)
+        self._feeding = fed = len(data)
+        if self._in_head:
+            self._head_bytes += fed
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserUpgrade as upgrade:
@@ -206,15 +221,44 @@ class Reader:
         except httptools.HttpParserError as error:
             self._fail(error)
         events, self.events = self.events, []
-        if events or self._size + len(self._target) != progress:
+        if events:
             self._stalled = 0
-        elif not self._done:
-            self._stalled += len(data)
-            if self._stalled > self.limits.head:  # one line without end, or framing without data
-                self._done = True
-                events.append(Refusal(431, self._too_large()) if self._in_head else
-                              Refusal(400, f"{self._stalled} bytes without a complete line"))
+        else:
+            self._stall(fed, events)
+        if (self._in_head and self._head_bytes > self._line or len(self._headers) > self._fields) and not self._done:
+            self._measure_partly(events)
         return self._cut_after_head(events) if self._skip_body else events
+
+    def _measure_partly(self, events: list[Event]) -> None:
+        """The lines of a head (or trailers) still under way, measured so that a head over the limits is
+        refused before it is buffered whole."""
+        try:
+            self._measure(self._headers, self._first_line() if self._in_head else 0)
+        except _Refused:
+            self._done = True
+            events.append(cast(Refusal, self._refusal))
+
+    def _aside(self, data: bytes) -> list[Event]:
+        """Bytes that are not parsed: the new protocol's after a switch, held until the backend's answer, or
+        ignored (after a refusal, or after a request that closes the connection)."""
+        if self._upgraded:
+            return [Data(data)] if data else []
+        if self.holding:
+            self._held += data
+        return []
+
+    def _stall(self, fed: int, events: list[Event]) -> None:
+        """Count bytes that made no progress (no event, no complete header line); past the head limit, refuse:
+        one line without end, or framing without data, is a flood."""
+        mark = len(self._headers) + len(self._target)
+        if mark != self._mark:
+            self._mark, self._stalled = mark, 0
+            return
+        self._stalled += fed
+        if self._stalled > self._head and not self._done:
+            self._done = True
+            events.append(Refusal(431, self._too_large()) if self._in_head else
+                          Refusal(400, f"{self._stalled} bytes without a complete line"))
 
     def _switch(self, rest: bytes) -> None:
         """The message before `rest` asked to switch protocols: a 101 response did, a request waits for one."""
