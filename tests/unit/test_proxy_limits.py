@@ -1,10 +1,11 @@
-"""The proxy's limits from PORTSIDE_PROXY_* (router/limits.py): the defaults, each variable, and bad values."""
+"""The proxy's limits from PORTSIDE_PROXY_* (router/limits.py): the defaults, each variable, bad values, odd mixes."""
 
 from __future__ import annotations
 
 import pytest
 
 from portside.errors import UsageError
+from portside.router.http1 import Reader, Refusal
 from portside.router.limits import DEFAULT_LIMITS, Limits, from_environment
 
 
@@ -40,3 +41,9 @@ def test_a_bad_value_names_the_variable(variable: str, value: str) -> None:
     with pytest.raises(UsageError, match=variable) as raised:
         from_environment({variable: value})
     assert repr(value) in str(raised.value) and "\n" not in str(raised.value)
+
+
+def test_a_head_limit_below_the_line_limit_still_holds() -> None:
+    reader = Reader(response=False, limits=Limits(line=8192, head=100))
+    (refusal,) = reader.feed(b"GET / HTTP/1.1\r\n" + b"".join(b"X%d: %s\r\n" % (i, b"a" * 30) for i in range(3)) + b"\r\n")
+    assert refusal == Refusal(431, "the request head is larger than 100 bytes")

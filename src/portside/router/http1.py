@@ -95,7 +95,8 @@ class Reader:
     def __init__(self, response: bool, limits: Limits = DEFAULT_LIMITS) -> None:
         self.response = response
         self.limits = limits = RESPONSE_LIMITS._replace(head=limits.head) if response else limits
-        self._line, self._head, self._fields = limits.line, limits.head, limits.fields  # read per header: plain ints
+        self._line, self._head, self._fields = limits.line, limits.head, limits.fields  # read per head: plain ints
+        self._gate = min(limits.line, limits.head)  # a head that came in fewer bytes cannot be over either
         self.events: list[Event] = []
         self.holding = False  # after an upgrade request: the bytes that follow wait for the backend's answer
         self.in_message = False
@@ -186,7 +187,7 @@ class Reader:
                                         "(HTTP/2 is served over https://)")
             if len(method) + len(self._target) + 10 > self._line:
                 raise self._refuse(414, f"the request line is longer than {self._line} bytes")
-        if self._head_bytes > self._line or len(headers) > self._fields:
+        if self._head_bytes > self._gate or len(headers) > self._fields:
             self._measure(headers, self._first_line())
         head = Head(method, self._target, status, self._reason, version.encode(), headers,
                     parser.should_keep_alive(), parser.should_upgrade(), self._chunked)
@@ -225,7 +226,7 @@ class Reader:
             self._stalled = 0
         else:
             self._stall(fed, events)
-        if (self._in_head and self._head_bytes > self._line or len(self._headers) > self._fields) and not self._done:
+        if (self._in_head and self._head_bytes > self._gate or len(self._headers) > self._fields) and not self._done:
             self._measure_partly(events)
         return self._cut_after_head(events) if self._skip_body else events
 
