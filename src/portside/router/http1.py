@@ -94,7 +94,7 @@ class Reader:
 
     def __init__(self, response: bool, limits: Limits = DEFAULT_LIMITS) -> None:
         self.response = response
-        self.limits = limits = RESPONSE_LIMITS._replace(head=limits.head) if response else limits
+        limits = RESPONSE_LIMITS._replace(head=limits.head) if response else limits
         self._line, self._head, self._fields = limits.line, limits.head, limits.fields  # read per head: plain ints
         self._gate = min(limits.line, limits.head)  # a head that came in fewer bytes cannot be over either
         self.events: list[Event] = []
