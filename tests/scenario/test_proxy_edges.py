@@ -404,7 +404,7 @@ def test_a_slowloris_gets_408_within_the_header_timeout(edge_proxy, backend) -> 
         while chunk := sock.recv(65536):
             reply += chunk
         took = time.monotonic() - began
-    assert statuses(reply) == [408] and 1.0 <= took < 2.5, took
+    assert statuses(reply) == [408] and 1.0 <= took < 4.0, took
     assert backend.requests == []
 
 
@@ -416,7 +416,7 @@ def test_an_idle_connection_is_closed_after_the_idle_timeout(edge_proxy, backend
         began = time.monotonic()
         assert sock.recv(65536) == b"", "closed without a word: nothing was asked"
         took = time.monotonic() - began
-    assert 0.9 <= took < 2.5, took
+    assert 0.9 <= took < 4.0, took
 
 
 def test_the_timeouts_do_not_cut_a_slow_answer(edge_proxy, backend) -> None:
