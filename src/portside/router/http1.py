@@ -20,6 +20,8 @@ No sockets here: relay.py and http2.py do the I/O.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from enum import StrEnum
 from typing import NamedTuple, cast
 
 import httptools
@@ -36,8 +38,8 @@ TRANSFER_ENCODING = b"transfer-encoding"
 
 
 class Head(NamedTuple):
-    """A request line (method, target) or a status line (status, reason), and the headers; `chunked` when the
-    body is framed in chunks (Transfer-Encoding ends with chunked)."""
+    """A request line (method, target) or a status line (status, reason), and the headers; `chunked` when a
+    request's body is framed in chunks (a response's is passed on as it is, and not looked at)."""
 
     method: bytes
     target: bytes
@@ -81,6 +83,18 @@ class Refusal(NamedTuple):
 Event = Head | Data | End | Upgraded | Refusal
 
 
+class ReaderState(StrEnum):
+    """What a reader does with the bytes it is fed."""
+
+    PARSING = "parsing"
+    HOLDING = "holding"  # after an upgrade request: kept unparsed until the backend answers it
+    SWITCHED = "switched"  # after a 101: the new protocol's, passed on unparsed
+    DONE = "done"  # after a refusal, or a request that closes the connection: ignored
+
+
+PARSING, HOLDING = ReaderState.PARSING, ReaderState.HOLDING  # read on every feed
+
+
 class _Refused(Exception):
     """Raised in a callback to stop llhttp; the refusal is kept by the reader."""
 
@@ -98,7 +112,7 @@ class Reader:
         self._line, self._head, self._fields = limits.line, limits.head, limits.fields  # read per head: plain ints
         self._gate = min(limits.line, limits.head)  # a head that came in fewer bytes cannot be over either
         self.events: list[Event] = []
-        self.holding = False  # after an upgrade request: the bytes that follow wait for the backend's answer
+        self.state = PARSING
         self.in_message = False
         self._held = bytearray()
         self._headers: list[tuple[bytes, bytes]] = []
@@ -107,12 +121,19 @@ class Reader:
         self._feeding = self._head_bytes = 0  # the bytes being fed; at least those of the head so far
         self._stalled = 0  # bytes fed since a callback last made progress
         self._mark = -1  # the progress (header and target sizes) when last looked at
-        self._in_head = self._closes = self._chunked = self._skip_body = self._done = self._upgraded = False
+        self._in_head = self._closes = self._chunked = self._skip_body = False
         self._refusal: Refusal | None = None
+        # httptools looks the callbacks up once, on the instance: a response's header lines are only kept
+        self.on_header: Callable[[bytes, bytes], None] = self._headers_append if response else self._request_field
         self._parser = self._new_parser()
 
     def _new_parser(self) -> httptools.HttpRequestParser | httptools.HttpResponseParser:
         return httptools.HttpResponseParser(self) if self.response else httptools.HttpRequestParser(self)
+
+    @property
+    def holding(self) -> bool:
+        """An upgrade request was read: what follows waits for `upgrade()`."""
+        return self.state is ReaderState.HOLDING
 
     def head_only(self) -> None:
         self._skip_body = True
@@ -130,6 +151,8 @@ class Reader:
         Called only when the head may be over (it came in more bytes than a line may have, or has too many
         lines), so a request of ordinary size costs no count of its lines.
         """
+        if line > self._line:
+            raise self._refuse(414, f"the request line is longer than {self._line} bytes")
         total = line + 2
         for name, value in headers:
             size = len(name) + len(value) + 2  # "name: value"
@@ -161,17 +184,19 @@ class Reader:
     def on_status(self, reason: bytes) -> None:
         self._reason += reason
 
-    def on_header(self, name: bytes, value: bytes) -> None:
+    def _headers_append(self, name: bytes, value: bytes) -> None:
+        self._headers.append((name, value))
+
+    def _request_field(self, name: bytes, value: bytes) -> None:
         self._headers.append((name, value))
         if len(name) == 17 and name.lower() == TRANSFER_ENCODING and self._in_head:
             self._coding(value)
 
     def _coding(self, value: bytes) -> None:
         """A request's body is forwarded re-chunked, so `chunked` alone is all a request may say (nginx's rule)."""
-        coding = value.strip().lower()
-        if not self.response and coding != b"chunked":
+        if value.strip().lower() != b"chunked":
             raise self._refuse(501, f"Transfer-Encoding {value.decode('latin-1')!r} is not supported: only chunked")
-        self._chunked = coding.endswith(b"chunked")
+        self._chunked = True
 
     def on_headers_complete(self) -> None:
         parser = self._parser
@@ -182,22 +207,25 @@ class Reader:
             method, status = b"", parser.get_status_code()
         else:
             method, status = parser.get_method(), 0
-            if version not in VERSIONS:
-                raise self._refuse(505, f"HTTP/{version} is not supported here: HTTP/1.1 and 1.0 only "
-                                        "(HTTP/2 is served over https://)")
-            if len(method) + len(self._target) + 10 > self._line:
-                raise self._refuse(414, f"the request line is longer than {self._line} bytes")
         if self._head_bytes > self._gate or len(headers) > self._fields:
             self._measure(headers, self._first_line())
         head = Head(method, self._target, status, self._reason, version.encode(), headers,
                     parser.should_keep_alive(), parser.should_upgrade(), self._chunked)
         if method:
-            if version == "1.0" and head.chunked:  # RFC 9112 6.1: its framing is faulty
-                raise self._refuse(400, "Transfer-Encoding in an HTTP/1.0 request")
-            if head.upgrade and (head.chunked or head.header(b"content-length") not in (None, b"0")):
-                raise self._refuse(400, "an Upgrade request with a body is not supported")
+            if version != "1.1" or head.upgrade:
+                self._vet(head, version)
             self._closes = not head.keep_alive
         self.events.append(head)
+
+    def _vet(self, head: Head, version: str) -> None:
+        """What only an uncommon request needs looked at: its version, and an upgrade's body."""
+        if version not in VERSIONS:
+            raise self._refuse(505, f"HTTP/{version} is not supported here: HTTP/1.1 and 1.0 only "
+                                    "(HTTP/2 is served over https://)")
+        if version == "1.0" and head.chunked:  # RFC 9112 6.1: its framing is faulty
+            raise self._refuse(400, "Transfer-Encoding in an HTTP/1.0 request")
+        if head.upgrade and (head.chunked or head.header(b"content-length") not in (None, b"0")):
+            raise self._refuse(400, "an Upgrade request with a body is not supported")
 
     def on_body(self, body: bytes) -> None:
         self.events.append(Data(body))
@@ -206,11 +234,11 @@ class Reader:
         self.in_message = False
         self.events.append(End())
         if self._closes:  # the request closes the connection: what follows is ignored
-            self._done = True
+            self.state = ReaderState.DONE
 
     def feed(self, data: bytes) -> list[Event]:
         """Events for `data`; after `Upgraded`, bytes are no longer HTTP and come back as `Data` unparsed."""
-        if self._upgraded or self._done or self.holding:
+        if self.state is not PARSING:
             return self._aside(data)
         self._feeding = fed = len(data)
         if self._in_head:
@@ -226,25 +254,27 @@ class Reader:
             self._stalled = 0
         else:
             self._stall(fed, events)
-        if (self._in_head and self._head_bytes > self._gate or len(self._headers) > self._fields) and not self._done:
+        if (self._in_head or self._headers) and self.state is PARSING:  # a head (or trailers) under way
             self._measure_partly(events)
         return self._cut_after_head(events) if self._skip_body else events
 
     def _measure_partly(self, events: list[Event]) -> None:
         """The lines of a head (or trailers) still under way, measured so that a head over the limits is
         refused before it is buffered whole."""
+        if not (self._in_head and self._head_bytes > self._gate or len(self._headers) > self._fields):
+            return
         try:
             self._measure(self._headers, self._first_line() if self._in_head else 0)
         except _Refused:
-            self._done = True
+            self.state = ReaderState.DONE
             events.append(cast(Refusal, self._refusal))
 
     def _aside(self, data: bytes) -> list[Event]:
         """Bytes that are not parsed: the new protocol's after a switch, held until the backend's answer, or
         ignored (after a refusal, or after a request that closes the connection)."""
-        if self._upgraded:
+        if self.state is ReaderState.SWITCHED:
             return [Data(data)] if data else []
-        if self.holding:
+        if self.state is ReaderState.HOLDING:
             self._held += data
         return []
 
@@ -256,36 +286,36 @@ class Reader:
             self._mark, self._stalled = mark, 0
             return
         self._stalled += fed
-        if self._stalled > self._head and not self._done:
-            self._done = True
+        if self._stalled > self._head and self.state is PARSING:
+            self.state = ReaderState.DONE
             events.append(Refusal(431, self._too_large()) if self._in_head else
                           Refusal(400, f"{self._stalled} bytes without a complete line"))
 
     def _switch(self, rest: bytes) -> None:
         """The message before `rest` asked to switch protocols: a 101 response did, a request waits for one."""
         if self.response:
-            self._upgraded = True
+            self.state = ReaderState.SWITCHED
             self.events.append(Upgraded(rest))
         else:
-            self.holding = True
+            self.state = ReaderState.HOLDING
             self._held += rest
 
     def _fail(self, error: httptools.HttpParserError) -> None:
-        if self._done and self._refusal is None:
+        if self.state is ReaderState.DONE and self._refusal is None:
             return  # bytes after a request that closes the connection: ignored, as nginx does
-        self._done = True
+        self.state = ReaderState.DONE
         reason = str(error)
         self.events.append(self._refusal or Refusal(LLHTTP_STATUS.get(reason, 400), f"malformed request: {reason}"))
 
     def upgrade(self, accepted: bool) -> list[Event]:
         """The backend's answer to the upgrade request: the held bytes as the new protocol's, or as requests."""
-        if not self.holding:
+        if self.state is not ReaderState.HOLDING:
             return []
-        held, self._held, self.holding = bytes(self._held), bytearray(), False
+        held, self._held = bytes(self._held), bytearray()
         if accepted:
-            self._upgraded = True
+            self.state = ReaderState.SWITCHED
             return [Upgraded(held)]
-        self._parser = self._new_parser()
+        self.state, self._parser = PARSING, self._new_parser()
         return self.feed(held)
 
     def _cut_after_head(self, events: list[Event]) -> list[Event]:

@@ -29,6 +29,7 @@ from typing import cast
 from portside.model import Route
 from portside.router.gateway import READ_SIZE, Gateway, Refused
 from portside.router.http1 import (
+    HOLDING,
     Data,
     End,
     Event,
@@ -48,9 +49,12 @@ class Phase(StrEnum):
     """Where a client connection is, for its timeouts."""
 
     IDLE = "idle"  # no request under way: closed after the idle timeout
-    HEAD = "head"  # a request head is arriving: 408 after the header timeout
+    READING = "reading"  # a request head is arriving: 408 after the header timeout
     BUSY = "busy"  # a request is being answered, or the connection is a pipe: no timeout
     CLOSING = "closing"  # refused or done: what the client sends is dropped until it closes, or LINGER_SECONDS
+
+
+IDLE, READING, BUSY, CLOSING = Phase.IDLE, Phase.READING, Phase.BUSY, Phase.CLOSING  # globals: read per request
 
 
 class BackendSide(asyncio.Protocol):
@@ -78,11 +82,13 @@ class BackendSide(asyncio.Protocol):
                 self.keep_alive, self.final = event.keep_alive, event.status >= 200
             elif isinstance(event, End):
                 done = done or self.final  # the end of a 100 Continue is not the end of the response
+            elif isinstance(event, Data):
+                continue
             elif isinstance(event, Upgraded):
                 self.raw = True
                 client.upgraded()
                 return  # a 101 ends its message too, but the connection carries on as a pipe
-            elif isinstance(event, Refusal):
+            else:  # a response that is not HTTP/1.1
                 client.close()
                 return
         if done:
@@ -119,7 +125,7 @@ class ClientSide(asyncio.Protocol):
         self.connecting = self.answering = self.piping = self.closing = self.paused = False
         self.request_chunked = self.request_keep_alive = self.request_open = self.replied = False
         self.seen: tuple[list[bytes], int, Decision, bytes] | None = None
-        self.phase = Phase.IDLE
+        self.phase = IDLE
         self.since = 0.0
         self.timer: asyncio.TimerHandle | None = None
         self.loop: asyncio.AbstractEventLoop
@@ -155,14 +161,14 @@ class ClientSide(asyncio.Protocol):
             if self.backend is not None and self.backend.transport is not None:
                 self.backend.transport.write(data)
             return
-        if self.phase is Phase.IDLE:
-            self.phase, self.since = Phase.HEAD, self.loop.time()
-        elif self.phase is Phase.CLOSING:
+        if self.phase is CLOSING:
             return
         self.queue.extend(self.reader.feed(data))
-        if self.reader.holding:  # what follows an upgrade request waits for the backend's answer
+        if self.reader.state is HOLDING:  # what follows an upgrade request waits for the backend's answer
             self.pause_reading()
         self._pump()
+        if self.phase is IDLE:  # part of a head: its time starts now
+            self.phase, self.since = READING, self.loop.time()
 
     def eof_received(self) -> bool:
         if self.piping and self.backend is not None and self.backend.transport is not None:
@@ -177,7 +183,7 @@ class ClientSide(asyncio.Protocol):
             queue = self.queue
             while queue and not isinstance(queue[-1], End | Refusal):
                 queue.pop()
-        if self.phase is Phase.CLOSING or not (self.answering or self.connecting or self.queue):
+        if self.phase is CLOSING or not (self.answering or self.connecting or self.queue):
             self.close()
         return True
 
@@ -224,9 +230,9 @@ class ClientSide(asyncio.Protocol):
         if not keep_alive or not self.request_keep_alive:
             self._linger()
             return
-        if self.reader.holding:  # the backend declined the upgrade: what followed is requests after all
+        if self.reader.state is HOLDING:  # the backend declined the upgrade: what followed is requests after all
             self.queue.extend(self.reader.upgrade(False))
-        self.phase = Phase.HEAD if self.reader.in_message or self.queue else Phase.IDLE
+        self.phase = READING if self.reader.in_message or self.queue else IDLE
         self.since = self.loop.time()
         self.resume_reading()
         self._pump()
@@ -239,7 +245,7 @@ class ClientSide(asyncio.Protocol):
             self.close()  # a 101 to a request that did not ask for one
             return
         (rest,) = cast(list[Upgraded], switched)
-        self.piping, self.answering, self.phase = True, False, Phase.BUSY
+        self.piping, self.answering, self.phase = True, False, BUSY
         backend.transport.write(rest.rest)
         self.resume_reading()
 
@@ -266,10 +272,10 @@ class ClientSide(asyncio.Protocol):
         if self.transport is None:
             return
         limits, now = self.limits, self.loop.time()
-        allowed = {Phase.IDLE: limits.idle_timeout, Phase.HEAD: limits.header_timeout,
-                   Phase.CLOSING: LINGER_SECONDS}.get(self.phase)
+        allowed = {IDLE: limits.idle_timeout, READING: limits.header_timeout,
+                   CLOSING: LINGER_SECONDS}.get(self.phase)
         if allowed is not None and now >= self.since + allowed:
-            if self.phase is not Phase.HEAD:
+            if self.phase is not READING:
                 self.close()
                 return
             self._refuse(408, f"the request head did not arrive within {limits.header_timeout:g} s", None)
@@ -310,7 +316,7 @@ class ClientSide(asyncio.Protocol):
                     break
                 queue.popleft()
                 self.answering = self.request_open = True
-                self.replied, self.phase = False, Phase.BUSY
+                self.replied, self.phase = False, BUSY
                 self.request_chunked, self.request_keep_alive = event.chunked, event.keep_alive
                 if event.method == b"HEAD":
                     self.backend.reader.head_only()
@@ -361,7 +367,7 @@ class ClientSide(asyncio.Protocol):
             self.close()
             return
         transport.write_eof()
-        self.phase, self.since = Phase.CLOSING, self.loop.time()
+        self.phase, self.since = CLOSING, self.loop.time()
         self._arm(self.since + LINGER_SECONDS)
         self.resume_reading()
 
@@ -369,7 +375,7 @@ class ClientSide(asyncio.Protocol):
         if self.backend is not None:
             old, self.backend = self.backend, None
             old.close()
-        self.connecting, self.phase = True, Phase.BUSY
+        self.connecting, self.phase = True, BUSY
         self.pause_reading()
         task = asyncio.get_running_loop().create_task(self._open(route, head))
         self.tasks.add(task)
