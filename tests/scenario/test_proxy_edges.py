@@ -426,7 +426,36 @@ def test_the_timeouts_do_not_cut_a_slow_answer(edge_proxy, backend) -> None:
     assert replies(reply) == [Reply(200, b"seen /slow"), Reply(200, b"seen /after")]
 
 
-# HTTP/2: a :path that is not an HTTP/1.1 request target is refused (400), not passed on
+# HTTP/2: a :path that is not an HTTP/1.1 request target is refused (400), not passed on; idle connections end
+
+
+def h2_socket(port: int, state_home: Path) -> ssl.SSLSocket:
+    from portside.router.tls.localca import ensure_ca
+
+    ensure_ca()
+    context = ssl.create_default_context(cafile=str(state_home / "tls" / "ca.pem"))
+    context.set_alpn_protocols(["h2"])
+    raw = socket.create_connection(("127.0.0.1", port), timeout=10)
+    sock = context.wrap_socket(raw, server_hostname="app.localhost")
+    assert sock.selected_alpn_protocol() == "h2"
+    return sock
+
+
+def test_an_idle_http2_connection_gets_goaway_and_is_closed(edge_proxy, backend, state_home: Path) -> None:
+    from h2.config import H2Configuration
+    from h2.connection import H2Connection
+    from h2.events import ConnectionTerminated
+
+    port = edge_proxy(idle_timeout="1s")
+    with h2_socket(port, state_home) as sock:
+        client = H2Connection(H2Configuration(client_side=True, header_encoding=None))
+        client.initiate_connection()
+        sock.sendall(client.data_to_send())
+        began, events = time.monotonic(), []
+        while data := sock.recv(65536):
+            events += client.receive_data(data)
+        took = time.monotonic() - began
+    assert any(isinstance(event, ConnectionTerminated) for event in events) and 0.9 <= took < 4.0, took
 
 
 @pytest.mark.parametrize(("method", "path"), [(b"GET", b"/a b"), (b"GET", b"/a\tb"), (b"GET", b"a"),
@@ -437,14 +466,8 @@ def test_http2_requests_that_http1_cannot_carry_get_400(edge_proxy, backend, sta
     from h2.connection import H2Connection
     from h2.events import DataReceived, ResponseReceived, StreamEnded
 
-    from portside.router.tls.localca import ensure_ca
-
-    ensure_ca()
     port = edge_proxy()
-    context = ssl.create_default_context(cafile=str(state_home / "tls" / "ca.pem"))
-    context.set_alpn_protocols(["h2"])
-    raw = socket.create_connection(("127.0.0.1", port), timeout=10)
-    with context.wrap_socket(raw, server_hostname="app.localhost") as sock:
+    with h2_socket(port, state_home) as sock:
         client = H2Connection(H2Configuration(client_side=True, header_encoding=None, validate_outbound_headers=False))
         client.initiate_connection()
         client.send_headers(1, [(b":method", method), (b":path", path), (b":scheme", b"https"),
