@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from portside.router.h2heads import HOP_BY_HOP, Request, backend_head, request, response_fields
+from portside.router.h2heads import HOP_BY_HOP, Request, backend_head, refusal, request, response_fields
 from portside.router.http1 import Head, Reader
 
 BASE = [(b":method", b"GET"), (b":scheme", b"https"), (b":authority", b"app.localhost:8443"), (b":path", b"/")]
@@ -126,3 +126,37 @@ def test_the_backend_reads_what_the_client_asked(fields: list[tuple[bytes, bytes
     framing = [(b"transfer-encoding", b"chunked")] if asked.chunked else []
     assert sent[1:] == [*kept, *framing, (b"x-forwarded-for", b"127.0.0.1"), (b"x-forwarded-proto", b"https"),
                         (b"x-forwarded-host", b"app.localhost:8443")]
+
+
+# A :method that is not a token, or a :path that is not an HTTP/1.1 request-target, is refused (400), not passed on
+TARGETS = {
+    "root": (b"GET", b"/", True),
+    "query-and-percent": (b"GET", b"/a%20b?c=d&e=%C3%A9#f", True),
+    "options-star": (b"OPTIONS", b"*", True),
+    "extension-method": (b"PROPFIND", b"/dav", True),
+    "space": (b"GET", b"/a b", False),
+    "tab": (b"GET", b"/a\tb", False),
+    "control": (b"GET", b"/a\x01", False),
+    "delete-char": (b"GET", b"/a\x7f", False),
+    "non-ascii": (b"GET", b"/\xc3\xa9", False),
+    "no-slash": (b"GET", b"a", False),
+    "absolute-form": (b"GET", b"http://app.localhost/", False),
+    "star-not-options": (b"GET", b"*", False),
+    "method-with-a-space": (b"GET /x HTTP/1.1", b"/", False),
+    "method-with-a-slash": (b"G/T", b"/", False),
+    "empty-method": (b"", b"/", False),
+}
+
+
+@pytest.mark.parametrize(("method", "path", "fine"), TARGETS.values(), ids=TARGETS.keys())
+def test_refusal(method: bytes, path: bytes, fine: bool) -> None:
+    asked = request([(b":method", method), (b":path", path), (b":authority", b"app.localhost")], True)
+    assert (refusal(asked) is None) == fine
+
+
+@given(st.binary(max_size=40).map(lambda path: b"/" + path))
+def test_every_path_that_passes_is_one_request_line_to_http1(path: bytes) -> None:
+    asked = request([(b":method", b"GET"), (b":path", path), (b":authority", b"app.localhost")], True)
+    if refusal(asked) is None:
+        (parsed, *_) = Reader(response=False).feed(backend_head(asked, peer="127.0.0.1", host="app.localhost"))
+        assert isinstance(parsed, Head) and parsed.target == path

@@ -1,13 +1,16 @@
 """`portside proxy start|stop|status|serve`: the NAME.localhost reverse proxy.
 
 It listens on 127.0.0.1 and ::1 only (port 7355, or PORTSIDE_PROXY_PORT); `--lan` is the
-one way to listen on every address, and says so. `run` and `alias` start it on demand.
+one way to listen on every address, and says so. `run` and `alias` start it on demand. Its
+limits and timeouts come from PORTSIDE_PROXY_* variables (router/limits.py), checked here
+before a proxy is started so a bad value is one line and exit 2.
 """
 
 from __future__ import annotations
 
 import argparse
 import errno
+import os
 
 from portside.cli.environment import Environment
 from portside.cli.render.shapes import proxy_down_json, proxy_json
@@ -15,6 +18,7 @@ from portside.cli.render.tables import write_json
 from portside.errors import PortsideError
 from portside.net.addresses import parse_port
 from portside.router import control
+from portside.router.limits import Limits, from_environment
 from portside.router.tls.localca import ensure_ca, has_ca
 
 LOOPBACK_HOSTS = ("127.0.0.1", "::1")
@@ -44,7 +48,7 @@ def _show(env: Environment, as_json: bool, record: control.ProxyRecord, state: s
     return 0
 
 
-def _serve(port: int, lan: bool, env: Environment) -> int:
+def _serve(port: int, lan: bool, limits: Limits, env: Environment) -> int:
     from portside.router import server
 
     hosts = LAN_HOSTS if lan else LOOPBACK_HOSTS
@@ -52,7 +56,7 @@ def _serve(port: int, lan: bool, env: Environment) -> int:
         env.stderr.write("WARNING: --lan: the proxy listens on every address; other machines can reach your "
                          "services through it\n")
     try:
-        server.run(port, hosts, ready=lambda: control.write_record(port, hosts))
+        server.run(port, hosts, ready=lambda: control.write_record(port, hosts), limits=limits)
     except OSError as error:
         reason = "in use" if error.errno == errno.EADDRINUSE else error.strerror
         raise PortsideError(f"cannot listen on port {port}: {reason} (choose another with PORTSIDE_PROXY_PORT)"
@@ -65,10 +69,12 @@ def _serve(port: int, lan: bool, env: Environment) -> int:
 def run(args: argparse.Namespace, env: Environment) -> int:
     port = parse_port(args.port.strip()) if args.port else control.proxy_port()
     if args.action == "serve":
+        limits = from_environment(os.environ)
         if args.https:
             ensure_ca()
-        return _serve(port, args.lan, env)
+        return _serve(port, args.lan, limits, env)
     if args.action == "start":
+        from_environment(os.environ)  # the proxy it starts reads them too: a bad value is refused here, not there
         record, started = control.start(port, lan=args.lan, https=args.https)
         return _show(env, args.json, record, "started" if started else "running")
     current = control.running()

@@ -13,11 +13,13 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from typing import NamedTuple, TypeVar
+from urllib.parse import urlsplit
 
 from portside.leasing.store import Store
 from portside.model import Route
 from portside.router.http1 import Head, encode_head
-from portside.router.pages import Page, error_page
+from portside.router.limits import DEFAULT_LIMITS, Limits
+from portside.router.pages import LISTING, Page, error_page
 from portside.router.registry import is_live, routes
 from portside.router.routing import Decision, decide
 
@@ -84,11 +86,12 @@ class RouteTable:
 
 
 class Gateway:
-    """The proxy's port and route table, and what every request needs from them."""
+    """The proxy's port, route table and limits, and what every request needs from them."""
 
-    def __init__(self, port: int, store: Store) -> None:
+    def __init__(self, port: int, store: Store, limits: Limits = DEFAULT_LIMITS) -> None:
         self.port = port
         self.table = RouteTable(store)
+        self.limits = limits
 
     def decide(self, host_headers: Sequence[bytes], target: bytes) -> Decision:
         decision = decide(host_headers, target, self.table.current())
@@ -97,7 +100,7 @@ class Gateway:
         return decision
 
     def page(self, status: int, message: str, accept: bytes | None, scheme: str) -> Page:
-        listed = sorted(self.table.current().values()) if status in (404, 502) else []
+        listed = sorted(self.table.current().values()) if status in LISTING else []
         return error_page(status, message, listed, proxy_port=self.port, scheme=scheme,
                           wants_html=accept is not None and b"text/html" in accept)
 
@@ -127,8 +130,14 @@ class Gateway:
     @staticmethod
     def forwarded_head(head: Head, headers: list[tuple[bytes, bytes]], forwarded: bytes) -> bytes:
         """The request head for the backend: origin-form target, then `headers` less any X-Forwarded-*, then
-        `forwarded` (from forwarded_fields)."""
+        `forwarded` (from forwarded_fields).
+
+        An absolute-form target (routed by its own host) becomes origin-form, and its host the Host field
+        in place of the client's, as RFC 9112 3.2.2 asks of a proxy.
+        """
         if head.target[:1] not in (b"/", b"*"):
-            split = head.target.split(b"/", 3)
-            head = head._replace(target=b"/" + (split[3] if len(split) > 3 else b""))
+            split = urlsplit(head.target.decode("latin-1"))
+            head = head._replace(target=(split.path or "/").encode("latin-1") +
+                                 (b"?" + split.query.encode("latin-1") if split.query else b""))
+            headers = [(b"Host", split.netloc.encode("latin-1")), *((k, v) for k, v in headers if k.lower() != b"host")]
         return encode_head(head, [(k, v) for k, v in headers if k.lower() not in FORWARDED], forwarded)

@@ -7,7 +7,10 @@ field), the cookies joined with "; " (8.2.3), connection-specific fields dropped
 (8.2.2), chunked framing when the body's length is unknown, and X-Forwarded-For, -Proto
 and -Host set by the proxy in place of any the client sent. The backend's response head
 becomes the response header block: :status, then its fields in lower case less the
-connection-specific ones. http2.py does the I/O around these.
+connection-specific ones. A request whose :method is not a token, or whose :path is not
+an HTTP/1.1 request-target (origin-form, or `*` for OPTIONS, and no space, control or
+non-ASCII byte), is refused with 400 rather than percent-encoded: the HTTP/1.1 side
+refuses the same bytes, so both protocols agree. http2.py does the I/O around these.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from typing import NamedTuple
 from portside.router.gateway import Gateway
 from portside.router.http1 import Head
 
+TOKEN = b"!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+NOT_IN_TARGET = bytes(range(0x21)) + b"\x7f"
 HOP_BY_HOP = frozenset({b"connection", b"keep-alive", b"proxy-connection", b"transfer-encoding", b"upgrade", b"te"})
 Fields = tuple[tuple[bytes, bytes], ...]
 
@@ -45,6 +50,19 @@ def request(headers: Sequence[tuple[bytes, bytes]], ended: bool) -> Request:
     accept = next((value for name, value in fields if name == b"accept"), None)
     chunked = not ended and not any(name == b"content-length" for name, _ in fields)
     return Request(pseudo.get(b":method", b"GET"), pseudo.get(b":path", b"/"), hosts, accept, tuple(fields), chunked)
+
+
+def refusal(asked: Request) -> str | None:
+    """Why the request cannot be sent on as HTTP/1.1 (the proxy answers 400), or None when it can."""
+    method, target = asked.method, asked.target
+    if not method or method.translate(None, TOKEN):
+        return f"the :method {method!r} is not a token"
+    if target == b"*":
+        return None if method == b"OPTIONS" else "the :path * is for OPTIONS only"
+    if target[:1] != b"/" or not target.isascii() or len(target.translate(None, NOT_IN_TARGET)) != len(target):
+        return f"the :path {target[:100]!r} is not a request target: it must start with / and hold no space, " \
+               "control or non-ASCII byte (percent-encode them)"
+    return None
 
 
 def backend_head(sent: Request, *, peer: str, host: str) -> bytes:

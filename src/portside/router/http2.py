@@ -4,7 +4,8 @@ The h2 library frames and keeps the connection state (sans-IO); this module does
 I/O. Each stream is one request: it gets a backend connection of its own (idle ones are
 kept per port and reused), its body is forwarded as it arrives and acknowledged to the
 client only once the backend took it, and the response is sent back within the client's
-flow-control window, so a slow reader holds up its own stream, not the others. The
+flow-control window, so a slow reader holds up its own stream, not the others. A
+connection without a stream for the idle timeout (limits.py) gets GOAWAY and is closed. The
 heads are translated by h2heads.py (pure): pseudo-headers to a request line and Host,
 cookies joined, connection-specific headers dropped both ways, as RFC 9113 requires.
 WebSocket is not offered over HTTP/2 (no extended CONNECT): browsers then open an
@@ -34,8 +35,9 @@ from h2.exceptions import H2Error
 
 from portside.model import Route
 from portside.router.gateway import READ_SIZE, Gateway, Refused
-from portside.router.h2heads import backend_head, request, response_fields
-from portside.router.http1 import Data, End, Event, Head, ProtocolError, Reader, encode_data, encode_end
+from portside.router.h2heads import backend_head, refusal, request, response_fields
+from portside.router.http1 import Data, End, Event, Head, Reader, Refusal, encode_data, encode_end
+from portside.router.limits import Limits
 from portside.router.pages import Page
 
 IDLE_PER_PORT = 16
@@ -62,10 +64,10 @@ class Events:
 class Upstream:
     """A kept-alive connection to one backend port."""
 
-    def __init__(self, port: int, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    def __init__(self, port: int, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, limits: Limits) -> None:
         self.port = port
         self.writer = writer
-        self.events = Events(reader, Reader(response=True))
+        self.events = Events(reader, Reader(response=True, limits=limits))
 
     def close(self) -> None:
         self.writer.close()
@@ -78,7 +80,8 @@ async def connect(gateway: Gateway, route: Route) -> Upstream | Refused:
     if isinstance(connected, Refused):
         return connected
     transport, protocol = connected
-    return Upstream(route.port, reader, asyncio.StreamWriter(transport, protocol, reader, asyncio.get_running_loop()))
+    writer = asyncio.StreamWriter(transport, protocol, reader, asyncio.get_running_loop())
+    return Upstream(route.port, reader, writer, gateway.limits)
 
 
 class Http2Connection:
@@ -96,6 +99,7 @@ class Http2Connection:
         self.window: asyncio.Future[None] | None = None
         self.idle: defaultdict[int, list[Upstream]] = defaultdict(list)
         self.busy: dict[int, Upstream] = {}
+        self.quiet = asyncio.get_running_loop().time()  # since when no stream is open
 
     def flush(self) -> None:
         data = self.h2.data_to_send()
@@ -105,14 +109,21 @@ class Http2Connection:
     async def run(self) -> None:
         self.h2.initiate_connection()
         self.flush()
+        idle = self.gateway.limits.idle_timeout
         try:
-            while data := await self.reader.read(READ_SIZE):
+            while True:
+                async with asyncio.timeout_at(None if self.streams else self.quiet + idle):
+                    data = await self.reader.read(READ_SIZE)
+                if not data:
+                    return
                 for event in self.h2.receive_data(data):
                     if isinstance(event, ConnectionTerminated):
                         return
                     self._dispatch(event)
                 self.flush()
                 await self.writer.drain()
+        except TimeoutError:  # no stream for the idle timeout: GOAWAY, then close
+            self.h2.close_connection()
         except (H2Error, ConnectionError, OSError):
             pass
         finally:
@@ -146,11 +157,13 @@ class Http2Connection:
     def _forget(self, stream_id: int, _: object) -> None:
         self.streams.pop(stream_id, None)
         self.bodies.pop(stream_id, None)
+        if not self.streams:
+            self.quiet = asyncio.get_running_loop().time()
 
     async def _stream(self, stream_id: int, headers: list[tuple[bytes, bytes]], body: Body, ended: bool) -> None:
         try:
             await self._exchange(stream_id, headers, body, ended)
-        except (ConnectionError, OSError, ProtocolError, H2Error):
+        except (ConnectionError, OSError, H2Error):
             with contextlib.suppress(H2Error):
                 self.h2.reset_stream(stream_id, ErrorCodes.INTERNAL_ERROR)
                 self.flush()
@@ -167,6 +180,10 @@ class Http2Connection:
         (the backend's keep-alive timeout) is sent once more on a new connection.
         """
         asked = request(headers, ended)
+        problem = refusal(asked)
+        if problem is not None:
+            await self._page(stream_id, self.gateway.page(400, problem, asked.accept, "https"))
+            return
         decision = self.gateway.decide(asked.hosts, asked.target)
         if decision.route is None:
             await self._page(stream_id, self.gateway.page(decision.status, decision.reason, asked.accept, "https"))
@@ -229,6 +246,8 @@ class Http2Connection:
                 self.h2.end_stream(stream_id)
                 self.flush()
                 return keep_alive
+            elif isinstance(event, Refusal):
+                raise ConnectionError(f"the backend's response is not HTTP/1.1: {event.reason}")
 
     async def _send(self, stream_id: int, data: bytes) -> None:
         """Send `data` on the stream as the client's flow-control windows allow."""

@@ -73,6 +73,8 @@ def decide(host_headers: Sequence[bytes], target: bytes, routes: Mapping[str, Ro
         absolute = (split.hostname or "").rstrip(".")
         if split.scheme not in ("http", "https") or not (absolute == LOCALHOST or absolute.endswith(".localhost")):
             return Decision(None, 400, "this is not a forward proxy: only NAME.localhost is served here", host_text)
+        if "@" in split.netloc:  # RFC 9110 4.2.4: userinfo has no place in a request
+            return Decision(None, 400, "the request target holds userinfo (user@)", host_text)
         host_text = split.netloc
     if not host_text:
         return Decision(None, 400, "the request has no Host header", host_text)

@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 from portside.leasing.store import Store, open_store
 from portside.router.gateway import Gateway
+from portside.router.limits import DEFAULT_LIMITS, Limits
 from portside.router.relay import ClientSide
 from portside.router.tls.sni import Certificates
 
@@ -26,8 +27,8 @@ BACKLOG = 1024
 class Proxy:
     """The proxy's listeners and the gateway (routes, backends, pages) its connections share."""
 
-    def __init__(self, port: int, store: Store) -> None:
-        self.gateway = Gateway(port, store)
+    def __init__(self, port: int, store: Store, limits: Limits) -> None:
+        self.gateway = Gateway(port, store, limits)
         self.certificates = Certificates(self.gateway.decide)
         self.connections: set[asyncio.Task[None]] = set()
 
@@ -93,9 +94,9 @@ def _listener(host: str, port: int) -> socket.socket:
 
 
 async def serve(port: int, hosts: tuple[str, ...], *, ready: Callable[[], None] | None = None,
-                store: Store | None = None) -> None:
+                store: Store | None = None, limits: Limits = DEFAULT_LIMITS) -> None:
     """Serve until SIGTERM or SIGINT on `hosts`:`port`."""
-    proxy = Proxy(port, store or open_store())
+    proxy = Proxy(port, store or open_store(), limits)
     listeners = [_listener(host, port) for host in hosts]
     loop = asyncio.get_running_loop()
     accepting = [loop.create_task(proxy.accept(listener)) for listener in listeners]
@@ -111,7 +112,8 @@ async def serve(port: int, hosts: tuple[str, ...], *, ready: Callable[[], None] 
         listener.close()
 
 
-def run(port: int, hosts: tuple[str, ...], *, ready: Callable[[], None] | None = None) -> None:
+def run(port: int, hosts: tuple[str, ...], *, ready: Callable[[], None] | None = None,
+        limits: Limits = DEFAULT_LIMITS) -> None:
     """Run the proxy in this process until it is told to stop."""
     with asyncio.Runner(loop_factory=_loop_factory()) as runner:
-        runner.run(serve(port, hosts, ready=ready))
+        runner.run(serve(port, hosts, ready=ready, limits=limits))
