@@ -160,14 +160,15 @@ def test_who_and_doctor_show_what_the_cli_prints(web_port: int) -> None:
         await only(app, pilot, port)
         (pid,) = [p.pid for p in app.rows[app.order[0]].listener.processes]
         await pilot.press("w")
-        await until(pilot, lambda: isinstance(app.screen, Page))
+        await until(pilot, lambda: isinstance(app.screen, Page) and "cwd:" in screen_text(app))
         text = screen_text(app)
         assert f"portside who 127.0.0.1:{port}" in text and f"pid {pid}  python" in text and "cwd:" in text
         await pilot.press("escape")
         await until(pilot, lambda: not isinstance(app.screen, Page))
         await pilot.press("d")
         await until(pilot, lambda: isinstance(app.screen, Page))
-        assert f"ok: 127.0.0.1:{port} connected" in screen_text(app)
+        # doctor fills its page when its dials are done (up to ~2 s on a loaded machine)
+        await until(pilot, lambda: f"ok: 127.0.0.1:{port} connected" in screen_text(app))
 
     drive(WatchApp(interval=0.2), test)
 
