@@ -1,0 +1,89 @@
+"""`audit()`: which listeners other machines can reach, what they are, and whether the policy allows it.
+
+Adapters read the listeners, the interface addresses and the firewall; the pure core
+(chains, reach, verdicts, risks, policy) judges; front ends render `AuditReport`.
+"""
+
+from __future__ import annotations
+
+import socket
+from typing import NamedTuple
+
+from portside.audit.chains import Chain
+from portside.audit.policy import Policy, allows
+from portside.audit.risks import risks
+from portside.audit.verdicts import Reachability, Verdict, judge
+from portside.model import Finding, InterfaceAddress, Listener, Protocol
+
+
+class AuditEntry(NamedTuple):
+    listener: Listener
+    reachability: Reachability
+    allowed: bool
+    findings: tuple[Finding, ...]
+
+    @property
+    def violation(self) -> bool:
+        return self.reachability.verdict is Verdict.REACHABLE and not self.allowed
+
+
+class AuditReport(NamedTuple):
+    entries: tuple[AuditEntry, ...]
+    notes: tuple[str, ...]
+
+    @property
+    def violations(self) -> tuple[AuditEntry, ...]:
+        return tuple(entry for entry in self.entries if entry.violation)
+
+
+def _interfaces() -> tuple[InterfaceAddress, ...]:
+    from portside.inventory._linux import interfaces
+
+    return interfaces(dict(socket.if_nameindex()))
+
+
+def _heard(listener: Listener) -> tuple[str | None, dict[str, object]]:
+    from portside.net.addresses import parse_target
+    from portside.probing.runner import probe
+
+    host = "127.0.0.1" if listener.address in ("0.0.0.0", "::") else listener.address
+    target = f"[{host}]:{listener.port}" if ":" in host else f"{host}:{listener.port}"
+    for attempt in probe(parse_target(target)):
+        if attempt.protocol is not None:
+            return attempt.protocol, attempt.details
+    return None, {}
+
+
+def evaluate(listeners: tuple[Listener, ...], addresses: tuple[InterfaceAddress, ...],
+             chains: tuple[Chain, ...] | None, unread: str, policy: Policy,
+             heard: dict[int, tuple[str | None, dict[str, object]]]) -> tuple[AuditEntry, ...]:
+    """The audit of `listeners` given what was read (pure): verdicts, policy and risks."""
+    entries = []
+    for listener in listeners:
+        reach = judge(listener, addresses, chains, unread)
+        names = tuple(p.name for p in listener.processes)
+        container = listener.container.name if listener.container is not None else None
+        via = tuple(sorted({p.interface for p in reach.paths if p.outcome.fate.value == "accept"}))
+        allowed = any(allows(entry, listener.port, names, container, via) for entry in policy.allow)
+        protocol, details = heard.get(listener.port, (None, {}))
+        findings = risks(listener, protocol, details) if reach.verdict is not Verdict.LOCAL else ()
+        entries.append(AuditEntry(listener, reach, allowed, findings))
+    return tuple(entries)
+
+
+def audit(policy: Policy | None = None, *, probe: bool = False) -> AuditReport:
+    """Audit every TCP listener of this network namespace against `policy` (None: nothing beyond loopback)."""
+    from portside.audit._firewall import read_chains
+    from portside.inventory import inventory
+
+    found = inventory(protocols=(Protocol.TCP,))
+    listeners = tuple(sorted(found.listeners, key=lambda item: (item.port, item.address)))
+    chains, unread = read_chains()
+    addresses = _interfaces()
+    heard: dict[int, tuple[str | None, dict[str, object]]] = {}
+    if probe:
+        for listener in listeners:
+            if judge(listener, addresses, chains, unread).verdict is not Verdict.LOCAL:
+                heard[listener.port] = _heard(listener)
+    notes = (*found.notes, *([unread] if unread else []))
+    return AuditReport(evaluate(listeners, addresses, chains, unread, policy or Policy(), heard), notes)
