@@ -51,7 +51,9 @@ class Chain(NamedTuple):
 
     @property
     def location(self) -> str:
-        return f"table {self.family} {self.table} chain {self.name}"
+        if self.source == "nftables":
+            return f"table {self.family} {self.table} chain {self.name}"
+        return f"{self.source} table {self.table} chain {self.name}"
 
 
 _VALUE = r"(?P<neg>!=\s*)?(?P<value>\{[^}]*\}|@[\w.-]+|\"[^\"]*\"|[^\s{}]+)"

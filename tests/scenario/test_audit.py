@@ -1,0 +1,195 @@
+"""`portside audit` in a namespace with a veth to a "lan" namespace: every verdict against a real connection.
+
+The netns fixture's namespace plays the host (198.51.100.7 and 2001:db8::7 on v0); its
+peer plays the LAN (198.51.100.8 on v1). Listeners bind every address, the veth address
+and loopback; real nftables and iptables-legacy rules sit between; each verdict portside
+gives must match what a connect from the lan namespace does.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from support import SRC, Held, Namespace, needs, start_holder, stop_holder
+
+DIAL = """
+import socket, sys
+s = socket.socket(socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET)
+s.settimeout(0.5)
+try:
+    s.connect((sys.argv[1], int(sys.argv[2])))
+    print("connected")
+except socket.timeout:
+    print("timeout")
+except OSError:
+    print("refused")
+"""
+
+
+@pytest.fixture
+def lan(netns: Namespace) -> Iterator[Namespace]:
+    """The peer namespace, addressed and up, to dial from."""
+    peer = f"{netns.name}-peer"
+    for command in (["link", "set", "lo", "up"], ["addr", "add", "198.51.100.8/24", "dev", "v1"],
+                    ["addr", "add", "2001:db8::8/64", "dev", "v1", "nodad"], ["link", "set", "v1", "up"]):
+        subprocess.run(["ip", "-n", peer, *command], check=True)
+    yield Namespace(peer, "198.51.100.8")
+
+
+@pytest.fixture
+def holders(netns: Namespace) -> Iterator[list[Held]]:
+    started: list[Held] = []
+    yield started
+    for held in started:
+        stop_holder(held)
+
+
+def hold(started: list[Held], ns: Namespace, *specs: str) -> Held:
+    held = start_holder(list(specs), prefix=ns.prefix())
+    started.append(held)
+    return held
+
+
+def dial(lan: Namespace, address: str, port: int) -> str:
+    return subprocess.run([*lan.prefix(), sys.executable, "-c", DIAL, address, str(port)], capture_output=True,
+                          text=True, check=True, timeout=10).stdout.strip()
+
+
+def audit(ns: Namespace, cwd: Path, *argv: str, prefix: list[str] | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": SRC}
+    return subprocess.run([*ns.prefix(), *(prefix or []), sys.executable, "-m", "portside", "audit", *argv],
+                          capture_output=True, text=True, check=False, cwd=cwd, env=env, timeout=60)
+
+
+def verdicts(ns: Namespace, cwd: Path, *argv: str) -> tuple[int, dict[tuple[str, int], dict]]:  # type: ignore[type-arg]
+    done = audit(ns, cwd, "--json", *argv)
+    assert done.returncode in (0, 1), done.stderr
+    report = json.loads(done.stdout)
+    return done.returncode, {(e["listener"]["address"], e["listener"]["port"]): e for e in report["listeners"]}
+
+
+def nft(ns: Namespace, script: str) -> None:
+    subprocess.run([*ns.prefix(), "nft", "-f", "-"], input=script, text=True, check=True)
+
+
+def assert_matches_the_wire(ns: Namespace, lan: Namespace, cwd: Path, listeners: dict[tuple[str, int], str]) -> None:
+    """Each listener's verdict is `expected`, and a connect from the lan says the same."""
+    _, found = verdicts(ns, cwd)
+    for (address, port), expected in listeners.items():
+        entry = found[(address, port)]
+        assert entry["verdict"] == expected, (address, port, entry)
+        dialled = "198.51.100.7" if address in ("0.0.0.0", "::", "127.0.0.1") else address
+        measured = dial(lan, dialled, port)
+        assert (measured == "connected") == (expected == "reachable"), (address, port, measured, entry)
+
+
+def test_verdicts_match_real_connections_under_drop_reject_accept_before_drop_and_interfaces(
+        netns: Namespace, lan: Namespace, holders: list[Held], tmp_path: Path) -> None:
+    needs("nft")
+    every = hold(holders, netns, "tcp:0.0.0.0:0", "tcp:0.0.0.0:0", "tcp:0.0.0.0:0", "tcp:0.0.0.0:0",
+                 "tcp:0.0.0.0:0", "tcp:0.0.0.0:0")
+    veth = hold(holders, netns, "tcp:198.51.100.7:0")
+    loop = hold(holders, netns, "tcp:127.0.0.1:0")
+    dual = hold(holders, netns, "tcp:[::]:0:dual")
+    open_, dropped, rejected, allowed, scoped_here, scoped_elsewhere = every.ports
+    listeners = {("0.0.0.0", port): "reachable" for port in every.ports}
+    listeners |= {("198.51.100.7", veth.port): "reachable", ("127.0.0.1", loop.port): "local",
+                  ("::", dual.port): "reachable"}
+    assert_matches_the_wire(netns, lan, tmp_path, listeners)  # no ruleset at all
+    nft(netns, f"""
+table inet audittest {{
+    chain input {{
+        type filter hook input priority 0; policy drop;
+        iif "lo" accept
+        ct state established,related accept
+        tcp dport {dropped} drop
+        tcp dport {rejected} reject with tcp reset
+        tcp dport {{ {allowed}, {open_}, {veth.port}, {dual.port}, {scoped_elsewhere} }} accept
+        iifname "v0" tcp dport {scoped_here} accept
+        iifname "v9" tcp dport {scoped_elsewhere} drop
+    }}
+}}
+""")
+    listeners |= {("0.0.0.0", dropped): "filtered", ("0.0.0.0", rejected): "filtered"}
+    assert_matches_the_wire(netns, lan, tmp_path, listeners)
+    _, found = verdicts(netns, tmp_path)
+    assert f"reject by table inet audittest chain input: tcp dport {rejected} reject" in found[("0.0.0.0", rejected)][
+        "reason"]
+    assert found[("127.0.0.1", loop.port)]["reason"] == "bound to loopback only"
+
+
+def test_iptables_legacy_policy_drop_and_accept(netns: Namespace, lan: Namespace, holders: list[Held],
+                                                tmp_path: Path) -> None:
+    needs("iptables-legacy", "iptables-legacy-save")
+    held = hold(holders, netns, "tcp:0.0.0.0:0", "tcp:0.0.0.0:0")
+    accepted, dropped = held.ports
+    for rule in (["-P", "INPUT", "DROP"], ["-A", "INPUT", "-i", "lo", "-j", "ACCEPT"],
+                 ["-A", "INPUT", "-p", "tcp", "-m", "conntrack", "--ctstate", "ESTABLISHED,RELATED", "-j", "ACCEPT"],
+                 ["-A", "INPUT", "-p", "tcp", "--dport", str(accepted), "-j", "ACCEPT"]):
+        subprocess.run([*netns.prefix(), "iptables-legacy", *rule], check=True)
+    assert_matches_the_wire(netns, lan, tmp_path, {("0.0.0.0", accepted): "reachable",
+                                                   ("0.0.0.0", dropped): "filtered"})
+    _, found = verdicts(netns, tmp_path)
+    assert "iptables-legacy table filter chain INPUT: policy drop" in found[("0.0.0.0", dropped)]["reason"]
+
+
+def test_policy_gate_exits_1_on_what_is_not_allowed_0_when_clean_2_for_a_bad_policy(
+        netns: Namespace, holders: list[Held], tmp_path: Path) -> None:
+    held = hold(holders, netns, "tcp:0.0.0.0:0", "tcp:127.0.0.1:0")
+    status, found = verdicts(netns, tmp_path)
+    assert status == 1 and found[("0.0.0.0", held.port)]["violation"] is True
+    (tmp_path / "portside.toml").write_text(f"[[allow]]\nport = {held.port}\ninterface = \"v0\"\n")
+    status, found = verdicts(netns, tmp_path)
+    assert status == 0 and found[("0.0.0.0", held.port)]["allowed"] is True
+    other = tmp_path / "other.toml"
+    other.write_text('[[allow]]\nprocess = "nginx"\n')
+    assert verdicts(netns, tmp_path, "--policy", str(other))[0] == 1
+    other.write_text("[[allow]]\nport = 'http'\n")
+    done = audit(netns, tmp_path, "--policy", str(other))
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.strip().endswith("allow[0].port: expected a port number 1-65535 or a list of them, got 'http'")
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.skipif(shutil.which("setpriv") is None, reason="needs setpriv to run as nobody")
+def test_a_non_root_run_says_unknown_and_why(netns: Namespace, holders: list[Held], tmp_path: Path) -> None:
+    needs("nft")
+    held = hold(holders, netns, "tcp:0.0.0.0:0")
+    tmp_path.chmod(0o755)
+    done = audit(netns, tmp_path, "--json", prefix=["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"])
+    entry = next(e for e in json.loads(done.stdout)["listeners"] if e["listener"]["port"] == held.port)
+    assert entry["verdict"] == "unknown" and "nft rules could not be read" in entry["reason"]
+    assert done.returncode == 0  # unknown is not a violation; the reason is in the output
+
+
+def test_redis_without_password_and_node_inspect_on_the_veth_address_are_named_with_fixes(
+        netns: Namespace, lan: Namespace, tmp_path: Path) -> None:
+    needs("redis-server", "node")
+    redis = subprocess.Popen([*netns.prefix(), "redis-server", "--port", "16379", "--bind", "198.51.100.7",
+                              "--protected-mode", "no", "--save", "", "--appendonly", "no"],
+                             stdout=subprocess.DEVNULL, cwd=tmp_path)
+    node = subprocess.Popen([*netns.prefix(), "node", "--inspect=198.51.100.7:19229", "-e", "setTimeout(()=>{},60000)"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for port in (16379, 19229):
+            for _ in range(100):
+                if dial(lan, "198.51.100.7", port) == "connected":
+                    break
+            else:
+                pytest.fail(f"nothing listens on 198.51.100.7:{port}")
+        status, found = verdicts(netns, tmp_path, "--probe")
+        assert status == 1
+        assert [(f["code"], f["fix"]) for f in found[("198.51.100.7", 16379)]["findings"]] == [
+            ("redis-no-auth", "in redis.conf: bind 127.0.0.1 -::1 (and requirepass), or redis-server --bind 127.0.0.1")]
+        assert [f["code"] for f in found[("198.51.100.7", 19229)]["findings"]] == ["debugger-exposed"]
+    finally:
+        for proc in (redis, node):
+            proc.terminate()
+            proc.wait(10)
