@@ -66,8 +66,8 @@ if TYPE_CHECKING:
     import os
     from collections.abc import Generator
 
-    from portside.audit import AuditEntry, AuditReport
-    from portside.audit.verdicts import Verdict
+    from portside.auditing import AuditEntry, AuditReport
+    from portside.auditing.verdicts import Verdict
     from portside.leasing.pool import PortRange
     from portside.monitor.events import Event, EventKind, Traffic
     from portside.probing.runner import Attempt
@@ -146,9 +146,9 @@ __all__ = [
 
 _LAZY = {
     "Attempt": "portside.probing.runner",
-    "AuditEntry": "portside.audit",
-    "AuditReport": "portside.audit",
-    "Verdict": "portside.audit.verdicts",
+    "AuditEntry": "portside.auditing",
+    "AuditReport": "portside.auditing",
+    "Verdict": "portside.auditing.verdicts",
     "Event": "portside.monitor.events",
     "EventKind": "portside.monitor.events",
     "Traffic": "portside.monitor.events",
@@ -326,8 +326,8 @@ def audit(policy: str | os.PathLike[str] | None = None, *, probe: bool = False) 
     """Which TCP listeners other machines can reach (verdict local, reachable, filtered or unknown, with the rule
     that decides), checked against the TOML policy file `policy` (None: nothing may be reachable beyond
     loopback); with `probe`, exposed services are asked what they are and risky ones become findings."""
-    from portside.audit import audit as run
-    from portside.audit.policy import Policy, parse_policy
+    from portside.auditing import audit as run
+    from portside.auditing.policy import Policy, parse_policy
 
     if policy is None:
         return run(Policy(), probe=probe)

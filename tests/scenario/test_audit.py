@@ -186,10 +186,25 @@ def test_redis_without_password_and_node_inspect_on_the_veth_address_are_named_w
                 pytest.fail(f"nothing listens on 198.51.100.7:{port}")
         status, found = verdicts(netns, tmp_path, "--probe")
         assert status == 1
-        assert [(f["code"], f["fix"]) for f in found[("198.51.100.7", 16379)]["findings"]] == [
+        assert [(f["code"], f["fix"]) for f in found[("198.51.100.7", 16379)]["findings"]][1:] == [
             ("redis-no-auth", "in redis.conf: bind 127.0.0.1 -::1 (and requirepass), or redis-server --bind 127.0.0.1")]
-        assert [f["code"] for f in found[("198.51.100.7", 19229)]["findings"]] == ["debugger-exposed"]
+        assert [f["code"] for f in found[("198.51.100.7", 19229)]["findings"]] == [
+            "reachable-not-allowed", "debugger-exposed"]
     finally:
         for proc in (redis, node):
             proc.terminate()
             proc.wait(10)
+
+
+def test_sarif_output_validates_against_the_2_1_0_schema(netns: Namespace, holders: list[Held], tmp_path: Path) -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+    held = hold(holders, netns, "tcp:0.0.0.0:0")
+    (tmp_path / "portside.toml").write_text('[[allow]]\nprocess = "nginx"\n')
+    done = audit(netns, tmp_path, "--sarif")
+    assert done.returncode == 1, done.stderr
+    sarif = json.loads(done.stdout)
+    schema = json.loads((Path(__file__).parents[1] / "data" / "sarif-schema-2.1.0.json").read_text())
+    jsonschema.Draft4Validator(schema).validate(sarif)
+    (result,) = (r for r in sarif["runs"][0]["results"] if f":{held.port}" in r["locations"][0]["logicalLocations"][0]["name"])
+    assert result["ruleId"] == "reachable-not-allowed" and result["level"] == "error"
+    assert result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "portside.toml"

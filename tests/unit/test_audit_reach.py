@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 from records import listener, process
 
-from portside.audit import evaluate
-from portside.audit.chains import parse_iptables_chains, parse_nft_chains
-from portside.audit.policy import Policy, parse_policy
-from portside.audit.reach import Fate, Packet, follow
-from portside.audit.verdicts import Verdict, judge
+from portside.auditing import evaluate
+from portside.auditing.chains import parse_iptables_chains, parse_nft_chains
+from portside.auditing.policy import Policy, parse_policy
+from portside.auditing.reach import Fate, Packet, follow
+from portside.auditing.verdicts import Verdict, judge
 from portside.errors import PolicyError
 from portside.model import Container, ContainerSource, Engine, Family, InterfaceAddress
 

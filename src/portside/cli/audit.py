@@ -19,13 +19,20 @@ def add_parser(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     parser.add_argument("--policy", metavar="FILE", help=f"policy file (default: ./{DEFAULT_POLICY} when present)")
     parser.add_argument("--probe", action="store_true", help="ask each exposed service what it is (politely)")
     parser.add_argument("--json", action="store_true", help="machine-readable output (docs/json.md)")
+    parser.add_argument("--sarif", action="store_true", help="SARIF 2.1.0 output, for code-scanning UIs")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace, env: Environment) -> int:
+    from portside.auditing import findings_of
+
     name = args.policy or (DEFAULT_POLICY if os.path.isfile(DEFAULT_POLICY) else None)
     report = portside.audit(name, probe=args.probe)
-    if args.json:
+    if args.sarif:
+        from portside.auditing.sarif import to_sarif
+
+        write_json(env, to_sarif(report, name))
+    elif args.json:
         write_json(env, audit_json(report, name))
     else:
         rows = [(
@@ -37,7 +44,7 @@ def run(args: argparse.Namespace, env: Environment) -> int:
         ) for entry in report.entries]
         write_table(env, ("LISTENER", "PROCESS", "VERDICT", "WHY"), rows)
         for entry in report.entries:
-            for finding in entry.findings:
+            for finding in findings_of(entry):
                 env.stdout.write(f"{finding.severity.value:7}  {finding.code}: {finding.observed}\n")
                 env.stdout.write(f"         fix: {finding.fix}\n")
         write_notes(env, report.notes)

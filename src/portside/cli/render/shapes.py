@@ -31,7 +31,7 @@ from portside.model import (
 )
 
 if TYPE_CHECKING:
-    from portside.audit import AuditReport
+    from portside.auditing import AuditReport
     from portside.monitor.events import Event, Traffic
     from portside.probing.runner import Attempt
     from portside.probing.wait import Waited
@@ -355,6 +355,8 @@ def event_json(event: Event) -> Json:
 
 def audit_json(report: AuditReport, policy: str | None) -> Json:
     """`portside audit --json`: each listener's verdict, paths, policy decision and findings."""
+    from portside.auditing import findings_of
+
     return {
         "policy": policy,
         "violations": len(report.violations),
@@ -367,7 +369,7 @@ def audit_json(report: AuditReport, policy: str | None) -> Json:
             "allowed": entry.allowed,
             "violation": entry.violation,
             "findings": [{"code": f.code, "severity": f.severity.value, "observed": f.observed, "fix": f.fix}
-                         for f in entry.findings],
+                         for f in findings_of(entry)],
         } for entry in report.entries],
         "notes": list(report.notes),
     }

@@ -9,11 +9,11 @@ from __future__ import annotations
 import socket
 from typing import NamedTuple
 
-from portside.audit.chains import Chain
-from portside.audit.policy import Policy, allows
-from portside.audit.risks import risks
-from portside.audit.verdicts import Reachability, Verdict, judge
-from portside.model import Finding, InterfaceAddress, Listener, Protocol
+from portside.auditing.chains import Chain
+from portside.auditing.policy import Policy, allows
+from portside.auditing.risks import risks
+from portside.auditing.verdicts import Reachability, Verdict, judge
+from portside.model import Finding, InterfaceAddress, Listener, Protocol, Severity
 
 
 class AuditEntry(NamedTuple):
@@ -25,6 +25,19 @@ class AuditEntry(NamedTuple):
     @property
     def violation(self) -> bool:
         return self.reachability.verdict is Verdict.REACHABLE and not self.allowed
+
+
+def findings_of(entry: AuditEntry) -> tuple[Finding, ...]:
+    """The audit's own findings for `entry` (violation, unknown) followed by its risk findings."""
+    where = f"{entry.listener.address}:{entry.listener.port}"
+    own = []
+    if entry.violation:
+        own.append(Finding("reachable-not-allowed", Severity.FAULT, f"{where} is reachable ({entry.reachability.reason})",
+                           "bind it to 127.0.0.1, drop it in the firewall, or allow it in portside.toml ([[allow]])"))
+    elif entry.reachability.verdict.value == "unknown":
+        own.append(Finding("reachability-unknown", Severity.WARNING, f"{where}: {entry.reachability.reason}",
+                           "run portside audit as root, or simplify the rule named"))
+    return (*own, *entry.findings)
 
 
 class AuditReport(NamedTuple):
@@ -73,7 +86,7 @@ def evaluate(listeners: tuple[Listener, ...], addresses: tuple[InterfaceAddress,
 
 def audit(policy: Policy | None = None, *, probe: bool = False) -> AuditReport:
     """Audit every TCP listener of this network namespace against `policy` (None: nothing beyond loopback)."""
-    from portside.audit._firewall import read_chains
+    from portside.auditing._firewall import read_chains
     from portside.inventory import inventory
 
     found = inventory(protocols=(Protocol.TCP,))

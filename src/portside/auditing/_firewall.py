@@ -6,7 +6,7 @@ set that cannot be read makes the whole answer None with the reason, so no verdi
 
 from __future__ import annotations
 
-from portside.audit.chains import Chain, parse_iptables_chains, parse_nft_chains
+from portside.auditing.chains import Chain, parse_iptables_chains, parse_nft_chains
 from portside.doctor._ruleset import _legacy_in_use, _run
 
 

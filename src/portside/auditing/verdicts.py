@@ -13,8 +13,8 @@ import ipaddress
 from enum import StrEnum
 from typing import NamedTuple
 
-from portside.audit.chains import Chain
-from portside.audit.reach import Fate, Outcome, Packet, follow
+from portside.auditing.chains import Chain
+from portside.auditing.reach import Fate, Outcome, Packet, follow
 from portside.model import Family, InterfaceAddress, Listener
 
 

@@ -16,7 +16,7 @@ import ipaddress
 from enum import StrEnum
 from typing import NamedTuple
 
-from portside.audit.chains import Chain, Match, Rule
+from portside.auditing.chains import Chain, Match, Rule
 
 
 class Fate(StrEnum):
