@@ -224,3 +224,23 @@ def test_risky_services_are_findings_with_fixes() -> None:
         [("redis-no-auth", "in redis.conf: bind 127.0.0.1 -::1 (and requirepass), or redis-server --bind 127.0.0.1")],
     ]
     assert evaluate((node._replace(address="127.0.0.1"),), ADDRESSES, (), "", Policy(), heard)[0].findings == ()
+
+
+def test_the_forward_path_knows_the_container_bridge_as_oif() -> None:
+    text = """table ip filter {
+    chain FORWARD {
+        type filter hook forward priority filter; policy drop;
+        oifname "docker0" ct state related,established accept
+        jump DOCKER
+    }
+    chain DOCKER {
+        ip daddr 172.17.0.2 iifname != "docker0" oifname "docker0" tcp dport 80 counter packets 0 bytes 0 accept
+    }
+}"""
+    container = Container(Engine.DOCKER, "c1", "web", "nginx", 80, "172.17.0.2", "running", "docker-proxy",
+                          ContainerSource.API)
+    proxy = listener("0.0.0.0", 3000)._replace(container=container)
+    chains = parse_nft_chains(text)
+    assert judge(proxy, ADDRESSES, chains, "", {"172.17.0.2": "docker0"}).verdict is Verdict.REACHABLE
+    unrouted = judge(proxy, ADDRESSES, chains)
+    assert unrouted.verdict is Verdict.UNKNOWN and "cannot evaluate" in unrouted.reason

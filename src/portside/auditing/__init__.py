@@ -7,6 +7,7 @@ Adapters read the listeners, the interface addresses and the firewall; the pure 
 from __future__ import annotations
 
 import socket
+from collections.abc import Mapping
 from typing import NamedTuple
 
 from portside.auditing.chains import Chain
@@ -69,11 +70,12 @@ def _heard(listener: Listener) -> tuple[str | None, dict[str, object]]:
 
 def evaluate(listeners: tuple[Listener, ...], addresses: tuple[InterfaceAddress, ...],
              chains: tuple[Chain, ...] | None, unread: str, policy: Policy,
-             heard: dict[int, tuple[str | None, dict[str, object]]]) -> tuple[AuditEntry, ...]:
+             heard: dict[int, tuple[str | None, dict[str, object]]],
+             routes: Mapping[str, str] | None = None) -> tuple[AuditEntry, ...]:
     """The audit of `listeners` given what was read (pure): verdicts, policy and risks."""
     entries = []
     for listener in listeners:
-        reach = judge(listener, addresses, chains, unread)
+        reach = judge(listener, addresses, chains, unread, routes)
         names = tuple(p.name for p in listener.processes)
         container = listener.container.name if listener.container is not None else None
         via = tuple(sorted({p.interface for p in reach.paths if p.outcome.fate.value == "accept"}))
@@ -87,6 +89,7 @@ def evaluate(listeners: tuple[Listener, ...], addresses: tuple[InterfaceAddress,
 def audit(policy: Policy | None = None, *, probe: bool = False) -> AuditReport:
     """Audit every TCP listener of this network namespace against `policy` (None: nothing beyond loopback)."""
     from portside.auditing._firewall import read_chains
+    from portside.auditing._route import out_interface
     from portside.inventory import inventory
 
     found = inventory(protocols=(Protocol.TCP,))
@@ -98,5 +101,10 @@ def audit(policy: Policy | None = None, *, probe: bool = False) -> AuditReport:
         for listener in listeners:
             if judge(listener, addresses, chains, unread).verdict is not Verdict.LOCAL:
                 heard[listener.port] = _heard(listener)
+    routes = {}
+    for listener in listeners:
+        inside = listener.container.container_address if listener.container is not None else None
+        if inside and (device := out_interface(inside)) is not None:
+            routes[inside] = device
     notes = (*found.notes, *([unread] if unread else []))
-    return AuditReport(evaluate(listeners, addresses, chains, unread, policy or Policy(), heard), notes)
+    return AuditReport(evaluate(listeners, addresses, chains, unread, policy or Policy(), heard, routes), notes)

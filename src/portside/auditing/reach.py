@@ -43,7 +43,9 @@ class Outcome(NamedTuple):
     reason: str = ""
 
     def said(self) -> str:
-        """The rule or policy that decided, as a person reads it."""
+        """The rule or policy that decided, as a person reads it (for `unknown`, why it could not be told)."""
+        if self.fate is Fate.UNKNOWN and self.reason:
+            return self.reason
         if self.rule is not None:
             return f"{self.rule.location}: {self.rule.text}"
         if self.chain is not None:

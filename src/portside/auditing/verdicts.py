@@ -10,6 +10,7 @@ the host's input chain never sees it.
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Mapping
 from enum import StrEnum
 from typing import NamedTuple
 
@@ -54,8 +55,9 @@ def destinations(listener: Listener, addresses: tuple[InterfaceAddress, ...]) ->
 
 
 def judge(listener: Listener, addresses: tuple[InterfaceAddress, ...], chains: tuple[Chain, ...] | None,
-          unread: str = "") -> Reachability:
-    """The verdict for `listener`; `chains` None means the firewall could not be read (`unread` says why)."""
+          unread: str = "", routes: Mapping[str, str] | None = None) -> Reachability:
+    """The verdict for `listener`; `chains` None means the firewall could not be read (`unread` says why);
+    `routes` names the interface each container address is routed through (the forward path's oif)."""
     targets = destinations(listener, addresses)
     if not targets:
         return Reachability(Verdict.LOCAL, (), "bound to loopback only" if _loopback(listener.address)
@@ -68,7 +70,8 @@ def judge(listener: Listener, addresses: tuple[InterfaceAddress, ...], chains: t
     for target in targets:
         for interface in interfaces:
             if container is not None and container.container_address and container.container_port:
-                packet = Packet(container.container_address, container.container_port, interface, dnat=True)
+                packet = Packet(container.container_address, container.container_port, interface,
+                                (routes or {}).get(container.container_address), dnat=True)
             else:
                 packet = Packet(target.address, listener.port, interface)
             paths.append(Path(interface, target.address, follow(chains, packet)))
