@@ -13,10 +13,12 @@ import os
 import shutil
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from engines import Docker
 from support import SRC, Held, Namespace, needs, start_holder, stop_holder
 
 DIAL = """
@@ -208,3 +210,35 @@ def test_sarif_output_validates_against_the_2_1_0_schema(netns: Namespace, holde
     (result,) = (r for r in sarif["runs"][0]["results"] if f":{held.port}" in r["locations"][0]["logicalLocations"][0]["name"])
     assert result["ruleId"] == "reachable-not-allowed" and result["level"] == "error"
     assert result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "portside.toml"
+
+
+def test_a_docker_port_published_on_every_address_is_reachable_despite_a_host_input_drop(docker_engine: Docker) -> None:
+    needs("nft")
+    lan = Namespace(f"ps-lan-{uuid.uuid4().hex[:8]}", "203.0.113.2")
+    subprocess.run(["ip", "netns", "add", lan.name], check=True)
+    try:
+        subprocess.run(["ip", "link", "add", "va", "netns", docker_engine.netns, "type", "veth", "peer", "name", "vb",
+                        "netns", lan.name], check=True)
+        for where, command in ((docker_engine.netns, ["addr", "add", "203.0.113.1/24", "dev", "va"]),
+                               (docker_engine.netns, ["link", "set", "va", "up"]), (lan.name, ["link", "set", "lo", "up"]),
+                               (lan.name, ["addr", "add", "203.0.113.2/24", "dev", "vb"]),
+                               (lan.name, ["link", "set", "vb", "up"])):
+            subprocess.run(["ip", "-n", where, *command], check=True)
+        docker_engine.run("auditweb", "18090:8080", "busybox", "httpd", "-f", "-p", "8080", "-h", "/www")
+        subprocess.run(docker_engine.inside("nft", "-f", "-"), check=True, text=True, input=(
+            "table inet audithost {\n chain input {\n  type filter hook input priority 0; policy accept;\n"
+            "  tcp dport 18090 drop\n }\n}\n"))
+        for _ in range(50):
+            if dial(lan, "203.0.113.1", 18090) == "connected":
+                break
+        else:
+            pytest.fail("the published port never answered from the lan namespace")
+        done = docker_engine.portside("audit", "--json")
+        assert done.status == 1, done.stderr
+        entries = [e for e in done.json()["listeners"] if e["listener"]["port"] == 18090]
+        assert entries and all(e["verdict"] == "reachable" for e in entries), entries
+        assert all(e["listener"]["container"]["name"] == "auditweb" for e in entries)
+    finally:
+        docker_engine.remove("auditweb")
+        subprocess.run(docker_engine.inside("nft", "delete", "table", "inet", "audithost"), check=False)
+        subprocess.run(["ip", "netns", "del", lan.name], check=False)
