@@ -322,7 +322,7 @@ def diagnose_listen(port: int | str) -> tuple[Finding, ...]:
     return tuple(judge(listen_evidence(parse_port(str(port).strip()))))
 
 
-def audit(policy: str | os.PathLike[str] | None = None, *, probe: bool = False) -> AuditReport:
+def audit(*, policy: str | os.PathLike[str] | None = None, probe: bool = False) -> AuditReport:
     """Which TCP listeners other machines can reach (verdict local, reachable, filtered or unknown, with the rule
     that decides), checked against the TOML policy file `policy` (None: nothing may be reachable beyond
     loopback); with `probe`, exposed services are asked what they are and risky ones become findings."""

@@ -18,8 +18,9 @@ def add_parser(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
                                             "when the policy does not allow it")
     parser.add_argument("--policy", metavar="FILE", help=f"policy file (default: ./{DEFAULT_POLICY} when present)")
     parser.add_argument("--probe", action="store_true", help="ask each exposed service what it is (politely)")
-    parser.add_argument("--json", action="store_true", help="machine-readable output (docs/json.md)")
-    parser.add_argument("--sarif", action="store_true", help="SARIF 2.1.0 output, for code-scanning UIs")
+    output = parser.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true", help="machine-readable output (docs/json.md)")
+    output.add_argument("--sarif", action="store_true", help="SARIF 2.1.0 output, for code-scanning UIs")
     parser.set_defaults(run=run)
 
 
@@ -27,7 +28,7 @@ def run(args: argparse.Namespace, env: Environment) -> int:
     from portside.auditing import findings_of
 
     name = args.policy or (DEFAULT_POLICY if os.path.isfile(DEFAULT_POLICY) else None)
-    report = portside.audit(name, probe=args.probe)
+    report = portside.audit(policy=name, probe=args.probe)
     if args.sarif:
         from portside.auditing.sarif import to_sarif
 
