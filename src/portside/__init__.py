@@ -322,21 +322,23 @@ def diagnose_listen(port: int | str) -> tuple[Finding, ...]:
     return tuple(judge(listen_evidence(parse_port(str(port).strip()))))
 
 
-def audit(*, policy: str | os.PathLike[str] | None = None, probe: bool = False) -> AuditReport:
+def audit(*, policy: str | os.PathLike[str] | None = None, probe: bool = False, verify: bool = False) -> AuditReport:
     """Which TCP listeners other machines can reach (verdict local, reachable, filtered or unknown, with the rule
     that decides), checked against the TOML policy file `policy` (None: nothing may be reachable beyond
-    loopback); with `probe`, exposed services are asked what they are and risky ones become findings."""
+    loopback); with `probe`, exposed services are asked what they are and risky ones become findings; with `verify`
+    (root), each exposed listener is dialled from a network namespace portside builds and removes, and the measured
+    outcome is set beside the predicted one (`AuditEntry.checks`; a mismatch is a `verify-mismatch` finding)."""
     from portside.auditing import audit as run
     from portside.auditing.policy import Policy, parse_policy
 
     if policy is None:
-        return run(Policy(), probe=probe)
+        return run(Policy(), probe=probe, verify=verify)
     try:
         with open(policy, encoding="utf-8") as file:
             text = file.read()
     except (OSError, UnicodeDecodeError) as error:
         raise PolicyError(f"policy {str(policy)!r} cannot be read: {error}") from None
-    return run(parse_policy(text, str(policy)), probe=probe)
+    return run(parse_policy(text, str(policy)), probe=probe, verify=verify)
 
 
 def routes() -> tuple[Route, ...]:

@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -242,3 +243,23 @@ def test_a_docker_port_published_on_every_address_is_reachable_despite_a_host_in
         docker_engine.remove("auditweb")
         subprocess.run(docker_engine.inside("nft", "delete", "table", "inet", "audithost"), check=False)
         subprocess.run(["ip", "netns", "del", lan.name], check=False)
+
+
+def test_verify_dials_from_a_namespace_of_its_own_and_agrees_with_the_prediction(
+        netns: Namespace, holders: list[Held], tmp_path: Path) -> None:
+    needs("nft")
+    held = hold(holders, netns, "tcp:0.0.0.0:0", "tcp:0.0.0.0:0", "tcp:198.51.100.7:0", "tcp:127.0.0.1:0")
+    open_, dropped, rejected, loop = held.ports
+    nft(netns, f"table inet audittest {{\n chain input {{\n  type filter hook input priority 0; policy accept;\n"
+               f"  tcp dport {dropped} drop\n  tcp dport {rejected} reject with tcp reset\n }}\n}}\n")
+    began = time.monotonic()
+    _, found = verdicts(netns, tmp_path, "--verify")
+    assert time.monotonic() - began < 5
+    measured = {port: {(c["address"], c["measured"], c["agrees"]) for c in found[(address, port)]["verified"]}
+                for address, port in ((("0.0.0.0", open_), ("0.0.0.0", dropped), ("198.51.100.7", rejected)))}
+    assert measured == {open_: {("198.51.100.7", "connected", True)}, dropped: {("198.51.100.7", "timeout", True)},
+                        rejected: {("198.51.100.7", "refused", True)}}
+    assert found[("127.0.0.1", loop)]["verified"] == []
+    assert not any(f["code"] == "verify-mismatch" for e in found.values() for f in e["findings"])
+    names = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=True).stdout
+    assert "psv-" not in names  # its namespace is gone

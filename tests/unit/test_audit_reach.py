@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from records import listener, process
 
-from portside.auditing import evaluate
+from portside.auditing import AuditEntry, Check, evaluate, findings_of
 from portside.auditing.chains import parse_iptables_chains, parse_nft_chains
 from portside.auditing.policy import Policy, parse_policy
 from portside.auditing.reach import Fate, Packet, follow
@@ -244,3 +244,16 @@ def test_the_forward_path_knows_the_container_bridge_as_oif() -> None:
     assert judge(proxy, ADDRESSES, chains, "", {"172.17.0.2": "docker0"}).verdict is Verdict.REACHABLE
     unrouted = judge(proxy, ADDRESSES, chains)
     assert unrouted.verdict is Verdict.UNKNOWN and "cannot evaluate" in unrouted.reason
+
+
+@pytest.mark.parametrize(("predicted", "measured", "agrees"), [
+    (Fate.ACCEPT, "connected", True), (Fate.ACCEPT, "timeout", False), (Fate.DROP, "timeout", True),
+    (Fate.DROP, "connected", False), (Fate.REJECT, "refused", True), (Fate.REJECT, "timeout", False),
+    (Fate.UNKNOWN, "connected", True),
+])
+def test_verify_checks_agree_when_the_wire_does_what_was_predicted(predicted: Fate, measured: str, agrees: bool) -> None:
+    check = Check("10.0.0.5", predicted, measured)
+    assert check.agrees is agrees
+    entry = AuditEntry(listener("10.0.0.5", 80), judge(listener("10.0.0.5", 80), ADDRESSES, ()), False, (), (check,))
+    assert ([f.code for f in findings_of(entry)].count("verify-mismatch") == 1) is not agrees
+    assert entry.violation  # reachable (no rules) and not allowed

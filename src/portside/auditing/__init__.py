@@ -12,9 +12,23 @@ from typing import NamedTuple
 
 from portside.auditing.chains import Chain
 from portside.auditing.policy import Policy, allows
+from portside.auditing.reach import Fate
 from portside.auditing.risks import risks
-from portside.auditing.verdicts import Reachability, Verdict, judge
+from portside.auditing.verdicts import Reachability, Verdict, destinations, judge, predict
 from portside.model import Finding, InterfaceAddress, Listener, Protocol, Severity
+
+
+class Check(NamedTuple):
+    """`--verify`: a connect to `address` from portside's own namespace, predicted beside measured."""
+
+    address: str
+    predicted: Fate
+    measured: str  # connected, refused, timeout, unreachable
+
+    @property
+    def agrees(self) -> bool:
+        expected = {Fate.ACCEPT: ("connected",), Fate.DROP: ("timeout",), Fate.REJECT: ("refused", "unreachable")}
+        return self.predicted is Fate.UNKNOWN or self.measured in expected[self.predicted]
 
 
 class AuditEntry(NamedTuple):
@@ -22,10 +36,12 @@ class AuditEntry(NamedTuple):
     reachability: Reachability
     allowed: bool
     findings: tuple[Finding, ...]
+    checks: tuple[Check, ...] = ()
 
     @property
     def violation(self) -> bool:
-        return self.reachability.verdict is Verdict.REACHABLE and not self.allowed
+        reached = any(check.measured == "connected" for check in self.checks)
+        return (self.reachability.verdict is Verdict.REACHABLE or reached) and not self.allowed
 
 
 def findings_of(entry: AuditEntry) -> tuple[Finding, ...]:
@@ -38,6 +54,10 @@ def findings_of(entry: AuditEntry) -> tuple[Finding, ...]:
     elif entry.reachability.verdict.value == "unknown":
         own.append(Finding("reachability-unknown", Severity.WARNING, f"{where}: {entry.reachability.reason}",
                            "run portside audit as root, or simplify the rule named"))
+    own.extend(Finding("verify-mismatch", Severity.FAULT, f"{check.address}:{entry.listener.port}: predicted "
+                       f"{check.predicted.value}, but a connect from outside was {check.measured}",
+                       "report it: portside's reading of the firewall is wrong here")
+               for check in entry.checks if not check.agrees)
     return (*own, *entry.findings)
 
 
@@ -86,7 +106,29 @@ def evaluate(listeners: tuple[Listener, ...], addresses: tuple[InterfaceAddress,
     return tuple(entries)
 
 
-def audit(policy: Policy | None = None, *, probe: bool = False) -> AuditReport:
+def verified(entries: tuple[AuditEntry, ...], addresses: tuple[InterfaceAddress, ...],
+             chains: tuple[Chain, ...] | None, routes: Mapping[str, str]) -> tuple[AuditEntry, ...]:
+    """`entries` with `checks`: each exposed listener dialled on each of its addresses from a namespace of our own."""
+    from portside.auditing._verify import dial_from_outside
+
+    targets = [(target.address, entry.listener.port) for entry in entries
+               if entry.reachability.verdict is not Verdict.LOCAL
+               for target in destinations(entry.listener, addresses)]
+    if not targets:
+        return entries
+    interface, measured = dial_from_outside(sorted(set(targets)))
+    checked = []
+    for entry in entries:
+        checks = tuple(
+            Check(target.address, predict(entry.listener, target.address, interface, chains, routes).fate
+                  if chains is not None else Fate.UNKNOWN, measured[(target.address, entry.listener.port)])
+            for target in destinations(entry.listener, addresses)
+        ) if entry.reachability.verdict is not Verdict.LOCAL else ()
+        checked.append(entry._replace(checks=checks))
+    return tuple(checked)
+
+
+def audit(policy: Policy | None = None, *, probe: bool = False, verify: bool = False) -> AuditReport:
     """Audit every TCP listener of this network namespace against `policy` (None: nothing beyond loopback)."""
     from portside.auditing._firewall import read_chains
     from portside.auditing._route import out_interface
@@ -107,4 +149,5 @@ def audit(policy: Policy | None = None, *, probe: bool = False) -> AuditReport:
         if inside and (device := out_interface(inside)) is not None:
             routes[inside] = device
     notes = (*found.notes, *([unread] if unread else []))
-    return AuditReport(evaluate(listeners, addresses, chains, unread, policy or Policy(), heard, routes), notes)
+    entries = evaluate(listeners, addresses, chains, unread, policy or Policy(), heard, routes)
+    return AuditReport(verified(entries, addresses, chains, routes) if verify else entries, notes)

@@ -65,17 +65,22 @@ def judge(listener: Listener, addresses: tuple[InterfaceAddress, ...], chains: t
     if chains is None:
         return Reachability(Verdict.UNKNOWN, (), unread or "the firewall could not be read")
     interfaces = sorted({a.interface for a in addresses if not _loopback(a.address)})
+    return _summarise(tuple(
+        Path(interface, target.address, predict(listener, target.address, interface, chains, routes))
+        for target in targets for interface in interfaces
+    ))
+
+
+def predict(listener: Listener, address: str, interface: str, chains: tuple[Chain, ...],
+            routes: Mapping[str, str] | None = None) -> Outcome:
+    """What the firewall does with a new connection to `address`:`listener.port` arriving on `interface`."""
     container = listener.container
-    paths = []
-    for target in targets:
-        for interface in interfaces:
-            if container is not None and container.container_address and container.container_port:
-                packet = Packet(container.container_address, container.container_port, interface,
-                                (routes or {}).get(container.container_address), dnat=True)
-            else:
-                packet = Packet(target.address, listener.port, interface)
-            paths.append(Path(interface, target.address, follow(chains, packet)))
-    return _summarise(tuple(paths))
+    if container is not None and container.container_address and container.container_port:
+        packet = Packet(container.container_address, container.container_port, interface,
+                        (routes or {}).get(container.container_address), dnat=True)
+    else:
+        packet = Packet(address, listener.port, interface)
+    return follow(chains, packet)
 
 
 def _summarise(paths: tuple[Path, ...]) -> Reachability:

@@ -18,6 +18,8 @@ def add_parser(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
                                             "when the policy does not allow it")
     parser.add_argument("--policy", metavar="FILE", help=f"policy file (default: ./{DEFAULT_POLICY} when present)")
     parser.add_argument("--probe", action="store_true", help="ask each exposed service what it is (politely)")
+    parser.add_argument("--verify", action="store_true", help="as root, dial each exposed listener from a network "
+                                                              "namespace portside builds, and show measured beside predicted")
     output = parser.add_mutually_exclusive_group()
     output.add_argument("--json", action="store_true", help="machine-readable output (docs/json.md)")
     output.add_argument("--sarif", action="store_true", help="SARIF 2.1.0 output, for code-scanning UIs")
@@ -28,7 +30,7 @@ def run(args: argparse.Namespace, env: Environment) -> int:
     from portside.auditing import findings_of
 
     name = args.policy or (DEFAULT_POLICY if os.path.isfile(DEFAULT_POLICY) else None)
-    report = portside.audit(policy=name, probe=args.probe)
+    report = portside.audit(policy=name, probe=args.probe, verify=args.verify)
     if args.sarif:
         from portside.auditing.sarif import to_sarif
 
@@ -42,8 +44,9 @@ def run(args: argparse.Namespace, env: Environment) -> int:
             entry.reachability.verdict.value + (" VIOLATION" if entry.violation else " allowed" if entry.allowed
                                                  and entry.reachability.verdict.value == "reachable" else ""),
             entry.reachability.reason,
+            *([", ".join(f"{c.address} {c.measured}" for c in entry.checks) or "-"] if args.verify else []),
         ) for entry in report.entries]
-        write_table(env, ("LISTENER", "PROCESS", "VERDICT", "WHY"), rows)
+        write_table(env, ("LISTENER", "PROCESS", "VERDICT", "WHY", *(["MEASURED"] if args.verify else [])), rows)
         for entry in report.entries:
             for finding in findings_of(entry):
                 env.stdout.write(f"{finding.severity.value:7}  {finding.code}: {finding.observed}\n")

@@ -368,6 +368,8 @@ def audit_json(report: AuditReport, policy: str | None) -> Json:
                        "rule": path.outcome.said()} for path in entry.reachability.paths],
             "allowed": entry.allowed,
             "violation": entry.violation,
+            "verified": [{"address": c.address, "predicted": c.predicted.value, "measured": c.measured,
+                          "agrees": c.agrees} for c in entry.checks],
             "findings": [{"code": f.code, "severity": f.severity.value, "observed": f.observed, "fix": f.fix}
                          for f in findings_of(entry)],
         } for entry in report.entries],
