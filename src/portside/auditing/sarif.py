@@ -19,6 +19,7 @@ RULES = {
     "debugger-exposed": "A debugger reachable beyond loopback",
     "redis-no-auth": "Redis answering without a password beyond loopback",
     "memcached-no-auth": "memcached answering without authentication beyond loopback",
+    "verify-mismatch": "A real connection from outside that did not do what the rules predicted",
 }
 
 
