@@ -257,3 +257,17 @@ def test_verify_checks_agree_when_the_wire_does_what_was_predicted(predicted: Fa
     entry = AuditEntry(listener("10.0.0.5", 80), judge(listener("10.0.0.5", 80), ADDRESSES, ()), False, (), (check,))
     assert ([f.code for f in findings_of(entry)].count("verify-mismatch") == 1) is not agrees
     assert entry.violation  # reachable (no rules) and not allowed
+
+
+def test_a_verdict_map_is_unknown_unless_the_rule_cannot_match() -> None:
+    text = """table inet t {
+    chain input {
+        type filter hook input priority 0; policy drop;
+        ct state vmap { established : accept, related : accept, invalid : drop }
+        tcp dport vmap { 22 : accept, 23 : drop }
+    }
+}"""
+    outcome = follow(parse_nft_chains(text), Packet("10.0.0.5", 22, "eth0"))
+    assert outcome.fate is Fate.UNKNOWN and "verdict map in 'tcp dport vmap" in outcome.reason
+    established_only = text.replace("        tcp dport vmap { 22 : accept, 23 : drop }\n", "")
+    assert follow(parse_nft_chains(established_only), Packet("10.0.0.5", 22, "eth0")).fate is Fate.DROP

@@ -17,7 +17,6 @@ from typing import NamedTuple
 from portside.doctor.firewall import NFT_FAMILIES, _values
 
 HOOKS = {"INPUT": "input", "FORWARD": "forward", "PREROUTING": "prerouting"}
-VERDICTS = ("accept", "drop", "reject", "jump", "goto", "return", "continue")
 
 
 class Match(NamedTuple):
@@ -73,6 +72,7 @@ _NOISE = re.compile(
 )
 _NFT_VERDICT = re.compile(r"\b(accept|drop|reject|return|continue|(?:jump|goto)\s+(\S+))\s*$")
 _HANDLE = re.compile(r"\s*# handle \d+\s*$")
+_CT_VMAP = re.compile(r"\bct\s+state\s+vmap\s+\{([^}]*)\}")
 
 
 def _nft_rule(line: str, location: str, sets: dict[str, tuple[str, ...]]) -> Rule:
@@ -85,6 +85,10 @@ def _nft_rule(line: str, location: str, sets: dict[str, tuple[str, ...]]) -> Rul
         word, target = verdict[1].split()[0], verdict[2]
         rest = rest.strip()[: verdict.start()]
     matches = []
+    if states := _CT_VMAP.search(rest):  # a new connection takes none of established/related/invalid's verdicts
+        keys = tuple(entry.split(":")[0].strip() for entry in states[1].split(",") if ":" in entry)
+        matches.append(Match("ct", keys))
+        rest = _CT_VMAP.sub(" vmap ", rest)
     for field, pattern in _NFT_MATCHES:
         for found in pattern.finditer(rest):
             values = _values(found["value"], sets) if "neg" in pattern.groupindex else (found["value"],)

@@ -108,6 +108,9 @@ def _walk(chain: Chain, chains: dict[tuple[str, str, str], Chain], packet: Packe
         return Outcome(Fate.UNKNOWN, reason=f"jumps nest deeper than 32 chains from {chain.location}")
     for rule in chain.rules:
         if rule.verdict is None:
+            if " vmap " in f" {rule.text} " and _rule_holds(rule, packet, chain.families) is not False:
+                return Outcome(Fate.UNKNOWN, rule, chain, f"{rule.location}: portside cannot evaluate the verdict "
+                                                          f"map in {rule.text!r}")
             continue
         held = _rule_holds(rule, packet, chain.families)
         if held is False:
