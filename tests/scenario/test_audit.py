@@ -263,3 +263,26 @@ def test_verify_dials_from_a_namespace_of_its_own_and_agrees_with_the_prediction
     assert not any(f["code"] == "verify-mismatch" for e in found.values() for f in e["findings"])
     names = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=True).stdout
     assert "psv-" not in names  # its namespace is gone
+
+
+def test_memcached_on_the_veth_address_is_named_with_its_fix(netns: Namespace, lan: Namespace, tmp_path: Path) -> None:
+    needs("memcached")
+    server = subprocess.Popen([*netns.prefix(), "memcached", "-u", "nobody", "-l", "198.51.100.7", "-p", "11311",
+                               "-U", "0"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            if dial(lan, "198.51.100.7", 11311) == "connected":
+                break
+        else:
+            pytest.fail("memcached never listened")
+        status, found = verdicts(netns, tmp_path, "--probe")
+        assert status == 1
+        findings = found[("198.51.100.7", 11311)]["findings"]
+        assert [f["code"] for f in findings] == ["reachable-not-allowed", "memcached-no-auth"]
+        assert findings[1]["fix"] == "memcached -l 127.0.0.1"
+        (tmp_path / "portside.toml").write_text('[[allow]]\nprocess = "memcached"\n')
+        status, found = verdicts(netns, tmp_path)
+        assert status == 0 and found[("198.51.100.7", 11311)]["allowed"] is True
+    finally:
+        server.terminate()
+        server.wait(10)
