@@ -271,3 +271,14 @@ def test_a_verdict_map_is_unknown_unless_the_rule_cannot_match() -> None:
     assert outcome.fate is Fate.UNKNOWN and "verdict map in 'tcp dport vmap" in outcome.reason
     established_only = text.replace("        tcp dport vmap { 22 : accept, 23 : drop }\n", "")
     assert follow(parse_nft_chains(established_only), Packet("10.0.0.5", 22, "eth0")).fate is Fate.DROP
+
+
+def test_the_fix_for_a_violation_is_a_command() -> None:
+    container = Container(Engine.DOCKER, "c1", "web", "nginx", 80, "172.17.0.2", "running", "docker-proxy",
+                          ContainerSource.API)
+    plain, published = evaluate((listener("0.0.0.0", 8080), listener("0.0.0.0", 3000)._replace(container=container)),
+                                ADDRESSES, (), "", Policy(), {})
+    assert findings_of(plain)[0].fix == ("bind it to 127.0.0.1, or drop it: nft add rule inet filter input tcp dport "
+                                         "8080 drop (or allow it in portside.toml: [[allow]] port = 8080)")
+    assert findings_of(published)[0].fix == ("publish it on loopback only: -p 127.0.0.1:3000:80 (or allow it in "
+                                             "portside.toml)")

@@ -44,14 +44,23 @@ class AuditEntry(NamedTuple):
         return (self.reachability.verdict is Verdict.REACHABLE or reached) and not self.allowed
 
 
+def _unexpose(listener: Listener) -> str:
+    container = listener.container
+    if container is not None:
+        inside = container.container_port or listener.port
+        return f"publish it on loopback only: -p 127.0.0.1:{listener.port}:{inside} (or allow it in portside.toml)"
+    return (f"bind it to 127.0.0.1, or drop it: nft add rule inet filter input tcp dport {listener.port} drop "
+            "(or allow it in portside.toml: [[allow]] port = " + str(listener.port) + ")")
+
+
 def findings_of(entry: AuditEntry) -> tuple[Finding, ...]:
     """The audit's own findings for `entry` (violation, unknown) followed by its risk findings."""
     where = f"{entry.listener.address}:{entry.listener.port}"
     own = []
     if entry.violation:
         own.append(Finding("reachable-not-allowed", Severity.FAULT, f"{where} is reachable ({entry.reachability.reason})",
-                           "bind it to 127.0.0.1, drop it in the firewall, or allow it in portside.toml ([[allow]])"))
-    elif entry.reachability.verdict.value == "unknown":
+                           _unexpose(entry.listener)))
+    elif entry.reachability.verdict is Verdict.UNKNOWN:
         own.append(Finding("reachability-unknown", Severity.WARNING, f"{where}: {entry.reachability.reason}",
                            "run portside audit as root, or simplify the rule named"))
     own.extend(Finding("verify-mismatch", Severity.FAULT, f"{check.address}:{entry.listener.port}: predicted "
