@@ -23,6 +23,7 @@ from portside.errors import (
     LeaseHeld,
     NothingListens,
     PlatformError,
+    PolicyError,
     PoolExhausted,
     PortsideError,
     RefusedError,
@@ -62,8 +63,11 @@ from portside.model import (
 )
 
 if TYPE_CHECKING:
+    import os
     from collections.abc import Generator
 
+    from portside.auditing import AuditEntry, AuditReport
+    from portside.auditing.verdicts import Verdict
     from portside.leasing.pool import PortRange
     from portside.monitor.events import Event, EventKind, Traffic
     from portside.probing.runner import Attempt
@@ -71,6 +75,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Attempt",
+    "AuditEntry",
+    "AuditReport",
     "Connection",
     "ConnectionState",
     "Container",
@@ -97,6 +103,7 @@ __all__ = [
     "Listener",
     "NothingListens",
     "PlatformError",
+    "PolicyError",
     "PoolExhausted",
     "PortRange",
     "PortsideError",
@@ -115,10 +122,12 @@ __all__ = [
     "TcpOutcome",
     "Traffic",
     "UsageError",
+    "Verdict",
     "WaitTimeout",
     "Waited",
     "WhoReport",
     "__version__",
+    "audit",
     "diagnose",
     "diagnose_listen",
     "kill",
@@ -138,6 +147,9 @@ __all__ = [
 
 _LAZY = {
     "Attempt": "portside.probing.runner",
+    "AuditEntry": "portside.auditing",
+    "AuditReport": "portside.auditing",
+    "Verdict": "portside.auditing.verdicts",
     "Event": "portside.monitor.events",
     "EventKind": "portside.monitor.events",
     "Traffic": "portside.monitor.events",
@@ -325,6 +337,25 @@ def diagnose_listen(port: int | str) -> tuple[Finding, ...]:
     from portside.net.addresses import parse_port
 
     return tuple(judge(listen_evidence(parse_port(str(port).strip()))))
+
+
+def audit(*, policy: str | os.PathLike[str] | None = None, probe: bool = False, verify: bool = False) -> AuditReport:
+    """Which TCP listeners other machines can reach (verdict local, reachable, filtered or unknown, with the rule
+    that decides), checked against the TOML policy file `policy` (None: nothing may be reachable beyond
+    loopback); with `probe`, exposed services are asked what they are and risky ones become findings; with `verify`
+    (root), each exposed listener is dialled from a network namespace portside builds and removes, and the measured
+    outcome is set beside the predicted one (`AuditEntry.checks`; a mismatch is a `verify-mismatch` finding)."""
+    from portside.auditing import audit as run
+    from portside.auditing.policy import Policy, parse_policy
+
+    if policy is None:
+        return run(Policy(), probe=probe, verify=verify)
+    try:
+        with open(policy, encoding="utf-8") as file:
+            text = file.read()
+    except (OSError, UnicodeDecodeError) as error:
+        raise PolicyError(f"policy {str(policy)!r} cannot be read: {error}") from None
+    return run(parse_policy(text, str(policy)), probe=probe, verify=verify)
 
 
 def routes() -> tuple[Route, ...]:

@@ -64,6 +64,10 @@ class EngineError(PortsideError):
     parse (exit 1). Inventories turn it into a note."""
 
 
+class PolicyError(UsageError):
+    """An audit policy file that does not parse or holds a key of the wrong kind; the message names the key (exit 2)."""
+
+
 class EmptyPool(UsageError):
     """The requested range has no port left once the kernel's ports are taken out (exit 2)."""
 

@@ -32,7 +32,9 @@ from portside.cli.main import build_parser
 
 FUZZED = ("ls", "who", "kill", "pick", "leases", "release", "wait", "probe", "doctor", "alias", "routes", "proxy",
           "completion", "watch", "export")
-NEVER = ("trust", "run", "exporter")  # exporter serves until stopped
+# exporter serves until stopped; audit --probe/--verify dial every exposed listener, someone else's included:
+# its bad input is in tests/unit/test_usage_errors.py, its runs in namespaces in tests/scenario/test_audit.py
+NEVER = ("trust", "run", "exporter", "audit")
 FORBIDDEN_PORT = "2024"  # someone else's listener on this machine: never named, never dialled
 JUNK = ["", " ", "-", "0", "-1", "+1", "1e3", "1e-400", "nan", "inf", str(2**70), "%", "%%", "%25", "[", "]", "[]",
         "[::1", "::1]", ":", "ünï", "名前", "٠", "\udcff", "x" * 300, "\t", "0x50", "1_000", "a b", ".", "..", "🙂"]

@@ -7,6 +7,9 @@ import json
 
 import pytest
 
+from portside.auditing import AuditEntry, AuditReport, Check
+from portside.auditing.reach import Fate, Outcome
+from portside.auditing.verdicts import Path, Reachability, Verdict
 from portside.cli.environment import Environment
 from portside.cli.render import shapes
 from portside.cli.render.tables import write_json
@@ -104,6 +107,20 @@ CASES = {
         ('{"target":"listen:80","findings":[{"code":"port-in-use","severity":"fault","observed":"held by nginx",'
         '"fix":"stop it"}]}'),
     ),
+    "audit": (
+        shapes.audit_json(AuditReport((AuditEntry(
+            LISTENER._replace(address="0.0.0.0", exposure=Exposure.ALL, reachable_on=("10.0.0.5",)),
+            Reachability(Verdict.FILTERED, (Path("eth0", "10.0.0.5", Outcome(Fate.DROP, reason="policy")),),
+                         "drop by policy"),
+            False, (), (Check("10.0.0.5", Fate.DROP, "timeout"),)),), ("hidden",)), "portside.toml"),
+        ('{"policy":"portside.toml","violations":0,"listeners":[{"listener":{"protocol":"tcp","family":"ipv4",'
+         '"address":"0.0.0.0","port":8000,"dual_stack":false,"exposure":"all","reachable_on":["10.0.0.5"],'
+         '"processes":[' + P_WEB + '],"socket_users":["alice"],"inodes":[777],"accept_queue":0,"backlog":128,"note":null,'
+         '"container":null},"verdict":"filtered","reason":"drop by policy","paths":[{"interface":"eth0",'
+         '"address":"10.0.0.5","fate":"drop","rule":"policy"}],"allowed":false,"violation":false,"verified":[{'
+         '"address":"10.0.0.5","predicted":"drop","measured":"timeout","agrees":true}],"findings":[]}],'
+         '"notes":["hidden"]}'),
+    ),
     "routes": (
         shapes.routes_json((ROUTE,), PROXY, 7355, True),
         ('{"proxy":{"running":true,"port":7355,"https":true,"pid":4242},"routes":[{"name":"app",'
@@ -150,7 +167,7 @@ def test_every_shape_function_has_a_case() -> None:
                                       shapes.kill_json, shapes.wait_json, shapes.probe_json, shapes.doctor_json,
                                       shapes.routes_json, shapes.alias_json, shapes.alias_removed_json, shapes.proxy_json,
                                       shapes.proxy_down_json, shapes.trust_json, shapes.run_json,
-                                      shapes.event_json)}  # watch's events: tests/unit/test_watch_text.py
+                                      shapes.event_json, shapes.audit_json)}  # watch's events: tests/unit/test_watch_text.py
     assert verbs - parts == covered
 
 

@@ -51,6 +51,10 @@ BAD_INPUT = [
     (["wait", "1", "--http", "ok"], "invalid --http status"),
     (["wait", "1", "--http", "200", "--closed"], "not allowed with argument"),
     (["wait", "http://[fe80::5]:80/"], "fe80::5 is link-local: name its interface"),
+    # audit
+    (["audit", "--policy", "/nonexistent/portside.toml"], "policy '/nonexistent/portside.toml' cannot be read"),
+    (["audit", "--json", "--sarif"], "not allowed with argument"),
+    (["audit", "--policy"], "expected one argument"),
     # doctor
     (["doctor"], "doctor needs a TARGET"),
     (["doctor", "80", "--listen", "80"], "not both"),

@@ -31,6 +31,7 @@ from portside.model import (
 )
 
 if TYPE_CHECKING:
+    from portside.auditing import AuditReport
     from portside.monitor.events import Event, Traffic
     from portside.probing.runner import Attempt
     from portside.probing.wait import Waited
@@ -349,4 +350,28 @@ def event_json(event: Event) -> Json:
         "before": None if event.before is None else listener_json(event.before),
         "traffic": None if event.traffic is None else traffic_json(event.traffic),
         "note": event.note,
+    }
+
+
+def audit_json(report: AuditReport, policy: str | None) -> Json:
+    """`portside audit --json`: each listener's verdict, paths, policy decision and findings."""
+    from portside.auditing import findings_of
+
+    return {
+        "policy": policy,
+        "violations": len(report.violations),
+        "listeners": [{
+            "listener": listener_json(entry.listener),
+            "verdict": entry.reachability.verdict.value,
+            "reason": entry.reachability.reason,
+            "paths": [{"interface": path.interface, "address": path.address, "fate": path.outcome.fate.value,
+                       "rule": path.outcome.said()} for path in entry.reachability.paths],
+            "allowed": entry.allowed,
+            "violation": entry.violation,
+            "verified": [{"address": c.address, "predicted": c.predicted.value, "measured": c.measured,
+                          "agrees": c.agrees} for c in entry.checks],
+            "findings": [{"code": f.code, "severity": f.severity.value, "observed": f.observed, "fix": f.fix}
+                         for f in findings_of(entry)],
+        } for entry in report.entries],
+        "notes": list(report.notes),
     }

@@ -1,0 +1,162 @@
+"""`audit()`: which listeners other machines can reach, what they are, and whether the policy allows it.
+
+Adapters read the listeners, the interface addresses and the firewall; the pure core
+(chains, reach, verdicts, risks, policy) judges; front ends render `AuditReport`.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Mapping
+from typing import NamedTuple
+
+from portside.auditing.chains import Chain
+from portside.auditing.policy import Policy, allows
+from portside.auditing.reach import Fate
+from portside.auditing.risks import risks
+from portside.auditing.verdicts import Reachability, Verdict, destinations, judge, predict
+from portside.model import Finding, InterfaceAddress, Listener, Protocol, Severity
+
+
+class Check(NamedTuple):
+    """`--verify`: a connect to `address` from portside's own namespace, predicted beside measured."""
+
+    address: str
+    predicted: Fate
+    measured: str  # connected, refused, timeout, unreachable
+
+    @property
+    def agrees(self) -> bool:
+        expected = {Fate.ACCEPT: ("connected",), Fate.DROP: ("timeout",), Fate.REJECT: ("refused", "unreachable")}
+        return self.predicted is Fate.UNKNOWN or self.measured in expected[self.predicted]
+
+
+class AuditEntry(NamedTuple):
+    listener: Listener
+    reachability: Reachability
+    allowed: bool
+    findings: tuple[Finding, ...]
+    checks: tuple[Check, ...] = ()
+
+    @property
+    def violation(self) -> bool:
+        reached = any(check.measured == "connected" for check in self.checks)
+        return (self.reachability.verdict is Verdict.REACHABLE or reached) and not self.allowed
+
+
+def _unexpose(listener: Listener) -> str:
+    container = listener.container
+    if container is not None:
+        inside = container.container_port or listener.port
+        return f"publish it on loopback only: -p 127.0.0.1:{listener.port}:{inside} (or allow it in portside.toml)"
+    return (f"bind it to 127.0.0.1, or drop it: nft add rule inet filter input tcp dport {listener.port} drop "
+            "(or allow it in portside.toml: [[allow]] port = " + str(listener.port) + ")")
+
+
+def findings_of(entry: AuditEntry) -> tuple[Finding, ...]:
+    """The audit's own findings for `entry` (violation, unknown) followed by its risk findings."""
+    where = f"{entry.listener.address}:{entry.listener.port}"
+    own = []
+    if entry.violation:
+        own.append(Finding("reachable-not-allowed", Severity.FAULT, f"{where} is reachable ({entry.reachability.reason})",
+                           _unexpose(entry.listener)))
+    elif entry.reachability.verdict is Verdict.UNKNOWN:
+        own.append(Finding("reachability-unknown", Severity.WARNING, f"{where}: {entry.reachability.reason}",
+                           "run portside audit as root, or simplify the rule named"))
+    own.extend(Finding("verify-mismatch", Severity.FAULT, f"{check.address}:{entry.listener.port}: predicted "
+                       f"{check.predicted.value}, but a connect from outside was {check.measured}",
+                       "report it: portside's reading of the firewall is wrong here")
+               for check in entry.checks if not check.agrees)
+    return (*own, *entry.findings)
+
+
+class AuditReport(NamedTuple):
+    entries: tuple[AuditEntry, ...]
+    notes: tuple[str, ...]
+
+    @property
+    def violations(self) -> tuple[AuditEntry, ...]:
+        return tuple(entry for entry in self.entries if entry.violation)
+
+
+def _interfaces() -> tuple[InterfaceAddress, ...]:
+    from portside.inventory._linux import interfaces
+
+    return interfaces(dict(socket.if_nameindex()))
+
+
+def _heard(listener: Listener) -> tuple[str | None, dict[str, object]]:
+    from portside.net.addresses import parse_target
+    from portside.probing.runner import probe
+
+    host = "127.0.0.1" if listener.address in ("0.0.0.0", "::") else listener.address
+    target = f"[{host}]:{listener.port}" if ":" in host else f"{host}:{listener.port}"
+    for attempt in probe(parse_target(target)):
+        if attempt.protocol is not None:
+            return attempt.protocol, attempt.details
+    return None, {}
+
+
+def evaluate(listeners: tuple[Listener, ...], addresses: tuple[InterfaceAddress, ...],
+             chains: tuple[Chain, ...] | None, unread: str, policy: Policy,
+             heard: dict[int, tuple[str | None, dict[str, object]]],
+             routes: Mapping[str, str] | None = None) -> tuple[AuditEntry, ...]:
+    """The audit of `listeners` given what was read (pure): verdicts, policy and risks."""
+    entries = []
+    for listener in listeners:
+        reach = judge(listener, addresses, chains, unread, routes)
+        names = tuple(p.name for p in listener.processes)
+        container = listener.container.name if listener.container is not None else None
+        via = tuple(sorted({p.interface for p in reach.paths if p.outcome.fate.value == "accept"}))
+        allowed = any(allows(entry, listener.port, names, container, via) for entry in policy.allow)
+        protocol, details = heard.get(listener.port, (None, {}))
+        findings = risks(listener, protocol, details) if reach.verdict is not Verdict.LOCAL else ()
+        entries.append(AuditEntry(listener, reach, allowed, findings))
+    return tuple(entries)
+
+
+def verified(entries: tuple[AuditEntry, ...], addresses: tuple[InterfaceAddress, ...],
+             chains: tuple[Chain, ...] | None, routes: Mapping[str, str]) -> tuple[AuditEntry, ...]:
+    """`entries` with `checks`: each exposed listener dialled on each of its addresses from a namespace of our own."""
+    from portside.auditing._verify import dial_from_outside
+
+    targets = [(target.address, entry.listener.port) for entry in entries
+               if entry.reachability.verdict is not Verdict.LOCAL
+               for target in destinations(entry.listener, addresses)]
+    if not targets:
+        return entries
+    interface, measured = dial_from_outside(sorted(set(targets)))
+    checked = []
+    for entry in entries:
+        checks = tuple(
+            Check(target.address, predict(entry.listener, target.address, interface, chains, routes).fate
+                  if chains is not None else Fate.UNKNOWN, measured[(target.address, entry.listener.port)])
+            for target in destinations(entry.listener, addresses)
+        ) if entry.reachability.verdict is not Verdict.LOCAL else ()
+        checked.append(entry._replace(checks=checks))
+    return tuple(checked)
+
+
+def audit(policy: Policy | None = None, *, probe: bool = False, verify: bool = False) -> AuditReport:
+    """Audit every TCP listener of this network namespace against `policy` (None: nothing beyond loopback)."""
+    from portside.auditing._firewall import read_chains
+    from portside.auditing._route import out_interface
+    from portside.inventory import inventory
+
+    found = inventory(protocols=(Protocol.TCP,))
+    listeners = tuple(sorted(found.listeners, key=lambda item: (item.port, item.address)))
+    chains, unread = read_chains()
+    addresses = _interfaces()
+    heard: dict[int, tuple[str | None, dict[str, object]]] = {}
+    if probe:
+        for listener in listeners:
+            if judge(listener, addresses, chains, unread).verdict is not Verdict.LOCAL:
+                heard[listener.port] = _heard(listener)
+    routes = {}
+    for listener in listeners:
+        inside = listener.container.container_address if listener.container is not None else None
+        if inside and (device := out_interface(inside)) is not None:
+            routes[inside] = device
+    notes = (*found.notes, *([unread] if unread else []))
+    entries = evaluate(listeners, addresses, chains, unread, policy or Policy(), heard, routes)
+    return AuditReport(verified(entries, addresses, chains, routes) if verify else entries, notes)

@@ -1,0 +1,151 @@
+"""Follow one new TCP connection through the firewall's chains and say what happens to it. Pure.
+
+A packet from another machine meets, in priority order, every base chain of the hooks on
+its path (prerouting then input for a host socket; prerouting then forward for a port
+DNAT'd to a container). In each chain the first rule whose matches all hold decides:
+accept ends that chain (the next base chain still sees the packet), drop and reject end
+the path, jump/goto enter a regular chain, return leaves one; falling off a base chain
+applies its policy. A match portside cannot evaluate (a source address, a mark, an
+unknown expression) makes the answer `unknown` if that rule could decide, never a guess.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import ipaddress
+from enum import StrEnum
+from typing import NamedTuple
+
+from portside.auditing.chains import Chain, Match, Rule
+
+
+class Fate(StrEnum):
+    ACCEPT = "accept"
+    DROP = "drop"
+    REJECT = "reject"
+    UNKNOWN = "unknown"
+
+
+class Packet(NamedTuple):
+    """A new TCP connection arriving on `iif` for `daddr`:`dport` (`oif` set on the forward path)."""
+
+    daddr: str
+    dport: int
+    iif: str
+    oif: str | None = None
+    dnat: bool = False
+
+
+class Outcome(NamedTuple):
+    fate: Fate
+    rule: Rule | None = None
+    chain: Chain | None = None
+    reason: str = ""
+
+    def said(self) -> str:
+        """The rule or policy that decided, as a person reads it (for `unknown`, why it could not be told)."""
+        if self.fate is Fate.UNKNOWN and self.reason:
+            return self.reason
+        if self.rule is not None:
+            return f"{self.rule.location}: {self.rule.text}"
+        if self.chain is not None:
+            return f"{self.chain.location}: policy {self.chain.policy}"
+        return self.reason
+
+
+def _port_in(value: str, port: int) -> bool | None:
+    low, _, high = value.partition("-" if "-" in value else ":")
+    if not low.isdigit() or (high and not high.isdigit()):
+        return None
+    return int(low) <= port <= int(high or low)
+
+
+def _address_in(value: str, address: str) -> bool | None:
+    try:
+        return ipaddress.ip_address(address) in ipaddress.ip_network(value, strict=False)
+    except ValueError:
+        return None
+
+
+def _any(results: list[bool | None]) -> bool | None:
+    return True if True in results else (None if None in results else False)
+
+
+def holds(match: Match, packet: Packet) -> bool | None:
+    """True, False, or None when this match cannot be evaluated for `packet`."""
+    found: bool | None
+    if match.field == "dport":
+        found = _any([_port_in(value, packet.dport) for value in match.values])
+    elif match.field == "daddr":
+        found = _any([_address_in(value, packet.daddr) for value in match.values])
+    elif match.field == "iif":
+        found = any(fnmatch.fnmatchcase(packet.iif, value.replace("\\*", "*")) for value in match.values)
+    elif match.field == "oif":
+        found = None if packet.oif is None else any(fnmatch.fnmatchcase(packet.oif, v) for v in match.values)
+    elif match.field == "ct":
+        states = set(match.values)
+        found = "new" in states or (None if states - {"new", "established", "related", "invalid", "untracked"} else False)
+    elif match.field == "l4":
+        found = bool({"tcp", "6"} & set(match.values))
+    else:
+        return None
+    return None if found is None else found != match.negated
+
+
+def _rule_holds(rule: Rule, packet: Packet, families: frozenset[int]) -> bool | None:
+    version = ipaddress.ip_address(packet.daddr).version
+    if version not in families or any(m.version not in (None, version) for m in rule.matches):
+        return False
+    results = [holds(match, packet) for match in rule.matches]
+    if False in results:
+        return False
+    return None if None in results or rule.unread else True
+
+
+def _walk(chain: Chain, chains: dict[tuple[str, str, str], Chain], packet: Packet, depth: int = 0) -> Outcome | None:
+    """The verdict `chain` gives (None: it returned or fell through without one)."""
+    if depth > 32:
+        return Outcome(Fate.UNKNOWN, reason=f"jumps nest deeper than 32 chains from {chain.location}")
+    for rule in chain.rules:
+        if rule.verdict is None:
+            if " vmap " in f" {rule.text} " and _rule_holds(rule, packet, chain.families) is not False:
+                return Outcome(Fate.UNKNOWN, rule, chain, f"{rule.location}: portside cannot evaluate the verdict "
+                                                          f"map in {rule.text!r}")
+            continue
+        held = _rule_holds(rule, packet, chain.families)
+        if held is False:
+            continue
+        if held is None:
+            return Outcome(Fate.UNKNOWN, rule, chain, f"{rule.location}: portside cannot evaluate {rule.text!r}")
+        if rule.verdict in ("accept", "drop", "reject"):
+            return Outcome(Fate(rule.verdict), rule, chain)
+        if rule.verdict == "return":
+            return None
+        if rule.verdict in ("jump", "goto"):
+            called = chains.get((chain.source, chain.table + "/" + chain.family, str(rule.target)))
+            if called is None:
+                return Outcome(Fate.UNKNOWN, rule, chain, f"{rule.location}: chain {rule.target} was not read")
+            result = _walk(called, chains, packet, depth + 1)
+            if result is not None or rule.verdict == "goto":
+                return result
+    return None
+
+
+def follow(chains: tuple[Chain, ...], packet: Packet) -> Outcome:
+    """What the firewall does with `packet`: the first drop/reject/unknown on its path, else accept."""
+    by_name = {(c.source, c.table + "/" + c.family, c.name): c for c in chains}
+    hooks = ("prerouting", "forward") if packet.dnat else ("prerouting", "input")
+    version = ipaddress.ip_address(packet.daddr).version
+    path = sorted((c for c in chains if c.hook in hooks and version in c.families),
+                  key=lambda c: (hooks.index(str(c.hook)), c.priority))
+    last = Outcome(Fate.ACCEPT, reason="no rule on the path stops it")
+    for chain in path:
+        result = _walk(chain, by_name, packet)
+        if result is None:
+            if chain.policy != "accept":
+                return Outcome(Fate.DROP if chain.policy == "drop" else Fate.UNKNOWN, None, chain)
+            continue
+        if result.fate is not Fate.ACCEPT:
+            return result
+        last = result
+    return last

@@ -1,0 +1,95 @@
+"""Reachability of one listener from other machines: local, reachable, filtered or unknown. Pure.
+
+The addresses a listener answers on (its own, or every address of its family for a
+wildcard) are paired with every non-loopback interface a packet can arrive on; each
+pair is followed through the firewall (reach.py). A container's published port is
+followed on its DNAT path (prerouting, forward) to the container's address and port, as
+the host's input chain never sees it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping
+from enum import StrEnum
+from typing import NamedTuple
+
+from portside.auditing.chains import Chain
+from portside.auditing.reach import Fate, Outcome, Packet, follow
+from portside.model import Family, InterfaceAddress, Listener
+
+
+class Verdict(StrEnum):
+    LOCAL = "local"
+    REACHABLE = "reachable"
+    FILTERED = "filtered"
+    UNKNOWN = "unknown"
+
+
+class Path(NamedTuple):
+    """A packet arriving on `interface` for `address` and what the firewall does with it."""
+
+    interface: str
+    address: str
+    outcome: Outcome
+
+
+class Reachability(NamedTuple):
+    verdict: Verdict
+    paths: tuple[Path, ...]
+    reason: str
+
+
+def _loopback(address: str) -> bool:
+    return ipaddress.ip_address(address.split("%")[0]).is_loopback
+
+
+def destinations(listener: Listener, addresses: tuple[InterfaceAddress, ...]) -> tuple[InterfaceAddress, ...]:
+    """The non-loopback addresses of this machine on which `listener` accepts connections."""
+    if listener.address in ("0.0.0.0", "::"):
+        families = {listener.family} | ({Family.IPV4} if listener.dual_stack else set())
+        return tuple(a for a in addresses if a.family in families and not _loopback(a.address))
+    if _loopback(listener.address):
+        return ()
+    return tuple(a for a in addresses if a.address == listener.address.split("%")[0])
+
+
+def judge(listener: Listener, addresses: tuple[InterfaceAddress, ...], chains: tuple[Chain, ...] | None,
+          unread: str = "", routes: Mapping[str, str] | None = None) -> Reachability:
+    """The verdict for `listener`; `chains` None means the firewall could not be read (`unread` says why);
+    `routes` names the interface each container address is routed through (the forward path's oif)."""
+    targets = destinations(listener, addresses)
+    if not targets:
+        return Reachability(Verdict.LOCAL, (), "bound to loopback only" if _loopback(listener.address)
+                            else "no address of this machine beyond loopback")
+    if chains is None:
+        return Reachability(Verdict.UNKNOWN, (), unread or "the firewall could not be read")
+    interfaces = sorted({a.interface for a in addresses if not _loopback(a.address)})
+    return _summarise(tuple(
+        Path(interface, target.address, predict(listener, target.address, interface, chains, routes))
+        for target in targets for interface in interfaces
+    ))
+
+
+def predict(listener: Listener, address: str, interface: str, chains: tuple[Chain, ...],
+            routes: Mapping[str, str] | None = None) -> Outcome:
+    """What the firewall does with a new connection to `address`:`listener.port` arriving on `interface`."""
+    container = listener.container
+    if container is not None and container.container_address and container.container_port:
+        packet = Packet(container.container_address, container.container_port, interface,
+                        (routes or {}).get(container.container_address), dnat=True)
+    else:
+        packet = Packet(address, listener.port, interface)
+    return follow(chains, packet)
+
+
+def _summarise(paths: tuple[Path, ...]) -> Reachability:
+    fates = {path.outcome.fate for path in paths}
+    if Fate.ACCEPT in fates:
+        open_ = [f"{p.address} via {p.interface}" for p in paths if p.outcome.fate is Fate.ACCEPT]
+        return Reachability(Verdict.REACHABLE, paths, "accepted: " + ", ".join(open_))
+    if Fate.UNKNOWN in fates:
+        first = next(p for p in paths if p.outcome.fate is Fate.UNKNOWN)
+        return Reachability(Verdict.UNKNOWN, paths, first.outcome.said())
+    stops = dict.fromkeys(f"{p.outcome.fate.value} by {p.outcome.said()}" for p in paths)
+    return Reachability(Verdict.FILTERED, paths, "; ".join(stops))

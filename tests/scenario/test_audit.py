@@ -1,0 +1,288 @@
+"""`portside audit` in a namespace with a veth to a "lan" namespace: every verdict against a real connection.
+
+The netns fixture's namespace plays the host (198.51.100.7 and 2001:db8::7 on v0); its
+peer plays the LAN (198.51.100.8 on v1). Listeners bind every address, the veth address
+and loopback; real nftables and iptables-legacy rules sit between; each verdict portside
+gives must match what a connect from the lan namespace does.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from engines import Docker
+from support import SRC, Held, Namespace, needs, start_holder, stop_holder
+
+DIAL = """
+import socket, sys
+s = socket.socket(socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET)
+s.settimeout(0.5)
+try:
+    s.connect((sys.argv[1], int(sys.argv[2])))
+    print("connected")
+except socket.timeout:
+    print("timeout")
+except OSError:
+    print("refused")
+"""
+
+
+@pytest.fixture
+def lan(netns: Namespace) -> Iterator[Namespace]:
+    """The peer namespace, addressed and up, to dial from."""
+    peer = f"{netns.name}-peer"
+    for command in (["link", "set", "lo", "up"], ["addr", "add", "198.51.100.8/24", "dev", "v1"],
+                    ["addr", "add", "2001:db8::8/64", "dev", "v1", "nodad"], ["link", "set", "v1", "up"]):
+        subprocess.run(["ip", "-n", peer, *command], check=True)
+    yield Namespace(peer, "198.51.100.8")
+
+
+@pytest.fixture
+def holders(netns: Namespace) -> Iterator[list[Held]]:
+    started: list[Held] = []
+    yield started
+    for held in started:
+        stop_holder(held)
+
+
+def hold(started: list[Held], ns: Namespace, *specs: str) -> Held:
+    held = start_holder(list(specs), prefix=ns.prefix())
+    started.append(held)
+    return held
+
+
+def dial(lan: Namespace, address: str, port: int) -> str:
+    return subprocess.run([*lan.prefix(), sys.executable, "-c", DIAL, address, str(port)], capture_output=True,
+                          text=True, check=True, timeout=10).stdout.strip()
+
+
+def audit(ns: Namespace, cwd: Path, *argv: str, prefix: list[str] | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": SRC}
+    return subprocess.run([*ns.prefix(), *(prefix or []), sys.executable, "-m", "portside", "audit", *argv],
+                          capture_output=True, text=True, check=False, cwd=cwd, env=env, timeout=60)
+
+
+def verdicts(ns: Namespace, cwd: Path, *argv: str) -> tuple[int, dict[tuple[str, int], dict]]:  # type: ignore[type-arg]
+    done = audit(ns, cwd, "--json", *argv)
+    assert done.returncode in (0, 1), done.stderr
+    report = json.loads(done.stdout)
+    return done.returncode, {(e["listener"]["address"], e["listener"]["port"]): e for e in report["listeners"]}
+
+
+def nft(ns: Namespace, script: str) -> None:
+    subprocess.run([*ns.prefix(), "nft", "-f", "-"], input=script, text=True, check=True)
+
+
+def assert_matches_the_wire(ns: Namespace, lan: Namespace, cwd: Path, listeners: dict[tuple[str, int], str]) -> None:
+    """Each listener's verdict is `expected`, and a connect from the lan says the same."""
+    _, found = verdicts(ns, cwd)
+    for (address, port), expected in listeners.items():
+        entry = found[(address, port)]
+        assert entry["verdict"] == expected, (address, port, entry)
+        dialled = "198.51.100.7" if address in ("0.0.0.0", "::", "127.0.0.1") else address
+        measured = dial(lan, dialled, port)
+        assert (measured == "connected") == (expected == "reachable"), (address, port, measured, entry)
+
+
+def test_verdicts_match_real_connections_under_drop_reject_accept_before_drop_and_interfaces(
+        netns: Namespace, lan: Namespace, holders: list[Held], tmp_path: Path) -> None:
+    needs("nft")
+    every = hold(holders, netns, "tcp:0.0.0.0:0", "tcp:0.0.0.0:0", "tcp:0.0.0.0:0", "tcp:0.0.0.0:0",
+                 "tcp:0.0.0.0:0", "tcp:0.0.0.0:0")
+    veth = hold(holders, netns, "tcp:198.51.100.7:0")
+    loop = hold(holders, netns, "tcp:127.0.0.1:0")
+    dual = hold(holders, netns, "tcp:[::]:0:dual")
+    open_, dropped, rejected, allowed, scoped_here, scoped_elsewhere = every.ports
+    listeners = {("0.0.0.0", port): "reachable" for port in every.ports}
+    listeners |= {("198.51.100.7", veth.port): "reachable", ("127.0.0.1", loop.port): "local",
+                  ("::", dual.port): "reachable"}
+    assert_matches_the_wire(netns, lan, tmp_path, listeners)  # no ruleset at all
+    nft(netns, f"""
+table inet audittest {{
+    chain input {{
+        type filter hook input priority 0; policy drop;
+        iif "lo" accept
+        ct state established,related accept
+        tcp dport {dropped} drop
+        tcp dport {rejected} reject with tcp reset
+        tcp dport {{ {allowed}, {open_}, {veth.port}, {dual.port}, {scoped_elsewhere} }} accept
+        iifname "v0" tcp dport {scoped_here} accept
+        iifname "v9" tcp dport {scoped_elsewhere} drop
+    }}
+}}
+""")
+    listeners |= {("0.0.0.0", dropped): "filtered", ("0.0.0.0", rejected): "filtered"}
+    assert_matches_the_wire(netns, lan, tmp_path, listeners)
+    _, found = verdicts(netns, tmp_path)
+    assert f"reject by table inet audittest chain input: tcp dport {rejected} reject" in found[("0.0.0.0", rejected)][
+        "reason"]
+    assert found[("127.0.0.1", loop.port)]["reason"] == "bound to loopback only"
+
+
+def test_iptables_legacy_policy_drop_and_accept(netns: Namespace, lan: Namespace, holders: list[Held],
+                                                tmp_path: Path) -> None:
+    needs("iptables-legacy", "iptables-legacy-save")
+    held = hold(holders, netns, "tcp:0.0.0.0:0", "tcp:0.0.0.0:0")
+    accepted, dropped = held.ports
+    for rule in (["-P", "INPUT", "DROP"], ["-A", "INPUT", "-i", "lo", "-j", "ACCEPT"],
+                 ["-A", "INPUT", "-p", "tcp", "-m", "conntrack", "--ctstate", "ESTABLISHED,RELATED", "-j", "ACCEPT"],
+                 ["-A", "INPUT", "-p", "tcp", "--dport", str(accepted), "-j", "ACCEPT"]):
+        subprocess.run([*netns.prefix(), "iptables-legacy", *rule], check=True)
+    assert_matches_the_wire(netns, lan, tmp_path, {("0.0.0.0", accepted): "reachable",
+                                                   ("0.0.0.0", dropped): "filtered"})
+    _, found = verdicts(netns, tmp_path)
+    assert "iptables-legacy table filter chain INPUT: policy drop" in found[("0.0.0.0", dropped)]["reason"]
+
+
+def test_policy_gate_exits_1_on_what_is_not_allowed_0_when_clean_2_for_a_bad_policy(
+        netns: Namespace, holders: list[Held], tmp_path: Path) -> None:
+    held = hold(holders, netns, "tcp:0.0.0.0:0", "tcp:127.0.0.1:0")
+    status, found = verdicts(netns, tmp_path)
+    assert status == 1 and found[("0.0.0.0", held.port)]["violation"] is True
+    (tmp_path / "portside.toml").write_text(f"[[allow]]\nport = {held.port}\ninterface = \"v0\"\n")
+    status, found = verdicts(netns, tmp_path)
+    assert status == 0 and found[("0.0.0.0", held.port)]["allowed"] is True
+    other = tmp_path / "other.toml"
+    other.write_text('[[allow]]\nprocess = "nginx"\n')
+    assert verdicts(netns, tmp_path, "--policy", str(other))[0] == 1
+    other.write_text("[[allow]]\nport = 'http'\n")
+    done = audit(netns, tmp_path, "--policy", str(other))
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.strip().endswith("allow[0].port: expected a port number 1-65535 or a list of them, got 'http'")
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.skipif(shutil.which("setpriv") is None, reason="needs setpriv to run as nobody")
+def test_a_non_root_run_says_unknown_and_why(netns: Namespace, holders: list[Held], tmp_path: Path) -> None:
+    needs("nft")
+    held = hold(holders, netns, "tcp:0.0.0.0:0")
+    tmp_path.chmod(0o755)
+    done = audit(netns, tmp_path, "--json", prefix=["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"])
+    entry = next(e for e in json.loads(done.stdout)["listeners"] if e["listener"]["port"] == held.port)
+    assert entry["verdict"] == "unknown" and "nft rules could not be read" in entry["reason"]
+    assert done.returncode == 0  # unknown is not a violation; the reason is in the output
+
+
+def test_redis_without_password_and_node_inspect_on_the_veth_address_are_named_with_fixes(
+        netns: Namespace, lan: Namespace, tmp_path: Path) -> None:
+    needs("redis-server", "node")
+    redis = subprocess.Popen([*netns.prefix(), "redis-server", "--port", "16379", "--bind", "198.51.100.7",
+                              "--protected-mode", "no", "--save", "", "--appendonly", "no"],
+                             stdout=subprocess.DEVNULL, cwd=tmp_path)
+    node = subprocess.Popen([*netns.prefix(), "node", "--inspect=198.51.100.7:19229", "-e", "setTimeout(()=>{},60000)"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for port in (16379, 19229):
+            for _ in range(100):
+                if dial(lan, "198.51.100.7", port) == "connected":
+                    break
+            else:
+                pytest.fail(f"nothing listens on 198.51.100.7:{port}")
+        status, found = verdicts(netns, tmp_path, "--probe")
+        assert status == 1
+        assert [(f["code"], f["fix"]) for f in found[("198.51.100.7", 16379)]["findings"]][1:] == [
+            ("redis-no-auth", "in redis.conf: bind 127.0.0.1 -::1 (and requirepass), or redis-server --bind 127.0.0.1")]
+        assert [f["code"] for f in found[("198.51.100.7", 19229)]["findings"]] == [
+            "reachable-not-allowed", "debugger-exposed"]
+    finally:
+        for proc in (redis, node):
+            proc.terminate()
+            proc.wait(10)
+
+
+def test_sarif_output_validates_against_the_2_1_0_schema(netns: Namespace, holders: list[Held], tmp_path: Path) -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+    held = hold(holders, netns, "tcp:0.0.0.0:0")
+    (tmp_path / "portside.toml").write_text('[[allow]]\nprocess = "nginx"\n')
+    done = audit(netns, tmp_path, "--sarif")
+    assert done.returncode == 1, done.stderr
+    sarif = json.loads(done.stdout)
+    schema = json.loads((Path(__file__).parents[1] / "data" / "sarif-schema-2.1.0.json").read_text())
+    jsonschema.Draft4Validator(schema).validate(sarif)
+    (result,) = (r for r in sarif["runs"][0]["results"] if f":{held.port}" in r["locations"][0]["logicalLocations"][0]["name"])
+    assert result["ruleId"] == "reachable-not-allowed" and result["level"] == "error"
+    assert result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "portside.toml"
+
+
+def test_a_docker_port_published_on_every_address_is_reachable_despite_a_host_input_drop(docker_engine: Docker) -> None:
+    needs("nft")
+    lan = Namespace(f"ps-lan-{uuid.uuid4().hex[:8]}", "203.0.113.2")
+    subprocess.run(["ip", "netns", "add", lan.name], check=True)
+    try:
+        subprocess.run(["ip", "link", "add", "va", "netns", docker_engine.netns, "type", "veth", "peer", "name", "vb",
+                        "netns", lan.name], check=True)
+        for where, command in ((docker_engine.netns, ["addr", "add", "203.0.113.1/24", "dev", "va"]),
+                               (docker_engine.netns, ["link", "set", "va", "up"]), (lan.name, ["link", "set", "lo", "up"]),
+                               (lan.name, ["addr", "add", "203.0.113.2/24", "dev", "vb"]),
+                               (lan.name, ["link", "set", "vb", "up"])):
+            subprocess.run(["ip", "-n", where, *command], check=True)
+        docker_engine.run("auditweb", "18090:8080", "busybox", "httpd", "-f", "-p", "8080", "-h", "/www")
+        subprocess.run(docker_engine.inside("nft", "-f", "-"), check=True, text=True, input=(
+            "table inet audithost {\n chain input {\n  type filter hook input priority 0; policy accept;\n"
+            "  tcp dport 18090 drop\n }\n}\n"))
+        for _ in range(50):
+            if dial(lan, "203.0.113.1", 18090) == "connected":
+                break
+        else:
+            pytest.fail("the published port never answered from the lan namespace")
+        done = docker_engine.portside("audit", "--json")
+        assert done.status == 1, done.stderr
+        entries = [e for e in done.json()["listeners"] if e["listener"]["port"] == 18090]
+        assert entries and all(e["verdict"] == "reachable" for e in entries), entries
+        assert all(e["listener"]["container"]["name"] == "auditweb" for e in entries)
+    finally:
+        docker_engine.remove("auditweb")
+        subprocess.run(docker_engine.inside("nft", "delete", "table", "inet", "audithost"), check=False)
+        subprocess.run(["ip", "netns", "del", lan.name], check=False)
+
+
+def test_verify_dials_from_a_namespace_of_its_own_and_agrees_with_the_prediction(
+        netns: Namespace, holders: list[Held], tmp_path: Path) -> None:
+    needs("nft")
+    held = hold(holders, netns, "tcp:0.0.0.0:0", "tcp:0.0.0.0:0", "tcp:198.51.100.7:0", "tcp:127.0.0.1:0")
+    open_, dropped, rejected, loop = held.ports
+    nft(netns, f"table inet audittest {{\n chain input {{\n  type filter hook input priority 0; policy accept;\n"
+               f"  tcp dport {dropped} drop\n  tcp dport {rejected} reject with tcp reset\n }}\n}}\n")
+    began = time.monotonic()
+    _, found = verdicts(netns, tmp_path, "--verify")
+    assert time.monotonic() - began < 5
+    measured = {port: {(c["address"], c["measured"], c["agrees"]) for c in found[(address, port)]["verified"]}
+                for address, port in ((("0.0.0.0", open_), ("0.0.0.0", dropped), ("198.51.100.7", rejected)))}
+    assert measured == {open_: {("198.51.100.7", "connected", True)}, dropped: {("198.51.100.7", "timeout", True)},
+                        rejected: {("198.51.100.7", "refused", True)}}
+    assert found[("127.0.0.1", loop)]["verified"] == []
+    assert not any(f["code"] == "verify-mismatch" for e in found.values() for f in e["findings"])
+    names = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=True).stdout
+    assert "psv-" not in names  # its namespace is gone
+
+
+def test_memcached_on_the_veth_address_is_named_with_its_fix(netns: Namespace, lan: Namespace, tmp_path: Path) -> None:
+    needs("memcached")
+    server = subprocess.Popen([*netns.prefix(), "memcached", "-u", "nobody", "-l", "198.51.100.7", "-p", "11311",
+                               "-U", "0"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            if dial(lan, "198.51.100.7", 11311) == "connected":
+                break
+        else:
+            pytest.fail("memcached never listened")
+        status, found = verdicts(netns, tmp_path, "--probe")
+        assert status == 1
+        findings = found[("198.51.100.7", 11311)]["findings"]
+        assert [f["code"] for f in findings] == ["reachable-not-allowed", "memcached-no-auth"]
+        assert findings[1]["fix"] == "memcached -l 127.0.0.1"
+        (tmp_path / "portside.toml").write_text('[[allow]]\nprocess = "memcached"\n')
+        status, found = verdicts(netns, tmp_path)
+        assert status == 0 and found[("198.51.100.7", 11311)]["allowed"] is True
+    finally:
+        server.terminate()
+        server.wait(10)
