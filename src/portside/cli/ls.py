@@ -14,7 +14,7 @@ from portside.cli.environment import Environment
 from portside.cli.render.shapes import inventory_text
 from portside.cli.render.tables import write_notes, write_table
 from portside.inventory import elsewhere_notes
-from portside.inventory.selection import Selection, select
+from portside.inventory.selection import Selection, protocols, select
 from portside.model import Connection, ForeignListener, Inventory, Listener, Protocol
 from portside.net.addresses import bracketed, host_port, parse_port
 
@@ -39,14 +39,6 @@ def _pid(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not a process id (a positive whole number)")
     return int(text)
-
-
-def _protocols(args: argparse.Namespace) -> tuple[Protocol, ...]:
-    if args.tcp and not args.udp:
-        return (Protocol.TCP,)
-    if args.udp and not args.tcp:
-        return (Protocol.UDP,)
-    return (Protocol.TCP, Protocol.UDP)
 
 
 def _owners(item: Listener | Connection) -> tuple[str, str, str]:
@@ -111,11 +103,11 @@ def run(args: argparse.Namespace, env: Environment) -> int:
         exposed_only=args.exposed,
     )
     found: Inventory = select(
-        portside.take_inventory(protocols=_protocols(args), connections=args.connections, backend=args.backend,
+        portside.take_inventory(protocols=protocols(tcp=args.tcp, udp=args.udp), connections=args.connections, backend=args.backend,
                                 namespaces=args.namespaces),
         selection,
     )
-    if selection.ports and Protocol.TCP in _protocols(args):
+    if selection.ports and Protocol.TCP in protocols(tcp=args.tcp, udp=args.udp):
         missing = sorted(selection.ports - {item.port for item in found.listeners})
         found = found._replace(notes=found.notes + elsewhere_notes(missing))
     if args.json:

@@ -14,7 +14,7 @@ import json
 import portside
 from portside.cli.environment import Environment
 from portside.errors import UsageError
-from portside.model import Protocol
+from portside.inventory.selection import protocols
 from portside.net.durations import parse_duration
 
 
@@ -39,14 +39,6 @@ def _count(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not a count of events (a positive whole number)")
     return int(text)
-
-
-def _protocols(args: argparse.Namespace) -> tuple[Protocol, ...]:
-    if args.tcp and not args.udp:
-        return (Protocol.TCP,)
-    if args.udp and not args.tcp:
-        return (Protocol.UDP,)
-    return (Protocol.TCP, Protocol.UDP)
 
 
 def _fileno(stream: object) -> int | None:
@@ -75,7 +67,7 @@ def run(args: argparse.Namespace, env: Environment) -> int:
         from portside.tui.app import run_app
 
         return run_app(interval=interval, exposed=args.exposed, traffic=not args.no_traffic,
-                       protocols=_protocols(args), duration=duration)
+                       protocols=protocols(tcp=args.tcp, udp=args.udp), duration=duration)
     return _stream(args, env, interval, duration, exec_timeout)
 
 
@@ -95,7 +87,7 @@ def _stream(args: argparse.Namespace, env: Environment, interval: float, duratio
         hook = Hook(args.exec, timeout=exec_timeout, report=report,
                     output=_fileno(env.stderr if args.json else env.stdout))
     events = portside.watch(interval=interval, exposed=args.exposed, traffic=not args.no_traffic,
-                            protocols=_protocols(args), duration=duration)
+                            protocols=protocols(tcp=args.tcp, udp=args.udp), duration=duration)
     shown = 0
     finished = False
     try:

@@ -129,7 +129,10 @@ def _untied(listeners: tuple[Listener, ...], read: Facts) -> list[str]:
     """A note on the stand-ins that hold ports this caller cannot tie to them (another user's open files)."""
     tied = {p.pid for item in listeners for p in item.processes}
     hidden = [item for item in listeners if not item.processes and item.container is None]
-    loose = [s for s in read.stand_ins.values() if s.pid not in tied and s.kind in PROXIES]
+    # Named ones first, the newest (highest pid) first among them: at most five are shown, and a stand-in whose
+    # container is named says the most; /proc's pid order would show the oldest and cut off the one just started.
+    loose = sorted((s for s in read.stand_ins.values() if s.pid not in tied and s.kind in PROXIES),
+                   key=lambda s: (s.container_name is None, -s.pid))
     if not hidden or not loose:
         return []
     shown = ", ".join(f"{s.kind} (pid {s.pid}{f', container {s.container_name}' if s.container_name else ''})"

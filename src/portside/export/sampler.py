@@ -16,10 +16,11 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from portside.errors import InventoryError
 from portside.export.prometheus import Totals
-from portside.inventory import destroyed_flows, follow, tcp_flows
-from portside.model import Family, LeaseState, Listener, Protocol
+from portside.inventory import destroyed_flows, follow
+from portside.model import LeaseState, Listener, Protocol
 from portside.monitor.events import ListenerKey
 from portside.monitor.traffic import Meter, per_listener
+from portside.monitor.watcher import read_flows
 
 if TYPE_CHECKING:
     from portside.inventory._netlink import DestroyedFlows
@@ -53,13 +54,8 @@ class Sampler:
         return Sample(found.listeners, self._traffic(found.listeners) if self.traffic else {}, tuple(leases()))
 
     def _traffic(self, listeners: tuple[Listener, ...]) -> dict[ListenerKey, Totals]:
-        ports: dict[Family, set[int]] = {Family.IPV4: set(), Family.IPV6: set()}
-        for item in listeners:
-            if item.protocol is Protocol.TCP:
-                ports[item.family].add(item.port)
         try:
-            live = tcp_flows(ports)
-            closed = self.closing.drain(ports[Family.IPV4] | ports[Family.IPV6]) if self.closing is not None else []
+            live, closed = read_flows(listeners, self.closing)
         except InventoryError:
             return {}
         figures = per_listener(listeners, self.meter.count(live, closed), 0.0)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from portside.model import Connection, Exposure, Inventory, Listener
+from portside.model import Connection, Exposure, Inventory, Listener, Protocol
 
 
 class Selection(NamedTuple):
@@ -49,3 +49,12 @@ def select(found: Inventory, selection: Selection) -> Inventory:
         and (not selection.names or item.process in selection.names)
     )
     return found._replace(listeners=listeners, connections=connections, namespaces=namespaces)
+
+
+def protocols(*, tcp: bool, udp: bool) -> tuple[Protocol, ...]:
+    """What `--tcp` / `--udp` ask to read: one of them alone, else both."""
+    if tcp and not udp:
+        return (Protocol.TCP,)
+    if udp and not tcp:
+        return (Protocol.UDP,)
+    return (Protocol.TCP, Protocol.UDP)

@@ -24,6 +24,18 @@ from portside.monitor.traffic import Meter, per_listener
 
 if TYPE_CHECKING:
     from portside.inventory._netlink import DestroyedFlows
+    from portside.inventory.snapshot import TcpFlow
+
+
+def read_flows(listeners: tuple[Listener, ...], closing: DestroyedFlows | None) -> tuple[list[TcpFlow], list[TcpFlow]]:
+    """The TCP connections on `listeners`' ports now, and those the kernel destroyed since `closing` was last
+    drained (none without a subscription). InventoryError when they cannot be read."""
+    ports: dict[Family, set[int]] = {Family.IPV4: set(), Family.IPV6: set()}
+    for item in listeners:
+        if item.protocol is Protocol.TCP:
+            ports[item.family].add(item.port)
+    live = tcp_flows(ports)
+    return live, closing.drain(ports[Family.IPV4] | ports[Family.IPV6]) if closing is not None else []
 
 
 class Tick(NamedTuple):
@@ -86,13 +98,8 @@ class Watcher:
         return Tick(now, found.listeners, tuple(events), traffic)
 
     def _traffic(self, listeners: tuple[Listener, ...]) -> dict[ListenerKey, Traffic]:
-        ports: dict[Family, set[int]] = {Family.IPV4: set(), Family.IPV6: set()}
-        for item in listeners:
-            if item.protocol is Protocol.TCP:
-                ports[item.family].add(item.port)
         try:
-            live = tcp_flows(ports)
-            closed = self.closing.drain(ports[Family.IPV4] | ports[Family.IPV6]) if self.closing is not None else []
+            live, closed = read_flows(listeners, self.closing)
         except InventoryError as error:
             self.traffic = False
             self.close()

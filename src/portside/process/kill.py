@@ -13,7 +13,6 @@ when forced, and a final look at whether the port is really free.
 from __future__ import annotations
 
 import os
-import signal
 import time
 from collections.abc import Callable
 from typing import NamedTuple
@@ -109,17 +108,8 @@ def terminate(
             vanished.append(info)
         else:
             handles.append(handle)
-    signalled: list[tuple[ProcessInfo, str]] = []
     try:
-        for handle in handles:
-            if signals.send(handle, signal.SIGTERM):
-                signalled.append((handle.info, "SIGTERM"))
-        alive = signals.wait_exited(handles, timeout)
-        if alive and force:
-            for handle in alive:
-                if signals.send(handle, signal.SIGKILL):
-                    signalled.append((handle.info, "SIGKILL"))
-            alive = signals.wait_exited(alive, timeout)
+        signalled, alive = signals.end(handles, timeout, force=force)
         survivors = tuple(handle.info for handle in alive)
     finally:
         signals.close(handles)

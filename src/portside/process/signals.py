@@ -85,3 +85,15 @@ def close(handles: list[Handle]) -> None:
     for handle in handles:
         os.close(handle.pidfd)
 
+
+def end(handles: list[Handle], timeout: float, *, force: bool) -> tuple[list[tuple[ProcessInfo, str]], list[Handle]]:
+    """SIGTERM to each, a wait of up to `timeout`, then (with `force`) SIGKILL to the survivors and another wait.
+
+    What was sent to whom, in order, and the handles still alive at the end. The caller closes the handles.
+    """
+    sent = [(handle.info, "SIGTERM") for handle in handles if send(handle, signal.SIGTERM)]
+    alive = wait_exited(handles, timeout)
+    if alive and force:
+        sent += [(handle.info, "SIGKILL") for handle in alive if send(handle, signal.SIGKILL)]
+        alive = wait_exited(alive, timeout)
+    return sent, alive

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -129,10 +128,7 @@ def stop(grace: float = 5.0) -> ProxyRecord | None:
     if handle is None:
         return None
     try:
-        signals.send(handle, signal.SIGTERM)
-        if signals.wait_exited([handle], grace):
-            signals.send(handle, signal.SIGKILL)
-            signals.wait_exited([handle], grace)
+        signals.end([handle], grace, force=True)
     finally:
         signals.close([handle])
     clear_record()
