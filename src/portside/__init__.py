@@ -11,8 +11,8 @@ Examples that run: docs/api.md.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING
 
+from portside._typing import TYPE_CHECKING
 from portside._version import __version__
 from portside.errors import (
     ContainerHeld,

@@ -6,7 +6,7 @@ callers may catch `ValueError` or `PortsideError` alike, and parse errors keep t
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from portside._typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from portside.model import KillReport

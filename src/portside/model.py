@@ -12,7 +12,8 @@ Nothing here does I/O.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import NamedTuple
+
+from portside._typing import NamedTuple
 
 
 class Protocol(StrEnum):

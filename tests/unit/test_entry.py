@@ -40,3 +40,8 @@ def test_unknown_shell_is_one_usage_line(cli) -> None:
     assert result.status == 2
     assert result.stderr == ("portside: error: argument SHELL: invalid choice: 'tcsh' "
                              "(choose from 'bash', 'zsh', 'fish')\n")
+
+
+def test_the_static_overview_says_what_each_verb_module_says() -> None:
+    """The overview is built from VERBS without importing a verb; with every module's own parser it reads the same."""
+    assert build_parser(()).format_help() == build_parser(VERBS).format_help()

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import NamedTuple, TextIO
+
+from portside._typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    from typing import TextIO
 
 
 class Environment(NamedTuple):

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import argparse
 import signal
-from typing import TYPE_CHECKING
 
+from portside._typing import TYPE_CHECKING
 from portside.cli.environment import Environment
 from portside.cli.render.shapes import run_json
 from portside.cli.render.tables import write_json

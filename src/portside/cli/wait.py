@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING
 
 import portside
+from portside._typing import TYPE_CHECKING
 from portside.cli.environment import Environment
 from portside.cli.render.shapes import wait_json
 from portside.cli.render.tables import write_json

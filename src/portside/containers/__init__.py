@@ -13,8 +13,8 @@ port; `stop_container` is `kill --container`.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
 
+from portside._typing import TYPE_CHECKING
 from portside.containers.names import is_engine_bridge, is_stand_in
 from portside.errors import EngineError
 from portside.model import Container, ForeignListener, Inventory, ProcessInfo, Protocol

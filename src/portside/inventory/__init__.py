@@ -11,8 +11,8 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Collection, Iterable, Mapping
-from typing import TYPE_CHECKING
 
+from portside._typing import TYPE_CHECKING
 from portside.errors import InventoryError, UsageError
 from portside.inventory._namespaces import listeners_elsewhere
 from portside.inventory._procfs import (

@@ -18,8 +18,8 @@ import socket
 import struct
 from collections.abc import Callable, Collection, Iterator
 from functools import lru_cache
-from typing import NamedTuple, TypeVar
 
+from portside._typing import TYPE_CHECKING, NamedTuple
 from portside.errors import InventoryError
 from portside.inventory.snapshot import LocalRoute, RawSocket, TcpFlow
 from portside.model import ConnectionState, Endpoint, Family, Protocol
@@ -85,7 +85,10 @@ U32 = struct.Struct("=I")
 
 RECV_BUFFER = 1 << 20
 
-T = TypeVar("T")
+if TYPE_CHECKING:
+    from typing import TypeVar
+
+    T = TypeVar("T")
 
 
 class AssignedAddress(NamedTuple):

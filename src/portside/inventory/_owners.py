@@ -19,8 +19,8 @@ import fcntl
 import marshal
 import os
 from collections.abc import Callable, Collection, Iterator
-from typing import NamedTuple
 
+from portside._typing import NamedTuple
 from portside.inventory._procfs import PROC, parse_stat
 
 SOCKET_PREFIX = "socket:["

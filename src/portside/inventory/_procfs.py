@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import os
 from functools import lru_cache
-from typing import NamedTuple
 
+from portside._typing import NamedTuple
 from portside.inventory._users import user_name
 from portside.model import ProcessInfo
 

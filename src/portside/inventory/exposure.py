@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable
-from typing import NamedTuple
 
+from portside._typing import NamedTuple
 from portside.inventory.snapshot import LocalRoute
 from portside.model import Exposure, Family, InterfaceAddress, Listener
 from portside.net.addresses import AddressKind, classify, dialled_as, ip_of, scoped

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
+from portside._typing import NamedTuple
 from portside.model import Connection, Exposure, Inventory, Listener, Protocol
 
 

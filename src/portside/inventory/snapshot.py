@@ -7,8 +7,8 @@ public `Listener`s and `Connection`s of `portside.model`.
 from __future__ import annotations
 
 import ipaddress
-from typing import NamedTuple
 
+from portside._typing import NamedTuple
 from portside.model import ConnectionState, Endpoint, Family, InterfaceAddress, ProcessInfo, Protocol
 
 

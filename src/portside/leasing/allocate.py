@@ -21,14 +21,17 @@ import socket
 import sqlite3
 import time
 from collections.abc import Sequence
-from typing import Any
 
+from portside._typing import TYPE_CHECKING
 from portside.errors import LeaseHeld, PoolExhausted, UsageError
 from portside.leasing import kernel_ports
 from portside.leasing.liveness import is_alive, start_token
 from portside.leasing.pool import IANA_DYNAMIC, PortRange, pool
 from portside.leasing.store import Store, open_store
 from portside.model import Lease, LeaseState, Protocol
+
+if TYPE_CHECKING:
+    from typing import Any
 
 RANDOM_TRIES = 48
 SWEEP_SECONDS = 30.0

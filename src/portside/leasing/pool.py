@@ -10,8 +10,8 @@ default) minus both. Pure: the sysctl texts come in as strings.
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import NamedTuple
 
+from portside._typing import NamedTuple
 from portside.errors import EmptyPool, UsageError
 
 MAX_PORT = 65535

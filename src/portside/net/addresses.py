@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import ipaddress
 from enum import StrEnum
-from typing import NamedTuple
 
+from portside._typing import NamedTuple
 from portside.errors import TargetError
 
 SCHEME_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}

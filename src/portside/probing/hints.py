@@ -11,7 +11,7 @@ one of them (RabbitMQ's management HTTP beside its AMQP, NATS's monitoring besid
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from portside._typing import NamedTuple
 
 # Protocols whose servers speak first: the probe listens for them and asks nothing.
 GREETING = "greeting"

@@ -7,7 +7,7 @@ Bare LF line ends are accepted, as curl and browsers do.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from portside._typing import NamedTuple
 
 MAX_HEAD = 64 * 1024
 PREFIX = b"HTTP/"

@@ -16,8 +16,8 @@ import selectors
 import socket
 import time
 from collections.abc import Sequence
-from typing import NamedTuple
 
+from portside._typing import NamedTuple
 from portside.model import TcpOutcome
 from portside.net.addresses import Target
 from portside.net.resolve import dial_addresses

@@ -15,8 +15,8 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from typing import NamedTuple
 
+from portside._typing import NamedTuple
 from portside.containers.describe import engine_command, label
 from portside.containers.names import is_proxy
 from portside.errors import ContainerHeld, RefusedError, StillHeld, UsageError

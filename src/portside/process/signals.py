@@ -14,8 +14,8 @@ import select
 import signal
 import sys
 import time
-from typing import NamedTuple
 
+from portside._typing import NamedTuple
 from portside.errors import KillError, PlatformError
 from portside.inventory import process_info
 from portside.model import ProcessInfo

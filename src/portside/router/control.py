@@ -14,8 +14,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import NamedTuple
 
+from portside._typing import NamedTuple
 from portside.errors import ServiceFailed, UsageError
 from portside.inventory import process_info
 from portside.leasing.liveness import is_alive, start_token

@@ -12,8 +12,8 @@ Each can be set by a PORTSIDE_PROXY_* environment variable, read when the proxy 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import NamedTuple
 
+from portside._typing import NamedTuple
 from portside.errors import UsageError
 from portside.net.durations import parse_duration
 

@@ -9,12 +9,15 @@ the store with leases, so a name's route and its port come from one source of tr
 from __future__ import annotations
 
 import time
-from typing import Any
 
+from portside._typing import TYPE_CHECKING
 from portside.errors import RouteHeld, UsageError
 from portside.leasing.liveness import is_alive, start_token
 from portside.leasing.store import Store, open_store
 from portside.model import Route, RouteKind
+
+if TYPE_CHECKING:
+    from typing import Any
 
 COLUMNS = "name, port, kind, owner_pid, owner_start, created"
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Mapping, Sequence
-from typing import NamedTuple
 from urllib.parse import urlsplit
 
+from portside._typing import NamedTuple
 from portside.model import Route
 
 LOCALHOST = "localhost"

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
 
+from portside._typing import TYPE_CHECKING
 from portside.model import (
     Connection,
     Container,
@@ -31,6 +31,8 @@ from portside.model import (
 )
 
 if TYPE_CHECKING:
+    from typing import Any
+
     from portside.auditing import AuditReport
     from portside.monitor.events import Event, Traffic
     from portside.probing.runner import Attempt

@@ -14,8 +14,8 @@ and GOAWAY an h2c-only server sends back to an HTTP/1.1 GET.
 from __future__ import annotations
 
 import struct
-from typing import TYPE_CHECKING
 
+from portside._typing import TYPE_CHECKING
 from portside.probing.fingerprints.verdict import NOT_MINE, Details, Step, Verdict
 
 if TYPE_CHECKING:

@@ -18,8 +18,8 @@ import ipaddress
 import os
 import socket
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from portside._typing import TYPE_CHECKING
 from portside.errors import UsageError
 from portside.leasing.statefiles import open_regular
 from portside.leasing.store import open_store, state_dir

@@ -16,7 +16,8 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import NamedTuple
+
+from portside._typing import NamedTuple
 
 SYSTEM_STORES = (  # (directory of extra CAs, the command that rebuilds the bundle)
     (Path("/usr/local/share/ca-certificates"), "update-ca-certificates"),
