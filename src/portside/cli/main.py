@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import os
 import sys
 from collections.abc import Iterable, Sequence
 
 from portside._version import __version__
-from portside.cli.environment import Environment
+from portside.cli.environment import Environment, terminal_width
 from portside.errors import PortsideError, UsageError
 
 EXIT_OK = 0
@@ -49,20 +48,6 @@ VERBS: dict[str, str] = {
     "export": "print the listeners for Prometheus (--prometheus) or as NDJSON (--ndjson)",
     "exporter": "serve the listeners at /metrics for Prometheus to scrape",
 }
-
-
-def terminal_width() -> int:
-    """What `shutil.get_terminal_size` says (COLUMNS, else stdout's terminal, else 80), without importing shutil."""
-    try:
-        columns = int(os.environ.get("COLUMNS", ""))
-    except ValueError:
-        columns = 0
-    if columns <= 0:
-        try:
-            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns if sys.__stdout__ else 0
-        except (AttributeError, ValueError, OSError):
-            columns = 0
-    return columns or 80
 
 
 class _Parser(argparse.ArgumentParser):
