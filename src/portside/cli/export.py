@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import tempfile
 
 from portside.cli.environment import Environment
 from portside.errors import PortsideError
@@ -46,6 +45,8 @@ def _write_atomically(path: str, text: str) -> None:
     if os.path.lexists(path) and not os.path.isfile(path):
         raise PortsideError(f"cannot write {path}: not a regular file (--output replaces a file, whole)")
     folder = os.path.dirname(os.path.abspath(path))
+    import tempfile  # only when writing a file: it pulls shutil and random
+
     try:
         handle, temporary = tempfile.mkstemp(prefix=".portside-", suffix=".tmp", dir=folder)
     except OSError as error:

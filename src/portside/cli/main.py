@@ -61,8 +61,9 @@ class _Parser(argparse.ArgumentParser):
         return self.formatter_class(prog=self.prog, width=terminal_width() - 2)  # type: ignore[call-arg]
 
 
-def build_parser(verbs: Iterable[str] = VERBS) -> argparse.ArgumentParser:
-    """The argument parser; the modules of `verbs` add their arguments, every other verb is a name and a help line."""
+def build_parser(verbs: Iterable[str] = VERBS, *, others: bool = True) -> argparse.ArgumentParser:
+    """The argument parser; the modules of `verbs` add their arguments, and with `others` every other verb is
+    there as a name and a help line (for the overview, and to name the choices when a verb is unknown)."""
     chosen = set(verbs)
     parser = _Parser(prog="portside", description="The services on this machine: who listens where, and control.")
     parser.add_argument("--version", action="store_true", help="print portside's version and exit")
@@ -71,7 +72,7 @@ def build_parser(verbs: Iterable[str] = VERBS) -> argparse.ArgumentParser:
     for name, line in VERBS.items():
         if name in chosen:
             importlib.import_module(f"portside.cli.{name}").add_parser(subparsers)
-        else:
+        elif others:
             subparsers.add_parser(name, help=line)
     for verb_parser in subparsers.choices.values():  # accepted after the verb too (not listed there); main reads argv
         verb_parser.add_argument("--traceback", action="store_true", help=argparse.SUPPRESS)
@@ -95,7 +96,8 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> i
     args_list = list(sys.argv[1:] if argv is None else argv)
     traceback = _wants_traceback(args_list)
     try:
-        parser = build_parser(_needed(args_list))
+        needed = _needed(args_list)
+        parser = build_parser(needed, others=not needed)
         args = parser.parse_args(args_list)
         if args.version:
             env.stdout.write(f"portside {__version__}\n")

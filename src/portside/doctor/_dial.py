@@ -17,8 +17,9 @@ from portside.errors import InventoryError
 from portside.inventory import tcp_sockets_in
 from portside.model import ConnectionState, TcpOutcome
 from portside.net.addresses import Target
+from portside.probing.dialling import CONNECT_TIMEOUT, connect
 from portside.probing.fingerprints import Http, Tls, Verdict, unverified_context
-from portside.probing.runner import CONNECT_TIMEOUT, REPLY_WAIT, Channel, connect, converse, talk
+from portside.probing.runner import REPLY_WAIT, Channel, converse, talk
 
 BANNER_WAIT = 0.3
 

@@ -25,7 +25,7 @@ from portside.leasing import kernel_ports, unprivileged_port_start
 from portside.model import ConnectionState, Listener, ProcessInfo, Protocol
 from portside.net.addresses import AddressKind, Target, classify
 from portside.net.resolve import addresses_of, dial_addresses, resolver_order
-from portside.probing.runner import CONNECT_TIMEOUT
+from portside.probing.dialling import CONNECT_TIMEOUT
 
 HOSTS = "/etc/hosts"
 NSSWITCH = "/etc/nsswitch.conf"

@@ -34,7 +34,6 @@ unread is drained, so that no server sees a reset. `dial`, `connect`, `talk` and
 
 from __future__ import annotations
 
-import errno
 import select
 import socket
 import time
@@ -42,7 +41,8 @@ from typing import NamedTuple, Protocol
 
 from portside.model import TcpOutcome
 from portside.net.addresses import Target, ip_of
-from portside.net.resolve import dial_addresses, sockaddr
+from portside.net.resolve import dial_addresses
+from portside.probing.dialling import CONNECT_TIMEOUT, connect
 from portside.probing.fingerprints import (
     ASKABLE,
     NOT_MINE,
@@ -55,7 +55,6 @@ from portside.probing.fingerprints import (
 )
 from portside.probing.hints import UNASKED, Hint, hint
 
-CONNECT_TIMEOUT = 1.0
 GREETING_GRACE = 0.03
 GREETING_WAIT = 0.25
 ANSWER_WAIT = 1.0
@@ -65,8 +64,6 @@ DRAIN_PAUSE = 0.005
 DRAIN_MOST_S = 0.25
 DRAIN_MOST_BYTES = 8 << 20
 MAX_BYTES = 256 * 1024
-# A connect still under way (a non-blocking one, or one cut off by a socket timeout) has had no answer.
-NO_ANSWER_YET = frozenset({errno.ETIMEDOUT, errno.EINPROGRESS, errno.EALREADY, errno.EAGAIN})
 
 
 class Attempt(NamedTuple):
@@ -78,40 +75,6 @@ class Attempt(NamedTuple):
     connect_ms: float | None
     protocol: str | None
     details: dict[str, object]
-
-
-def tcp_outcome(code: int) -> TcpOutcome:
-    """What a connect's errno says (0: it connected)."""
-    if code == 0:
-        return TcpOutcome.CONNECTED
-    if code == errno.ECONNREFUSED:
-        return TcpOutcome.REFUSED
-    if code in NO_ANSWER_YET:
-        return TcpOutcome.TIMEOUT
-    return TcpOutcome.UNREACHABLE
-
-
-def dial(sock: socket.socket, address: str, port: int) -> int:
-    """`sock.connect_ex`, with an address no route can even be tried for (an unknown zone: fe80::1%nosuch)
-    answered as EHOSTUNREACH rather than raised."""
-    try:
-        return sock.connect_ex(sockaddr(address, port))
-    except OSError:
-        return errno.EHOSTUNREACH
-
-
-def connect(address: str, port: int, timeout: float) -> tuple[TcpOutcome, float | None, socket.socket | None]:
-    """Dial `address`:`port`: the outcome, its time (when the peer answered), and the open socket."""
-    family = socket.AF_INET6 if ":" in address else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)  # Python's sockets are close-on-exec already
-    sock.settimeout(timeout)
-    began = time.perf_counter()
-    outcome = tcp_outcome(dial(sock, address, port))
-    took = round(1000 * (time.perf_counter() - began), 3)
-    if outcome is TcpOutcome.CONNECTED:
-        return outcome, took, sock
-    sock.close()
-    return outcome, took if outcome is TcpOutcome.REFUSED else None, None
 
 
 class Channel(Protocol):

@@ -21,8 +21,7 @@ from portside._typing import NamedTuple
 from portside.model import TcpOutcome
 from portside.net.addresses import Target
 from portside.net.resolve import dial_addresses
-from portside.probing.fingerprints import Http, unverified_context
-from portside.probing.runner import dial, tcp_outcome
+from portside.probing.dialling import dial, tcp_outcome
 
 INTERVAL = 0.003
 ATTEMPT_TIMEOUT = 1.0
@@ -88,6 +87,8 @@ def _settled(sock: socket.socket, code: int) -> int | None:
 
 def _http_status(sock: socket.socket, target: Target, address: str, timeout: float) -> str:
     """GET the target's path on a connected socket; the answer as 'HTTP 200' or what went wrong."""
+    from portside.probing.fingerprints import Http, unverified_context  # with --http only: they import ssl
+
     sock.setblocking(True)
     sock.settimeout(timeout)
     conversation: socket.socket = sock

@@ -9,8 +9,8 @@ listener is one string format. Tests check the two agree.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
+from functools import cache
 
 from portside._typing import TYPE_CHECKING
 from portside.model import (
@@ -148,7 +148,16 @@ def inventory_json(inventory: Inventory, with_connections: bool = False, with_na
     return result
 
 
-_encode = json.JSONEncoder(separators=(",", ":")).encode
+@cache
+def _encoder() -> Callable[[Any], str]:
+    import json  # on the --json paths only: a table never pays for it
+
+    return json.JSONEncoder(separators=(",", ":")).encode
+
+
+def _encode(value: Any) -> str:
+    return _encoder()(value)
+
 
 class _Encoded(dict[int, str]):
     """Encodings keyed by object identity: the assembler shares one tuple among all

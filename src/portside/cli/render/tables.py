@@ -12,7 +12,6 @@ is not ASCII).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 
 from portside.cli.environment import Environment
@@ -32,6 +31,8 @@ EMPHASIS = {
 
 
 def write_json(env: Environment, data: object) -> None:
+    import json  # the table paths never pay for it
+
     env.stdout.write(json.dumps(data, indent=None, separators=(",", ":")))
     env.stdout.write("\n")
 
