@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -103,6 +102,8 @@ def start(port: int | None = None, *, lan: bool = False, https: bool = False) ->
         log_path = state_dir() / LOG
         argv = [sys.executable, "-m", "portside", "proxy", "serve", "--port", str(port)]
         argv += ["--lan"] if lan else []
+        import subprocess  # only to start the proxy: status and routes never pay for it
+
         with open(log_path, "ab") as log:
             process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
         deadline = time.monotonic() + START_TIMEOUT

@@ -12,8 +12,6 @@ not for each), and no stream of names can fill the disk.
 
 from __future__ import annotations
 
-import datetime
-import getpass
 import ipaddress
 import os
 import socket
@@ -26,6 +24,8 @@ from portside.leasing.store import open_store, state_dir
 from portside.net.names import parse_name
 
 if TYPE_CHECKING:
+    import datetime
+
     from portside.router.tls.certs import Issued
 
 LOCALHOST = "localhost"
@@ -46,6 +46,8 @@ def _ca_key_path() -> Path:
 
 
 def _now() -> datetime.datetime:
+    import datetime  # making certificates only: has_ca and ensure_ca with a CA in place never pay for it
+
     return datetime.datetime.now(datetime.UTC)
 
 
@@ -81,6 +83,8 @@ def ensure_ca() -> tuple[Path, bool]:
     with open_store().exclusive("ca.lock"):
         if load_ca() is not None:
             return ca_cert_path(), False
+        import getpass
+
         from portside.router.tls.certs import make_ca
 
         ca = make_ca(f"{getpass.getuser()}@{socket.gethostname()}", _now())
