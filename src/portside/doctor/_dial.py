@@ -1,14 +1,16 @@
 """What a client of the target's scheme meets at one address: doctor's view of a connection.
 
 An `http://` target gets a GET, an `https://` one a TLS handshake and then the GET, a
-bare port a short listen for a banner. A plain answer to TLS (or the reverse) is checked
-on a fresh connection with the other scheme, and a connection that stays silent is looked
-up in the kernel's socket table: its server side has no inode until the server accepts
-it, so "never accepted" is seen, not guessed. Every step is bounded by one deadline.
+bare port a short listen for a banner, cut short once the server has accepted. A plain
+answer to TLS (or the reverse) is checked on a fresh connection with the other scheme,
+and a connection that stays silent is looked up in the kernel's socket table: its server
+side has no inode until the server accepts it, so "never accepted" is seen, not guessed.
+Every step is bounded by one deadline.
 """
 
 from __future__ import annotations
 
+import socket
 import ssl
 import time
 
@@ -21,7 +23,8 @@ from portside.probing.dialling import CONNECT_TIMEOUT, connect
 from portside.probing.fingerprints import Http, Tls, Verdict, unverified_context
 from portside.probing.runner import REPLY_WAIT, Channel, converse, talk
 
-BANNER_WAIT = 0.3
+BANNER_WAIT = 0.3  # the longest a bare port's silence is listened to
+FIRST_LOOK = 0.002  # a server's first words usually come within this
 
 
 def _accepted(local: tuple[str, int], port: int) -> bool | None:
@@ -34,6 +37,30 @@ def _accepted(local: tuple[str, int], port: int) -> bool | None:
         if raw.local.port == port and raw.remote is not None and raw.remote.port == local[1]:
             return raw.inode != 0
     return None
+
+
+def _first_words(sock: socket.socket, silent: Exchange, local: tuple[str, int], port: int) -> Exchange:
+    """What a bare port says once connected: a banner, a close, or nothing yet from a server that did accept.
+
+    A server that accepted and has not spoken is decided at once (nothing else is asked of a bare port):
+    the kernel's table is looked at after FIRST_LOOK, then at doubling pauses, and only a connection the
+    server has not accepted (or one the kernel cannot tell about) waits out BANNER_WAIT."""
+    until = time.monotonic() + BANNER_WAIT
+    pause = FIRST_LOOK
+    while True:
+        sock.settimeout(max(0.0, min(pause, until - time.monotonic())))
+        try:
+            data = sock.recv(64)
+        except TimeoutError:
+            accepted = _accepted(local, port)
+            if accepted or time.monotonic() >= until:
+                return silent._replace(accepted=accepted)
+            pause *= 2
+            continue
+        except OSError:
+            data = b""
+        reply = "banner" if data else "closed"
+        return silent._replace(reply=reply, detail=data[:32].hex(" "))
 
 
 def _left(deadline: float, most: float) -> float:
@@ -73,14 +100,7 @@ def exchange(address: str, target: Target, deadline: float) -> Exchange:
         local = sock.getsockname()[:2]
         silent = Exchange(address, tcp, connect_ms, "silent")
         if target.scheme is None:
-            sock.settimeout(BANNER_WAIT)
-            try:
-                data = sock.recv(64)
-            except TimeoutError:
-                return silent._replace(accepted=_accepted(local, target.port))
-            except OSError:
-                data = b""
-            return Exchange(address, tcp, connect_ms, "banner" if data else "closed", detail=data[:32].hex(" "))
+            return _first_words(sock, silent, local, target.port)
         channel: Channel = sock
         if target.secure:
             sock.settimeout(_left(deadline, CONNECT_TIMEOUT))

@@ -1,0 +1,108 @@
+"""One TCP socket looked up in the kernel's tables by its addresses: sock_diag's exact match, not a dump.
+
+A request names local and remote address and port (an inet_diag_req_v2 without NLM_F_DUMP),
+and the kernel answers with the one socket a packet of that connection would be delivered
+to, found the way the TCP stack finds it: the established table first, then the listeners
+(a wildcard or dual-stack listener included). So, without a connect and without reading
+every socket on a busy machine:
+  - `listener(address, port)`: would a connect to ADDRESS:PORT find a listening socket?
+    (`wait` asks this every few milliseconds: a round trip on one open netlink socket,
+    cheaper than a TCP handshake and its reset);
+  - `server_side(...)` of an open connection: its state and inode, and an inode of 0 means
+    the server has not accepted it yet (`doctor` asks this of a silent port).
+The kernel does not know about packet filters, NAT or BPF socket lookup: callers confirm
+what matters with a real connect. Linux only; OSError where sock_diag is not available.
+"""
+
+from __future__ import annotations
+
+import errno
+import socket
+import struct
+
+from portside._typing import NamedTuple
+
+NETLINK_SOCK_DIAG = 4
+SOCK_DIAG_BY_FAMILY = 20
+NLMSG_ERROR = 2
+NLM_F_REQUEST = 0x1
+ALL_STATES = 0xFFFFFFFF
+NO_COOKIE = 0xFFFFFFFF  # INET_DIAG_NOCOOKIE: match whatever socket the addresses name
+TCP_LISTEN = 10
+
+# nlmsghdr (len, type, flags, seq, pid); inet_diag_req_v2 (family, protocol, ext, pad, states);
+# inet_diag_sockid: sport, dport (big-endian), src, dst (16 bytes each), interface, cookie (2 words).
+HEADER = struct.Struct("=IHHII")
+REQUEST = struct.Struct("=BBBxI")
+PORTS = struct.Struct("!HH")
+TAIL = struct.Struct("=III")
+REQUEST_SIZE = HEADER.size + REQUEST.size + PORTS.size + 32 + TAIL.size
+ERROR = struct.Struct("=i")
+# inet_diag_msg after the nlmsghdr: family, state, ... then expires, rqueue, wqueue, uid, inode.
+MESSAGE = struct.Struct("=BBxxHH16s16sI8xIIIII")
+
+
+class Found(NamedTuple):
+    """The socket the kernel found: its TCP state number (10: listening) and inode (0: no process holds it yet)."""
+
+    state: int
+    inode: int
+
+
+def _packed(address: str) -> tuple[int, bytes]:
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    return family, socket.inet_pton(family, address).ljust(16, b"\0")
+
+
+class SockDiag:
+    """An open NETLINK_SOCK_DIAG socket for exact lookups; close it when done (or use it as a context manager)."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC, NETLINK_SOCK_DIAG)
+        self.seq = 0
+
+    def __enter__(self) -> SockDiag:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.sock.close()
+
+    def request(self, local: str, local_port: int, remote: str | None = None, remote_port: int = 0) -> bytes:
+        """The request for the TCP socket with these addresses (remote None: the listener a connect would find)."""
+        family, source = _packed(local)
+        _, destination = _packed(remote) if remote is not None else (family, bytes(16))
+        self.seq = (self.seq + 1) & 0xFFFFFFFF
+        return b"".join((
+            HEADER.pack(REQUEST_SIZE, SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST, self.seq, 0),
+            REQUEST.pack(family, socket.IPPROTO_TCP, 0, ALL_STATES),
+            PORTS.pack(local_port, remote_port), source, destination,
+            TAIL.pack(0, NO_COOKIE, NO_COOKIE),
+        ))
+
+    def ask(self, requests: list[bytes]) -> list[Found | None]:
+        """Send `requests` in one message and read one answer each, in order: the socket found, or None."""
+        self.sock.send(b"".join(requests))
+        answers: list[Found | None] = []
+        for _ in requests:
+            data = self.sock.recv(4096)
+            _, kind, _, _, _ = HEADER.unpack_from(data)
+            if kind == NLMSG_ERROR:
+                (code,) = ERROR.unpack_from(data, HEADER.size)
+                if -code != errno.ENOENT:
+                    raise OSError(-code, f"sock_diag lookup failed: {errno.errorcode.get(-code, -code)}")
+                answers.append(None)
+                continue
+            state = MESSAGE.unpack_from(data, HEADER.size)[1]
+            answers.append(Found(state, MESSAGE.unpack_from(data, HEADER.size)[-1]))
+        return answers
+
+    def listener(self, address: str, port: int) -> Found | None:
+        """The listening socket a connect to `address`:`port` would reach, if any."""
+        return self.ask([self.request(address, port)])[0]
+
+    def server_side(self, server: tuple[str, int], client: tuple[str, int]) -> Found | None:
+        """The server's end of the connection from `client` to `server`, if the kernel still has it."""
+        return self.ask([self.request(server[0], server[1], client[0], client[1])])[0]
