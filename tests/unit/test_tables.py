@@ -9,7 +9,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from portside.cli.environment import Environment
-from portside.cli.render.tables import BOLD, BOLD_RED, cell_width, fitted, fold, plain_table, terminal_table, write_table
+from portside.cli.render.tables import (
+    BOLD,
+    BOLD_RED,
+    cell_width,
+    fitted,
+    fold,
+    plain_table,
+    terminal_table,
+    write_table,
+)
 
 HEADERS = ("PROTO", "ADDRESS", "PORT", "EXPOSURE", "PROCESS")
 ROWS = [

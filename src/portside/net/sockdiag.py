@@ -55,17 +55,11 @@ def _packed(address: str) -> tuple[int, bytes]:
 
 
 class SockDiag:
-    """An open NETLINK_SOCK_DIAG socket for exact lookups; close it when done (or use it as a context manager)."""
+    """An open NETLINK_SOCK_DIAG socket for exact lookups; close it when done ."""
 
     def __init__(self) -> None:
         self.sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC, NETLINK_SOCK_DIAG)
         self.seq = 0
-
-    def __enter__(self) -> SockDiag:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def close(self) -> None:
         self.sock.close()
