@@ -22,7 +22,7 @@ EXIT_USAGE = 2
 EXIT_BUG = 70  # sysexits.h EX_SOFTWARE
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 VERBS = ("ls", "who", "watch", "kill", "pick", "leases", "release", "wait", "probe", "doctor", "audit", "run", "alias",
-         "routes", "proxy", "trust", "completion", "export", "exporter")
+         "routes", "proxy", "dashboard", "trust", "completion", "export", "exporter")
 
 
 class _Parser(argparse.ArgumentParser):

@@ -35,8 +35,9 @@ SECURITY = [
     ("X-Content-Type-Options", "nosniff"),
     ("X-Frame-Options", "DENY"),
     ("Referrer-Policy", "no-referrer"),
-    ("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; "
-     "connect-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
+    ("Content-Security-Policy", ("default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; "
+                                 "connect-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+                                 "base-uri 'none'")),
 ]
 
 
@@ -102,7 +103,7 @@ class Dashboard:
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
         transport, made = await loop.create_connection(protocol, sock=ours)
-        return transport, made  # type: ignore[return-value]
+        return transport, made
 
     async def serve(self, sock: socket.socket) -> None:
         """Answer the requests of one relayed connection, one at a time."""

@@ -317,6 +317,10 @@ def alias_removed_json(name: str) -> Json:
     return {"name": name, "removed": True}
 
 
+def dashboard_json(url: str) -> Json:
+    return {"url": url}
+
+
 def proxy_json(record: ProxyRecord, state: str, https: bool) -> Json:
     return {"running": True, "state": state, "pid": record.pid, "port": record.port, "hosts": list(record.hosts),
             "url": record.url("NAME"), "https_url": record.url("NAME", https=True) if https else None}
