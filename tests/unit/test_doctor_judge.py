@@ -81,6 +81,11 @@ TARGET_ROWS: dict[str, tuple[TargetEvidence, Row]] = {
         Row(["nothing-listening"], Severity.FAULT,
             "[::1]:3000, 127.0.0.1:3000: refused, and no socket on this machine listens on TCP port 3000",
             "start the server on port 3000, or find the port it did take: portside ls")),
+    "nothing-listening-says-each-outcome": (
+        evidence("localhost:3000", failed("::1", "unreachable"), failed("127.0.0.1", "refused")),
+        Row(["nothing-listening"], Severity.FAULT,
+            "[::1]:3000: unreachable; 127.0.0.1:3000: refused, and no socket on this machine listens on TCP port 3000",
+            "start the server on port 3000")),
     "listening-elsewhere": (
         evidence("localhost:3000", *REFUSED_BOTH, listeners=(listener("127.0.0.2", 3000, WEB),)),
         Row(["listening-elsewhere"], Severity.FAULT,

@@ -228,9 +228,18 @@ def _absent(evidence: TargetEvidence) -> list[Finding]:
         )]
     return [Finding(
         "nothing-listening", Severity.FAULT,
-        f"{tried}: refused, and no socket on this machine listens on TCP port {port}",
+        f"{_outcomes(evidence)}, and no socket on this machine listens on TCP port {port}",
         f"start the server on port {port}, or find the port it did take: portside ls",
     )]
+
+
+def _outcomes(evidence: TargetEvidence) -> str:
+    """What each dial said, addresses with the same outcome together: "[::1]:80, 127.0.0.1:80: refused"."""
+    port = evidence.target.port
+    said: dict[str, list[str]] = {}
+    for exchange in evidence.exchanges:
+        said.setdefault(str(exchange.tcp), []).append(host_port(exchange.address, port))
+    return "; ".join(f"{', '.join(addresses)}: {outcome}" for outcome, addresses in said.items())
 
 
 def _family(evidence: TargetEvidence) -> list[Finding]:
