@@ -5,8 +5,10 @@ its path (prerouting then input for a host socket; prerouting then forward for a
 DNAT'd to a container). In each chain the first rule whose matches all hold decides:
 accept ends that chain (the next base chain still sees the packet), drop and reject end
 the path, jump/goto enter a regular chain, return leaves one; falling off a base chain
-applies its policy. A match portside cannot evaluate (a source address, a mark, an
-unknown expression) makes the answer `unknown` if that rule could decide, never a guess.
+applies its policy. The path begins at the netdev ingress chains bound to the arriving
+interface. A source address is tested when the packet names one (sources.py gives a sample
+of each class of sender). A match portside cannot evaluate (a mark, an unknown expression,
+a source when none is given) makes the answer `unknown` if that rule could decide, never a guess.
 """
 
 from __future__ import annotations
@@ -27,13 +29,15 @@ class Fate(StrEnum):
 
 
 class Packet(NamedTuple):
-    """A new TCP connection arriving on `iif` for `daddr`:`dport` (`oif` set on the forward path)."""
+    """A new TCP connection arriving on `iif` for `daddr`:`dport` (`oif` set on the forward path) from `saddr`
+    (None: a source not known, so a source-address match cannot be told)."""
 
     daddr: str
     dport: int
     iif: str
     oif: str | None = None
     dnat: bool = False
+    saddr: str | None = None
 
 
 class Outcome(NamedTuple):
@@ -60,11 +64,23 @@ def _port_in(value: str, port: int) -> bool | None:
     return int(low) <= port <= int(high or low)
 
 
-def _address_in(value: str, address: str) -> bool | None:
+def networks(value: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network] | None:
+    """An address, prefix or range (`10.0.0.1-10.0.0.9`) as networks; None when it is none of these."""
     try:
-        return ipaddress.ip_address(address) in ipaddress.ip_network(value, strict=False)
-    except ValueError:
+        if "-" in value:
+            low, high = (ipaddress.ip_address(part.strip()) for part in value.split("-", 1))
+            return list(ipaddress.summarize_address_range(low, high))  # type: ignore[arg-type]
+        return [ipaddress.ip_network(value, strict=False)]
+    except (ValueError, TypeError):
         return None
+
+
+def _address_in(value: str, address: str) -> bool | None:
+    found = networks(value)
+    if found is None:
+        return None
+    ip = ipaddress.ip_address(address)
+    return any(ip in network for network in found)
 
 
 def _any(results: list[bool | None]) -> bool | None:
@@ -78,6 +94,8 @@ def holds(match: Match, packet: Packet) -> bool | None:
         found = _any([_port_in(value, packet.dport) for value in match.values])
     elif match.field == "daddr":
         found = _any([_address_in(value, packet.daddr) for value in match.values])
+    elif match.field == "saddr":
+        found = None if packet.saddr is None else _any([_address_in(value, packet.saddr) for value in match.values])
     elif match.field == "iif":
         found = any(fnmatch.fnmatchcase(packet.iif, value.replace("\\*", "*")) for value in match.values)
     elif match.field == "oif":
@@ -131,12 +149,28 @@ def _walk(chain: Chain, chains: dict[tuple[str, str, str], Chain], packet: Packe
     return None
 
 
+def _bridged(chains: tuple[Chain, ...]) -> Outcome | None:
+    """Bridge-family chains filter frames bridged to this host; portside does not know which ports are bridged,
+    so any that could stop a packet makes the answer unknown rather than a guess."""
+    for chain in chains:
+        if chain.hook in ("bridge prerouting", "bridge input") and (chain.rules or chain.policy != "accept"):
+            return Outcome(Fate.UNKNOWN, None, chain, f"{chain.location}: bridge-family rules are not evaluated "
+                                                      "(they see frames bridged to this host)")
+    return None
+
+
 def follow(chains: tuple[Chain, ...], packet: Packet) -> Outcome:
-    """What the firewall does with `packet`: the first drop/reject/unknown on its path, else accept."""
+    """What the firewall does with `packet`: the first drop/reject/unknown on its path, else accept.
+
+    The path starts at the netdev ingress chains of the arriving interface (before prerouting)."""
+    bridged = _bridged(chains)
+    if bridged is not None:
+        return bridged
     by_name = {(c.source, c.table + "/" + c.family, c.name): c for c in chains}
-    hooks = ("prerouting", "forward") if packet.dnat else ("prerouting", "input")
+    hooks = ("ingress", "prerouting", "forward") if packet.dnat else ("ingress", "prerouting", "input")
     version = ipaddress.ip_address(packet.daddr).version
-    path = sorted((c for c in chains if c.hook in hooks and version in c.families),
+    path = sorted((c for c in chains if c.hook in hooks and version in c.families
+                   and (c.hook != "ingress" or any(fnmatch.fnmatchcase(packet.iif, d) for d in c.devices))),
                   key=lambda c: (hooks.index(str(c.hook)), c.priority))
     last = Outcome(Fate.ACCEPT, reason="no rule on the path stops it")
     for chain in path:
