@@ -69,7 +69,7 @@ def networks(value: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network] 
     try:
         if "-" in value:
             low, high = (ipaddress.ip_address(part.strip()) for part in value.split("-", 1))
-            return list(ipaddress.summarize_address_range(low, high))  # type: ignore[arg-type]
+            return list(ipaddress.summarize_address_range(low, high))
         return [ipaddress.ip_network(value, strict=False)]
     except (ValueError, TypeError):
         return None
@@ -134,7 +134,8 @@ def _walk(chain: Chain, chains: dict[tuple[str, str, str], Chain], packet: Packe
         if held is False:
             continue
         if held is None:
-            return Outcome(Fate.UNKNOWN, rule, chain, f"{rule.location}: portside cannot evaluate {rule.text!r}")
+            what = f"{rule.unread!r} in {rule.text!r}" if rule.unread else repr(rule.text)
+            return Outcome(Fate.UNKNOWN, rule, chain, f"{rule.location}: portside cannot evaluate {what}")
         if rule.verdict in ("accept", "drop", "reject"):
             return Outcome(Fate(rule.verdict), rule, chain)
         if rule.verdict == "return":
