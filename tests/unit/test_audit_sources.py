@@ -47,7 +47,7 @@ def nft(*rules: str, policy: str = "drop") -> str:
     (nft("ip saddr 10.1.0.0/16 accept", "ip saddr 10.0.0.0/8 drop"), "0.0.0.0", Verdict.REACHABLE,
      "via eth0 from 10.1.0.0/16"),
     (nft("ip saddr @trusted tcp dport 80 accept"), "0.0.0.0", Verdict.REACHABLE,
-     "from 198.51.100.0/24, 10.0.0.5 via eth0 from 203.0.113.7/32"),
+     "accepted: 10.0.0.5 via eth0 from 198.51.100.0/24 or 203.0.113.7/32"),
     (nft("ip saddr 192.0.2.10-192.0.2.20 tcp dport 80 accept"), "0.0.0.0", Verdict.REACHABLE, "from 192.0.2.10/31"),
     (nft("ip6 saddr 2001:db8:1::/48 tcp dport 80 accept"), "::", Verdict.REACHABLE, "from 2001:db8:1::/48"),
     (nft("ip6 saddr 2001:db8:1::/48 tcp dport 80 accept"), "0.0.0.0", Verdict.FILTERED, "policy drop"),
@@ -82,7 +82,7 @@ COMMIT
 def test_source_classes_are_named_as_a_person_reads_them() -> None:
     chains = parse_nft_chains(nft("ip saddr 10.1.0.0/16 accept", "ip saddr 10.0.0.0/8 drop"))
     assert [c.label for c in source_classes(chains, 4)] == [
-        "any other source except 10.0.0.0/8", "10.0.0.0/8 except 10.1.0.0/16", "10.1.0.0/16"]
+        "10.0.0.0/8 except 10.1.0.0/16", "10.1.0.0/16", "any other source except 10.0.0.0/8"]
     assert source_classes(chains, 6) == (ANY,)
     assert source_classes(parse_nft_chains(nft("tcp dport 22 accept")), 4) == (ANY,)
 

@@ -6,6 +6,7 @@ Adapters read the listeners, the interface addresses and the firewall; the pure 
 
 from __future__ import annotations
 
+import ipaddress
 import socket
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -125,14 +126,20 @@ def evaluate(listeners: tuple[Listener, ...], addresses: tuple[InterfaceAddress,
     return tuple(entries)
 
 
+def _dialled(entry: AuditEntry, addresses: tuple[InterfaceAddress, ...]) -> tuple[InterfaceAddress, ...]:
+    """The addresses `--verify` dials for `entry`: not a link-local one, which only its own link can reach."""
+    if entry.reachability.verdict is Verdict.LOCAL:
+        return ()
+    return tuple(t for t in destinations(entry.listener, addresses) if not ipaddress.ip_address(t.address).is_link_local)
+
+
 def verified(entries: tuple[AuditEntry, ...], addresses: tuple[InterfaceAddress, ...],
              chains: tuple[Chain, ...] | None, routes: Mapping[str, str]) -> tuple[AuditEntry, ...]:
-    """`entries` with `checks`: each exposed listener dialled on each of its addresses from a namespace of our own."""
+    """`entries` with `checks`: each exposed listener dialled on each of its addresses from a namespace of our own
+    (whose sender address the prediction is made for)."""
     from portside.auditing._verify import INSIDE4, INSIDE6, dial_from_outside
 
-    targets = [(target.address, entry.listener.port) for entry in entries
-               if entry.reachability.verdict is not Verdict.LOCAL
-               for target in destinations(entry.listener, addresses)]
+    targets = [(target.address, entry.listener.port) for entry in entries for target in _dialled(entry, addresses)]
     if not targets:
         return entries
     interface, measured = dial_from_outside(sorted(set(targets)))
@@ -142,8 +149,8 @@ def verified(entries: tuple[AuditEntry, ...], addresses: tuple[InterfaceAddress,
             Check(target.address, predict(entry.listener, target.address, interface, chains, routes,
                                           INSIDE6 if ":" in target.address else INSIDE4).fate
                   if chains is not None else Fate.UNKNOWN, measured[(target.address, entry.listener.port)])
-            for target in destinations(entry.listener, addresses)
-        ) if entry.reachability.verdict is not Verdict.LOCAL else ()
+            for target in _dialled(entry, addresses)
+        )
         checked.append(entry._replace(checks=checks))
     return tuple(checked)
 

@@ -72,5 +72,5 @@ def source_classes(chains: tuple[Chain, ...], version: int) -> tuple[Source, ...
     for candidate in sorted(_candidates(named, version)):
         inside = frozenset(n for n in named if candidate in n)
         classes.setdefault(inside, candidate)
-    return tuple(Source(str(sample), _label(inside, named)) for inside, sample in
-                 sorted(classes.items(), key=lambda item: item[1]))
+    return tuple(Source(str(sample), _label(inside, named)) for inside, sample in  # "any other source" last
+                 sorted(classes.items(), key=lambda item: (not item[0], item[1])))

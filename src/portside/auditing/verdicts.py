@@ -102,9 +102,13 @@ def predict(listener: Listener, address: str, interface: str, chains: tuple[Chai
 def _summarise(paths: tuple[Path, ...]) -> Reachability:
     fates = {path.outcome.fate for path in paths}
     if Fate.ACCEPT in fates:
-        open_ = dict.fromkeys(f"{p.address} via {p.interface}" + (f" from {p.source}" if p.source else "")
-                              for p in paths if p.outcome.fate is Fate.ACCEPT)
-        return Reachability(Verdict.REACHABLE, paths, "accepted: " + ", ".join(open_))
+        open_: dict[str, list[str]] = {}
+        for path in paths:
+            if path.outcome.fate is Fate.ACCEPT:
+                open_.setdefault(f"{path.address} via {path.interface}", []).append(path.source)
+        return Reachability(Verdict.REACHABLE, paths, "accepted: " + ", ".join(
+            where + (" from " + " or ".join(dict.fromkeys(sources)) if all(sources) else "")
+            for where, sources in open_.items()))
     if Fate.UNKNOWN in fates:
         first = next(p for p in paths if p.outcome.fate is Fate.UNKNOWN)
         return Reachability(Verdict.UNKNOWN, paths, first.outcome.said())
