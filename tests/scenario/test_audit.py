@@ -415,7 +415,7 @@ def test_verify_of_50_listeners_on_ipv4_and_ipv6_agrees_and_stays_bounded(
     held = hold(holders, netns, *specs)
     ipv4, ipv6, wild6 = held.ports[:20], held.ports[20:35], held.ports[35:]
     dropped = {*ipv4[:5], *ipv6[:5], *wild6[:5]}
-    rejected = {*ipv4[5:10], *ipv6[5:10]}
+    rejected = {*ipv4[5:10], *ipv6[5:10]} - dropped  # an IPv4 and an IPv6 listener may share a port number
     nft(netns, "table inet audittest {\n chain input {\n  type filter hook input priority 0; policy accept;\n"
                f"  tcp dport {{ {', '.join(map(str, sorted(dropped)))} }} drop\n"
                f"  tcp dport {{ {', '.join(map(str, sorted(rejected)))} }} reject with tcp reset\n }}\n}}\n")
@@ -424,10 +424,11 @@ def test_verify_of_50_listeners_on_ipv4_and_ipv6_agrees_and_stays_bounded(
     took = time.monotonic() - began
     print(f"\naudit --verify of 50 listeners (20 IPv4, 30 IPv6): {took:.2f} s, whole process")
     assert took < 15  # issue 16 asks under 5 s; generous here, as two shared cores run other sessions' tests too
-    checks = {(address, port): entry["verified"] for (address, port), entry in found.items() if port in held.ports}
-    assert len(checks) == 50
-    for (address, port), verified in checks.items():
+    ours = {("0.0.0.0", port) for port in ipv4} | {("2001:db8::7", port) for port in ipv6} | {("::", p) for p in wild6}
+    assert len(ours) == 50 and ours <= set(found)
+    for address, port in ours:
+        verified = found[(address, port)]["verified"]
         assert verified and all(c["agrees"] for c in verified), (address, port, verified)
         expected = "timeout" if port in dropped else "refused" if port in rejected else "connected"
         assert {c["measured"] for c in verified} == {expected}, (address, port, verified)
-        assert all(":" in c["address"] for c in verified) is (port not in ipv4)
+        assert all(":" in c["address"] for c in verified) is (":" in address)  # no fe80:: (link-local) dialled
