@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from engines import Docker
+from engines import Docker, Engine, Podman
 from support import SRC, Held, Namespace, needs, start_holder, stop_holder
 
 DIAL = """
@@ -213,36 +213,60 @@ def test_sarif_output_validates_against_the_2_1_0_schema(netns: Namespace, holde
     assert result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "portside.toml"
 
 
-def test_a_docker_port_published_on_every_address_is_reachable_despite_a_host_input_drop(docker_engine: Docker) -> None:
+def published_despite_an_input_drop(engine: Engine, name: str, port: int, tmp_path: Path) -> None:
+    """A container of `engine` published on every address, a host INPUT drop of its port, a lan namespace: the
+    audit says reachable (DNAT goes around input) as the lan's connect does; --verify agrees; the policy's
+    `container` key allows it and no other container name does."""
     needs("nft")
     lan = Namespace(f"ps-lan-{uuid.uuid4().hex[:8]}", "203.0.113.2")
     subprocess.run(["ip", "netns", "add", lan.name], check=True)
     try:
-        subprocess.run(["ip", "link", "add", "va", "netns", docker_engine.netns, "type", "veth", "peer", "name", "vb",
+        subprocess.run(["ip", "link", "add", "va", "netns", engine.netns, "type", "veth", "peer", "name", "vb",
                         "netns", lan.name], check=True)
-        for where, command in ((docker_engine.netns, ["addr", "add", "203.0.113.1/24", "dev", "va"]),
-                               (docker_engine.netns, ["link", "set", "va", "up"]), (lan.name, ["link", "set", "lo", "up"]),
+        for where, command in ((engine.netns, ["addr", "add", "203.0.113.1/24", "dev", "va"]),
+                               (engine.netns, ["link", "set", "va", "up"]), (lan.name, ["link", "set", "lo", "up"]),
                                (lan.name, ["addr", "add", "203.0.113.2/24", "dev", "vb"]),
                                (lan.name, ["link", "set", "vb", "up"])):
             subprocess.run(["ip", "-n", where, *command], check=True)
-        docker_engine.run("auditweb", "18090:8080", "busybox", "httpd", "-f", "-p", "8080", "-h", "/www")
-        subprocess.run(docker_engine.inside("nft", "-f", "-"), check=True, text=True, input=(
+        engine.run(name, f"{port}:8080", "busybox", "httpd", "-f", "-p", "8080", "-h", "/www")
+        subprocess.run(engine.inside("nft", "-f", "-"), check=True, text=True, input=(
             "table inet audithost {\n chain input {\n  type filter hook input priority 0; policy accept;\n"
-            "  tcp dport 18090 drop\n }\n}\n"))
+            f"  tcp dport {port} drop\n }}\n}}\n"))
         for _ in range(50):
-            if dial(lan, "203.0.113.1", 18090) == "connected":
+            if dial(lan, "203.0.113.1", port) == "connected":
                 break
+            time.sleep(0.1)
         else:
             pytest.fail("the published port never answered from the lan namespace")
-        done = docker_engine.portside("audit", "--json")
+        done = engine.portside("audit", "--json", "--verify")
         assert done.status == 1, done.stderr
-        entries = [e for e in done.json()["listeners"] if e["listener"]["port"] == 18090]
+        entries = [e for e in done.json()["listeners"] if e["listener"]["port"] == port]
         assert entries and all(e["verdict"] == "reachable" for e in entries), entries
-        assert all(e["listener"]["container"]["name"] == "auditweb" for e in entries)
+        assert all(e["listener"]["container"]["name"] == name for e in entries)
+        checks = [c for e in entries for c in e["verified"]]
+        assert checks and all(c["measured"] == "connected" and c["agrees"] for c in checks), checks
+        assert any(c["address"] == "203.0.113.1" for c in checks)
+        allowed, other = tmp_path / "allowed.toml", tmp_path / "other.toml"
+        allowed.write_text(f'[[allow]]\ncontainer = "{name}"\n')
+        other.write_text('[[allow]]\ncontainer = "not-this-one"\n')
+        gate = engine.portside("audit", "--json", "--policy", str(allowed))
+        assert all(e["allowed"] for e in gate.json()["listeners"] if e["listener"]["port"] == port), gate.stdout
+        assert engine.portside("audit", "--json", "--policy", str(other)).status == 1
+        assert not any(e["violation"] for e in gate.json()["listeners"] if e["listener"]["port"] == port)
     finally:
-        docker_engine.remove("auditweb")
-        subprocess.run(docker_engine.inside("nft", "delete", "table", "inet", "audithost"), check=False)
+        engine.remove(name)
+        subprocess.run(engine.inside("nft", "delete", "table", "inet", "audithost"), check=False)
         subprocess.run(["ip", "netns", "del", lan.name], check=False)
+
+
+def test_a_docker_port_published_on_every_address_is_reachable_despite_a_host_input_drop(
+        docker_engine: Docker, tmp_path: Path) -> None:
+    published_despite_an_input_drop(docker_engine, "auditweb", 18090, tmp_path)
+
+
+def test_a_podman_port_published_on_every_address_is_reachable_despite_a_host_input_drop(
+        podman_engine: Podman, tmp_path: Path) -> None:
+    published_despite_an_input_drop(podman_engine, "auditpod", 18091, tmp_path)
 
 
 def test_verify_dials_from_a_namespace_of_its_own_and_agrees_with_the_prediction(
