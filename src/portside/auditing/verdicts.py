@@ -18,7 +18,7 @@ from typing import NamedTuple
 
 from portside.auditing.chains import Chain
 from portside.auditing.reach import Fate, Outcome, Packet, follow
-from portside.auditing.sources import source_classes
+from portside.auditing.sources import Source, source_classes
 from portside.model import Family, InterfaceAddress, Listener
 
 
@@ -69,13 +69,23 @@ def judge(listener: Listener, addresses: tuple[InterfaceAddress, ...], chains: t
     if chains is None:
         return Reachability(Verdict.UNKNOWN, (), unread or "the firewall could not be read")
     interfaces = sorted({a.interface for a in addresses if not _loopback(a.address)})
-    classes = {version: source_classes(chains, version) for version in (4, 6)}
-    return _summarise(tuple(
-        Path(interface, target.address, predict(listener, target.address, interface, chains, routes, source.sample),
-             source.label)
-        for target in targets for interface in interfaces
-        for source in classes[ipaddress.ip_address(_arriving(listener, target.address)).version]
-    ))
+    classes: dict[int, tuple[Source, ...]] = {}
+    paths = []
+    for target in targets:
+        for interface in interfaces:
+            outcome = predict(listener, target.address, interface, chains, routes)
+            if outcome.fate is not Fate.UNKNOWN:
+                paths.append(Path(interface, target.address, outcome))
+                continue
+            # Undecided: perhaps only by who sends it. Follow each class of sender the rules tell apart.
+            version = ipaddress.ip_address(_arriving(listener, target.address)).version
+            if version not in classes:
+                classes[version] = source_classes(chains, version)
+            paths.extend(Path(interface, target.address, predict(listener, target.address, interface, chains, routes,
+                                                                  source.sample), source.label)
+                         if source.sample is not None else Path(interface, target.address, outcome)
+                         for source in classes[version])
+    return _summarise(tuple(paths))
 
 
 def _arriving(listener: Listener, address: str) -> str:
