@@ -14,6 +14,7 @@ a source when none is given) makes the answer `unknown` if that rule could decid
 from __future__ import annotations
 
 import fnmatch
+import functools
 import ipaddress
 from enum import StrEnum
 from typing import NamedTuple
@@ -57,29 +58,41 @@ class Outcome(NamedTuple):
         return self.reason
 
 
-def _port_in(value: str, port: int) -> bool | None:
+# A ruleset of hundreds of rules is walked for every listener, interface and sender class: the few distinct
+# values in it (ports, prefixes, addresses) are parsed once each.
+@functools.lru_cache(maxsize=8192)
+def _port_range(value: str) -> tuple[int, int] | None:
     low, _, high = value.partition("-" if "-" in value else ":")
     if not low.isdigit() or (high and not high.isdigit()):
         return None
-    return int(low) <= port <= int(high or low)
+    return int(low), int(high or low)
 
 
-def networks(value: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network] | None:
+def _port_in(value: str, port: int) -> bool | None:
+    found = _port_range(value)
+    return None if found is None else found[0] <= port <= found[1]
+
+
+@functools.lru_cache(maxsize=8192)
+def networks(value: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] | None:
     """An address, prefix or range (`10.0.0.1-10.0.0.9`) as networks; None when it is none of these."""
     try:
         if "-" in value:
             low, high = (ipaddress.ip_address(part.strip()) for part in value.split("-", 1))
-            return list(ipaddress.summarize_address_range(low, high))
-        return [ipaddress.ip_network(value, strict=False)]
+            return tuple(ipaddress.summarize_address_range(low, high))
+        return (ipaddress.ip_network(value, strict=False),)
     except (ValueError, TypeError):
         return None
+
+
+_ip = functools.lru_cache(maxsize=8192)(ipaddress.ip_address)
 
 
 def _address_in(value: str, address: str) -> bool | None:
     found = networks(value)
     if found is None:
         return None
-    ip = ipaddress.ip_address(address)
+    ip = _ip(address)
     return any(ip in network for network in found)
 
 
@@ -111,7 +124,7 @@ def holds(match: Match, packet: Packet) -> bool | None:
 
 
 def _rule_holds(rule: Rule, packet: Packet, families: frozenset[int]) -> bool | None:
-    version = ipaddress.ip_address(packet.daddr).version
+    version = _ip(packet.daddr).version
     if version not in families or any(m.version not in (None, version) for m in rule.matches):
         return False
     results = [holds(match, packet) for match in rule.matches]
