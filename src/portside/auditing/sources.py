@@ -12,6 +12,7 @@ Loopback, unspecified and multicast senders cannot arrive from another machine a
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from typing import NamedTuple
 
@@ -63,6 +64,7 @@ def _label(inside: frozenset[Network], named: set[Network]) -> str:
     return head + (" except " + ", ".join(map(str, outermost)) if outermost else "")
 
 
+@functools.lru_cache(maxsize=8)  # one ruleset serves every listener of an audit
 def source_classes(chains: tuple[Chain, ...], version: int) -> tuple[Source, ...]:
     """The classes of IPv`version` senders the firewall's source matches tell apart (ANY when none asks)."""
     named = _named(chains, version)
