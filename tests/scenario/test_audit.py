@@ -154,6 +154,9 @@ def test_policy_gate_exits_1_on_what_is_not_allowed_0_when_clean_2_for_a_bad_pol
     other = tmp_path / "other.toml"
     other.write_text('[[allow]]\nprocess = "nginx"\n')
     assert verdicts(netns, tmp_path, "--policy", str(other))[0] == 1
+    other.write_text(f'[[allow]]\nport = {held.port}\ninterface = ["wg0", "v9"]\n')  # reachable via v0: not these
+    status, found = verdicts(netns, tmp_path, "--policy", str(other))
+    assert status == 1 and found[("0.0.0.0", held.port)]["violation"] is True
     other.write_text("[[allow]]\nport = 'http'\n")
     done = audit(netns, tmp_path, "--policy", str(other))
     assert done.returncode == 2 and done.stdout == ""
