@@ -146,3 +146,19 @@ def test_bridge_chains_that_could_stop_a_packet_make_it_unknown() -> None:
     assert judged.verdict is Verdict.UNKNOWN and "bridge-family rules are not evaluated" in judged.reason
     empty = "table bridge b {\n chain in {\n  type filter hook input priority 0; policy accept;\n }\n}"
     assert judge(listener("0.0.0.0", 80), ADDRESSES, parse_nft_chains(empty)).verdict is Verdict.REACHABLE
+
+
+WORDS = st.sampled_from(["ip", "ip6", "saddr", "daddr", "tcp", "dport", "!=", "{", "}", ",", "10.0.0.0/8", "::1",
+                         "10.0.0.9-10.0.0.1", "10.0.0.1-::2", "1-2", "80", "22-23", "iifname", '"eth0"', "ct", "state",
+                         "new", "accept", "drop", "reject", "jump", "x", "meta", "mark", "@trusted", "devices", "="])
+
+
+@given(st.lists(st.lists(WORDS, max_size=8).map(" ".join), max_size=6), st.sampled_from(["inet", "netdev", "bridge"]),
+       st.sampled_from(["input", "ingress", "prerouting"]))
+def test_any_rules_parse_and_give_a_verdict(lines: list[str], family: str, hook: str) -> None:
+    body = "\n".join(f"        {line}" for line in lines)
+    text = (f'table {family} t {{\n    chain c {{\n        type filter hook {hook} device "eth0" priority 0; policy drop;\n'
+            f"{body}\n    }}\n}}")
+    chains = parse_nft_chains(text)
+    for address in ("0.0.0.0", "::"):
+        assert judge(listener(address, 80), ADDRESSES, chains).verdict in set(Verdict)
