@@ -117,7 +117,7 @@ CASES = {
          '"address":"0.0.0.0","port":8000,"dual_stack":false,"exposure":"all","reachable_on":["10.0.0.5"],'
          '"processes":[' + P_WEB + '],"socket_users":["alice"],"inodes":[777],"accept_queue":0,"backlog":128,"note":null,'
          '"container":null},"verdict":"filtered","reason":"drop by policy","paths":[{"interface":"eth0",'
-         '"address":"10.0.0.5","fate":"drop","rule":"policy"}],"allowed":false,"violation":false,"verified":[{'
+         '"address":"10.0.0.5","source":null,"fate":"drop","rule":"policy"}],"allowed":false,"violation":false,"verified":[{'
          '"address":"10.0.0.5","predicted":"drop","measured":"timeout","agrees":true}],"findings":[]}],'
          '"notes":["hidden"]}'),
     ),

@@ -12,7 +12,7 @@ import os
 import tempfile
 
 from portside.cli.environment import Environment
-from portside.errors import PortsideError
+from portside.errors import UsageError
 
 
 def add_parser(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -44,12 +44,12 @@ def run(args: argparse.Namespace, env: Environment) -> int:
 
 def _write_atomically(path: str, text: str) -> None:
     if os.path.lexists(path) and not os.path.isfile(path):
-        raise PortsideError(f"cannot write {path}: not a regular file (--output replaces a file, whole)")
+        raise UsageError(f"cannot write {path}: not a regular file (--output replaces a file, whole)")
     folder = os.path.dirname(os.path.abspath(path))
     try:
         handle, temporary = tempfile.mkstemp(prefix=".portside-", suffix=".tmp", dir=folder)
     except OSError as error:
-        raise PortsideError(f"cannot write {path}: {error.strerror}") from None
+        raise UsageError(f"cannot write {path}: {error.strerror}") from None
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
             stream.write(text)
@@ -57,4 +57,4 @@ def _write_atomically(path: str, text: str) -> None:
         os.replace(temporary, path)
     except OSError as error:
         os.unlink(temporary)
-        raise PortsideError(f"cannot write {path}: {error.strerror}") from None
+        raise UsageError(f"cannot write {path}: {error.strerror}") from None

@@ -368,8 +368,9 @@ def audit_json(report: AuditReport, policy: str | None) -> Json:
             "listener": listener_json(entry.listener),
             "verdict": entry.reachability.verdict.value,
             "reason": entry.reachability.reason,
-            "paths": [{"interface": path.interface, "address": path.address, "fate": path.outcome.fate.value,
-                       "rule": path.outcome.said()} for path in entry.reachability.paths],
+            "paths": [{"interface": path.interface, "address": path.address, "source": path.source or None,
+                       "fate": path.outcome.fate.value, "rule": path.outcome.said()}
+                      for path in entry.reachability.paths],
             "allowed": entry.allowed,
             "violation": entry.violation,
             "verified": [{"address": c.address, "predicted": c.predicted.value, "measured": c.measured,
