@@ -3,7 +3,9 @@
 (() => {
   "use strict";
   const status = document.getElementById("status");
-  const say = (text) => { if (status) status.textContent = text; };
+  const message = document.getElementById("message");
+  const show = (text) => { if (status) status.textContent = text; };
+  const say = (text) => { if (message) message.textContent = text; };
   const query = new URLSearchParams(location.search).get("q") || "";
   const stream = new EventSource("/events" + (query ? "?q=" + encodeURIComponent(query) : ""));
   stream.addEventListener("update", (event) => {
@@ -12,10 +14,10 @@
       const body = document.getElementById(name);
       if (body) body.innerHTML = html;
     }
-    say("live, updated " + new Date().toLocaleTimeString());
+    show("live, updated " + new Date().toLocaleTimeString());
   });
-  stream.addEventListener("open", () => say("live"));
-  stream.addEventListener("error", () => say("disconnected; reconnecting"));
+  stream.addEventListener("open", () => show("live"));
+  stream.addEventListener("error", () => show("disconnected; reconnecting"));
   document.addEventListener("click", async (event) => {
     const button = event.target.closest("button[data-action]");
     if (!button) return;

@@ -24,7 +24,7 @@ th,td{text-align:left;padding:.25em .6em;border-bottom:1px solid #e3e3e3;vertica
 th{background:#f0f0f0}
 .exposure-all{color:#b00020;font-weight:600}.exposure-interface{color:#a15c00;font-weight:600}
 pre{margin:0;max-height:12em;overflow:auto;font-size:12px;background:#f6f8fa;padding:.3em}
-.stderr{color:#b00020}.note{color:#555}#status{color:#555;font-size:12px}
+.stderr{color:#b00020}.note{color:#555}#status{color:#555;font-size:12px}#message{margin-left:1em}
 button{font-size:12px}
 """
 
@@ -159,7 +159,8 @@ def page(view: View, query: str = "") -> str:
             f"<meta name=\"viewport\" content=\"width=device-width\"><style>{STYLE}</style>"
             '<script src="/static/dashboard.js" defer></script></head><body>'
             f"<h1>portside</h1><p>{len(view.listeners)} listeners, {exposed} reachable beyond loopback. "
-            '<span id="status">live updates need JavaScript; reload to refresh</span></p>'
+            '<span id="status">live updates need JavaScript; reload to refresh</span> '
+            '<strong id="message" role="status"></strong></p>'
             f'<form method="get" action="/"><input name="q" value="{escape(query)}" placeholder="filter: port, '
             'address, process, container"> <button>filter</button></form>'
             f"{notes}{''.join(sections)}</body></html>")
