@@ -4,18 +4,21 @@
 
 A "host" network namespace (198.51.100.7 on a veth) and a "lan" namespace (198.51.100.8)
 are made here and removed at the end. In the host: one holder process with N listeners
-on 0.0.0.0 and an nftables input chain (policy drop) of R rules: drops, rejects and
-accepts over the held ports. Timed: the whole `python -m portside audit --json` process
+on 0.0.0.0 and R nftables rules: a netdev ingress chain on the veth (a few drops), and an
+input chain (policy drop) of drops, rejects and accepts over the held ports, every tenth
+of them for some senders only (`ip saddr 10.K.0.0/16`, so sender classes are followed),
+every seventh scoped to the interface. Timed: the whole `python -m portside audit --json` process
 in the host namespace (interpreter start-up included), and `nmap -sT -Pn -n -T5` of the
 same ports from the lan namespace (the anchor a user would pick; it only sees what a
-connect sees). Then portside's verdicts are checked against nmap's states (reachable =
-open; filtered = filtered or closed). Prints Markdown. Needs root, iproute2, nft, nmap.
+connect sees). Then portside's prediction for the lan's own sender class (198.51.100.8)
+is checked against nmap's states (accept = open). Prints Markdown with the ratio. Needs root, iproute2, nft, nmap.
 Traffic stays between the two namespaces.
 """
 
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import json
 import os
 import statistics
@@ -24,6 +27,7 @@ import sys
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 HOLDER = ROOT / "tests" / "scenario" / "holder.py"
@@ -35,13 +39,41 @@ def ip(*args: str) -> None:
 
 
 def ruleset(ports: list[int], rules: int) -> str:
-    lines = ["table inet benchaudit {", " chain input {", "  type filter hook input priority 0; policy drop;",
+    ingress = [f"  tcp dport {port} drop" for port in ports[-3:]]
+    lines = ["table netdev benchedge {", " chain edge {",
+             '  type filter hook ingress device "v0" priority 0; policy accept;', *ingress, " }", "}",
+             "table inet benchaudit {", " chain input {", "  type filter hook input priority 0; policy drop;",
              '  iif "lo" accept', "  ct state established,related accept"]
-    for index in range(rules - 2):
+    for index in range(rules - 2 - len(ingress)):
         port = ports[index % len(ports)]
         verdict = ("accept", "drop", "reject with tcp reset")[index % 3]
-        lines.append(f'  iifname "v0" tcp dport {port} {verdict}' if index % 7 == 0 else f"  tcp dport {port} {verdict}")
+        if index % 10 == 0:
+            lines.append(f"  ip saddr 10.{index % 250}.0.0/16 tcp dport {port} {verdict}")
+        elif index % 7 == 0:
+            lines.append(f'  iifname "v0" tcp dport {port} {verdict}')
+        else:
+            lines.append(f"  tcp dport {port} {verdict}")
     return "\n".join([*lines, " }", "}", ""])
+
+
+def lan_gets(entry: dict[str, Any]) -> str:
+    """The fate portside predicts for a connection from the lan namespace (its sender class, or every sender)."""
+    lan = ipaddress.ip_address(LAN)
+    for path in entry["paths"]:
+        label = path["source"]
+        if label is None:
+            return str(path["fate"])
+        head, _, rest = label.partition(" except ")
+        inside = head == "any other source" or lan in ipaddress.ip_network(head)
+        if inside and not any(lan in ipaddress.ip_network(x) for x in rest.split(", ") if rest):
+            return str(path["fate"])
+    return "local" if entry["verdict"] == "local" else "unknown"
+
+
+def machine() -> str:
+    model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                  if line.startswith("model name")), "?")
+    return f"{os.cpu_count()} CPUs ({model})"
 
 
 def main() -> None:
@@ -90,17 +122,23 @@ def main() -> None:
                     fields = item.strip().split("/")
                     states[int(fields[0])] = fields[1]
         listeners = [e for e in report["listeners"] if e["listener"]["port"] in set(ports)]  # type: ignore[index]
-        agree = sum((e["verdict"] == "reachable") == (states.get(e["listener"]["port"]) == "open") for e in listeners)
+        agree = sum((lan_gets(e) == "accept") == (states.get(e["listener"]["port"]) == "open") for e in listeners)
+        audit_median, nmap_median = statistics.median(audit_times), statistics.median(nmap_times)
         print(f"# audit: {args.listeners} listeners, {args.rules}-rule ruleset\n")
-        print("| tool | median wall time (s) | runs |\n| --- | --- | --- |")
-        print(f"| portside audit --json (whole process) | {statistics.median(audit_times):.2f} | {args.runs} |")
-        print(f"| nmap -sT -T5 from the lan namespace | {statistics.median(nmap_times):.2f} | {args.runs} |")
+        print(f"machine: {machine()}, shared with other sessions' test runs (loaded)\n")
+        print("| tool | median wall time (s) | runs (s) |\n| --- | --- | --- |")
+        print(f"| portside audit --json (whole process) | {audit_median:.2f} | "
+              f"{', '.join(f'{t:.2f}' for t in audit_times)} |")
+        print(f"| nmap -sT -T5 from the lan namespace | {nmap_median:.2f} | "
+              f"{', '.join(f'{t:.2f}' for t in nmap_times)} |")
+        print(f"\nportside / nmap: {audit_median / nmap_median:.2f}")
         counts: dict[str, int] = {}
         for entry in listeners:
             counts[entry["verdict"]] = counts.get(entry["verdict"], 0) + 1
-        print(f"\nverdicts: {counts}; nmap states: "
+        sourced = sum(any(path["source"] for path in entry["paths"]) for entry in listeners)
+        print(f"\nverdicts: {counts} ({sourced} split by sender class); nmap states: "
               f"{ {s: list(states.values()).count(s) for s in set(states.values())} }; "
-              f"agreement (reachable = open): {agree}/{len(listeners)}")
+              f"agreement (portside's fate for the lan's sender = accept <=> nmap open): {agree}/{len(listeners)}")
     finally:
         if holder is not None:
             os.killpg(holder.pid, 9)

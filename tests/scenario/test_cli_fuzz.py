@@ -31,7 +31,7 @@ from support import start_holder, stop_holder
 from portside.cli.main import build_parser
 
 FUZZED = ("ls", "who", "kill", "pick", "leases", "release", "wait", "probe", "doctor", "alias", "routes", "proxy",
-          "completion", "watch", "export")
+          "completion", "watch", "export", "dashboard")
 # exporter serves until stopped; audit --probe/--verify dial every exposed listener, someone else's included:
 # its bad input is in tests/unit/test_usage_errors.py, its runs in namespaces in tests/scenario/test_audit.py
 NEVER = ("trust", "run", "exporter", "audit")
@@ -159,7 +159,8 @@ def verb_parser(verb: str) -> argparse.ArgumentParser:
     return parser
 
 
-FIRST: dict[str, list[str]] = {"kill": ["--dry-run"]}  # before anything else, so no `--` can make it a positional
+# before anything else, so no `--` can make it a positional (and the dashboard never opens a browser)
+FIRST: dict[str, list[str]] = {"kill": ["--dry-run"], "dashboard": ["--no-open"]}
 
 
 @st.composite

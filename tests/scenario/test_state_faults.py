@@ -268,3 +268,18 @@ def test_the_ca_key_is_never_written_through_a_link(state_home: Path, tmp_path: 
         ensure_ca()
     assert victim.read_bytes() == VICTIM
     assert not (tls / "ca-key.pem").exists()
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_the_proxys_record_and_log_are_files_or_refused(tmp_path: Path, kind: str) -> None:
+    home = tmp_path / "state"
+    store_with_a_lease(home)
+    victim = tmp_path / "victim"
+    victim.write_bytes(VICTIM)
+    make, says = KINDS[kind]
+    make(home / "proxy.json")  # a reader never blocks on it, nor follows it: no proxy runs
+    status = portside(home, "proxy", "status")
+    assert (status.status, status.stdout) == (0, "proxy not running\n"), status
+    make(home / "proxy.log")  # the log a start appends to: refused before anything starts
+    assert_one_line(portside(home, "proxy", "start", "--port", "1"), f"{home / 'proxy.log'} {says}", "remove it")
+    assert victim.read_bytes() == VICTIM

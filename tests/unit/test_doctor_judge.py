@@ -18,7 +18,7 @@ from portside.doctor.firewall import Condition, FirewallRule
 from portside.doctor.judge import Exchange, ListenEvidence, TargetEvidence, diagnose_listen, diagnose_target
 from portside.doctor.proxyenv import ProxyRoute
 from portside.leasing.pool import PortRange
-from portside.model import ForeignListener, Severity, TcpOutcome
+from portside.model import Container, ContainerSource, Engine, ForeignListener, Severity, TcpOutcome
 from portside.net.addresses import parse_target
 
 WEB = process(4100, "node")
@@ -81,6 +81,11 @@ TARGET_ROWS: dict[str, tuple[TargetEvidence, Row]] = {
         Row(["nothing-listening"], Severity.FAULT,
             "[::1]:3000, 127.0.0.1:3000: refused, and no socket on this machine listens on TCP port 3000",
             "start the server on port 3000, or find the port it did take: portside ls")),
+    "nothing-listening-says-each-outcome": (
+        evidence("localhost:3000", failed("::1", "unreachable"), failed("127.0.0.1", "refused")),
+        Row(["nothing-listening"], Severity.FAULT,
+            "[::1]:3000: unreachable; 127.0.0.1:3000: refused, and no socket on this machine listens on TCP port 3000",
+            "start the server on port 3000")),
     "listening-elsewhere": (
         evidence("localhost:3000", *REFUSED_BOTH, listeners=(listener("127.0.0.2", 3000, WEB),)),
         Row(["listening-elsewhere"], Severity.FAULT,
@@ -268,6 +273,12 @@ LISTEN_ROWS: dict[str, tuple[ListenEvidence, Row]] = {
         Row(["port-in-use"], Severity.FAULT,
             "[::1]:61000 held by pid 4100 (node); 0.0.0.0:61000 held by pid 4101 (nginx)",
             "stop it (`portside kill 61000`) or use another port: PORT=$(portside pick)")),
+    "port-in-use-by-a-container": (
+        LISTEN._replace(holders=(listener("0.0.0.0", 61000, process(4102, "docker-proxy"))._replace(
+            container=Container(Engine.DOCKER, "c1" * 32, "web", "nginx", 80, "172.17.0.2", "running", "docker-proxy",
+                                ContainerSource.API)),)),
+        Row(["port-in-use"], Severity.FAULT, "0.0.0.0:61000 held by pid 4102 (docker-proxy)",
+            "stop the docker container web (nginx): `docker stop web`, or use another port")),
     "port-in-use-hidden-owner": (
         LISTEN._replace(holders=(listener("127.0.0.1", 61000),)),
         Row(["port-in-use"], Severity.FAULT, "127.0.0.1:61000 held by an owner not visible to you", "portside kill")),

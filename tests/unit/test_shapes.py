@@ -117,7 +117,7 @@ CASES = {
          '"address":"0.0.0.0","port":8000,"dual_stack":false,"exposure":"all","reachable_on":["10.0.0.5"],'
          '"processes":[' + P_WEB + '],"socket_users":["alice"],"inodes":[777],"accept_queue":0,"backlog":128,"note":null,'
          '"container":null},"verdict":"filtered","reason":"drop by policy","paths":[{"interface":"eth0",'
-         '"address":"10.0.0.5","fate":"drop","rule":"policy"}],"allowed":false,"violation":false,"verified":[{'
+         '"address":"10.0.0.5","source":null,"fate":"drop","rule":"policy"}],"allowed":false,"violation":false,"verified":[{'
          '"address":"10.0.0.5","predicted":"drop","measured":"timeout","agrees":true}],"findings":[]}],'
          '"notes":["hidden"]}'),
     ),
@@ -148,6 +148,8 @@ CASES = {
         ('{"ca":"/s/tls/ca.pem","made":true,"removed":false,"stores":[{"store":"Chromium/Chrome (NSS)",'
         '"state":"todo","detail":"apt install x"}]}'),
     ),
+    "dashboard": (shapes.dashboard_json("http://portside.localhost:7355/auth?token=ab12"),
+                  '{"url":"http://portside.localhost:7355/auth?token=ab12"}'),
     "run": (shapes.run_json("web", "http://web.localhost:7355/", 61234, 999),
             '{"name":"web","url":"http://web.localhost:7355/","port":61234,"pid":999}'),
 }
@@ -167,7 +169,7 @@ def test_every_shape_function_has_a_case() -> None:
                                       shapes.kill_json, shapes.wait_json, shapes.probe_json, shapes.doctor_json,
                                       shapes.routes_json, shapes.alias_json, shapes.alias_removed_json, shapes.proxy_json,
                                       shapes.proxy_down_json, shapes.trust_json, shapes.run_json,
-                                      shapes.event_json, shapes.audit_json)}  # watch's events: tests/unit/test_watch_text.py
+                                      shapes.event_json, shapes.audit_json, shapes.dashboard_json)}  # watch's events: tests/unit/test_watch_text.py
     assert verbs - parts == covered
 
 

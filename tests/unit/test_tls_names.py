@@ -22,6 +22,8 @@ from portside.router.tls.sni import gets_leaf
     (" API.app.localhost ", "api.app.localhost"),
     ("127.0.0.2", "127.0.0.2"),
     ("::1", "::1"),
+    ("0:0:0:0:0:0:0:1", "::1"),
+    ("::ffff:127.0.0.1", "127.0.0.1"),
 ])
 def test_servable_hosts_in_canonical_form(host: str, canonical: str) -> None:
     assert servable(host) == canonical

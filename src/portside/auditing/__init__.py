@@ -6,8 +6,10 @@ Adapters read the listeners, the interface addresses and the firewall; the pure 
 
 from __future__ import annotations
 
+import ipaddress
 import socket
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import NamedTuple
 
 from portside.auditing.chains import Chain
@@ -85,13 +87,20 @@ def _interfaces() -> tuple[InterfaceAddress, ...]:
     return interfaces(dict(socket.if_nameindex()))
 
 
-def _heard(listener: Listener) -> tuple[str | None, dict[str, object]]:
-    from portside.net.addresses import parse_target
-    from portside.probing.runner import probe
+def _heard(listener: Listener, addresses: tuple[InterfaceAddress, ...]) -> tuple[str | None, dict[str, object]]:
+    """What `probe` names at the listener; for MongoDB, also whether it runs a command for a client that never
+    logged in (asked on one of its non-loopback addresses, where MongoDB's localhost exception does not apply)."""
+    from portside.net.addresses import host_port, parse_target
+    from portside.probing.fingerprints import MongoAuth
+    from portside.probing.runner import REPLY_WAIT, converse, probe
 
     host = "127.0.0.1" if listener.address in ("0.0.0.0", "::") else listener.address
-    target = f"[{host}]:{listener.port}" if ":" in host else f"{host}:{listener.port}"
-    for attempt in probe(parse_target(target)):
+    for attempt in probe(parse_target(host_port(host, listener.port))):
+        if attempt.protocol == "mongodb":
+            outside = sorted((a.address for a in destinations(listener, addresses)), key=lambda a: ":" in a)
+            outside = outside or [attempt.address]
+            verdict, _ = converse(outside[0], listener.port, MongoAuth(), REPLY_WAIT)
+            return attempt.protocol, {**attempt.details, **verdict.details}
         if attempt.protocol is not None:
             return attempt.protocol, attempt.details
     return None, {}
@@ -100,8 +109,10 @@ def _heard(listener: Listener) -> tuple[str | None, dict[str, object]]:
 def evaluate(listeners: tuple[Listener, ...], addresses: tuple[InterfaceAddress, ...],
              chains: tuple[Chain, ...] | None, unread: str, policy: Policy,
              heard: dict[int, tuple[str | None, dict[str, object]]],
-             routes: Mapping[str, str] | None = None) -> tuple[AuditEntry, ...]:
-    """The audit of `listeners` given what was read (pure): verdicts, policy and risks."""
+             routes: Mapping[str, str] | None = None, now: datetime | None = None) -> tuple[AuditEntry, ...]:
+    """The audit of `listeners` given what was read (pure): verdicts, policy and risks (certificates judged at
+    `now`, default the present)."""
+    when = now or datetime.now(UTC)
     entries = []
     for listener in listeners:
         reach = judge(listener, addresses, chains, unread, routes)
@@ -110,29 +121,36 @@ def evaluate(listeners: tuple[Listener, ...], addresses: tuple[InterfaceAddress,
         via = tuple(sorted({p.interface for p in reach.paths if p.outcome.fate.value == "accept"}))
         allowed = any(allows(entry, listener.port, names, container, via) for entry in policy.allow)
         protocol, details = heard.get(listener.port, (None, {}))
-        findings = risks(listener, protocol, details) if reach.verdict is not Verdict.LOCAL else ()
+        findings = risks(listener, protocol, details, when) if reach.verdict is not Verdict.LOCAL else ()
         entries.append(AuditEntry(listener, reach, allowed, findings))
     return tuple(entries)
 
 
+def _dialled(entry: AuditEntry, addresses: tuple[InterfaceAddress, ...]) -> tuple[InterfaceAddress, ...]:
+    """The addresses `--verify` dials for `entry`: not a link-local one, which only its own link can reach."""
+    if entry.reachability.verdict is Verdict.LOCAL:
+        return ()
+    return tuple(t for t in destinations(entry.listener, addresses) if not ipaddress.ip_address(t.address).is_link_local)
+
+
 def verified(entries: tuple[AuditEntry, ...], addresses: tuple[InterfaceAddress, ...],
              chains: tuple[Chain, ...] | None, routes: Mapping[str, str]) -> tuple[AuditEntry, ...]:
-    """`entries` with `checks`: each exposed listener dialled on each of its addresses from a namespace of our own."""
-    from portside.auditing._verify import dial_from_outside
+    """`entries` with `checks`: each exposed listener dialled on each of its addresses from a namespace of our own
+    (whose sender address the prediction is made for)."""
+    from portside.auditing._verify import INSIDE4, INSIDE6, dial_from_outside
 
-    targets = [(target.address, entry.listener.port) for entry in entries
-               if entry.reachability.verdict is not Verdict.LOCAL
-               for target in destinations(entry.listener, addresses)]
+    targets = [(target.address, entry.listener.port) for entry in entries for target in _dialled(entry, addresses)]
     if not targets:
         return entries
     interface, measured = dial_from_outside(sorted(set(targets)))
     checked = []
     for entry in entries:
         checks = tuple(
-            Check(target.address, predict(entry.listener, target.address, interface, chains, routes).fate
+            Check(target.address, predict(entry.listener, target.address, interface, chains, routes,
+                                          INSIDE6 if ":" in target.address else INSIDE4).fate
                   if chains is not None else Fate.UNKNOWN, measured[(target.address, entry.listener.port)])
-            for target in destinations(entry.listener, addresses)
-        ) if entry.reachability.verdict is not Verdict.LOCAL else ()
+            for target in _dialled(entry, addresses)
+        )
         checked.append(entry._replace(checks=checks))
     return tuple(checked)
 
@@ -151,7 +169,7 @@ def audit(policy: Policy | None = None, *, probe: bool = False, verify: bool = F
     if probe:
         for listener in listeners:
             if judge(listener, addresses, chains, unread).verdict is not Verdict.LOCAL:
-                heard[listener.port] = _heard(listener)
+                heard[listener.port] = _heard(listener, addresses)
     routes = {}
     for listener in listeners:
         inside = listener.container.container_address if listener.container is not None else None

@@ -47,6 +47,7 @@ class Chain(NamedTuple):
     policy: str
     rules: tuple[Rule, ...]
     families: frozenset[int]
+    devices: tuple[str, ...] = ()  # a netdev (ingress) chain sees only packets arriving on these
 
     @property
     def location(self) -> str:
@@ -132,18 +133,26 @@ def parse_nft_chains(text: str) -> tuple[Chain, ...]:
             current[4].append(line)
     chains = []
     for fam, tab, name, header, lines in raw:
-        if fam not in NFT_FAMILIES:
+        if fam not in (*NFT_FAMILIES, "netdev", "bridge"):
             continue
         head = " ".join(header)
         hook = re.search(r"\bhook (\w+)", head)
         kind = re.search(r"\btype (\w+)", head)
         priority = re.search(r"\bpriority ([\w+-]+(?:\s*[+-]\s*\d+)?)", head)
         policy = re.search(r"\bpolicy (\w+)", head)
+        devices = re.search(r"\bdevices?\s*=?\s*(\{[^}]*\}|\"[^\"]*\"|[^\s;]+)", head)
         location = f"table {fam} {tab} chain {name}"
+        hook_name = hook[1] if hook and kind and kind[1] == "filter" else None
+        if fam == "bridge" and hook_name is not None:
+            hook_name = "bridge " + hook_name  # frames bridged to this host, not the IP path
+        rules = tuple(_nft_rule(line, location, sets) for line in lines)
+        if hook_name == "ingress":  # before conntrack: a ct state there is not what it is later
+            rules = tuple(rule._replace(unread=f"{rule.unread} ct state (no conntrack at ingress)".strip())
+                          if any(m.field == "ct" for m in rule.matches) else rule for rule in rules)
         chains.append(Chain(
-            "nftables", fam, tab, name, hook[1] if hook and kind and kind[1] == "filter" else None,
-            _priority(priority[1] if priority else "0"), policy[1] if policy else "accept",
-            tuple(_nft_rule(line, location, sets) for line in lines), NFT_FAMILIES[fam],
+            "nftables", fam, tab, name, hook_name, _priority(priority[1] if priority else "0"),
+            policy[1] if policy else "accept", rules, NFT_FAMILIES.get(fam, frozenset({4, 6})),
+            _values(devices[1], {}) if devices else (),
         ))
     return tuple(chains)
 

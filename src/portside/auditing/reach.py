@@ -5,13 +5,16 @@ its path (prerouting then input for a host socket; prerouting then forward for a
 DNAT'd to a container). In each chain the first rule whose matches all hold decides:
 accept ends that chain (the next base chain still sees the packet), drop and reject end
 the path, jump/goto enter a regular chain, return leaves one; falling off a base chain
-applies its policy. A match portside cannot evaluate (a source address, a mark, an
-unknown expression) makes the answer `unknown` if that rule could decide, never a guess.
+applies its policy. The path begins at the netdev ingress chains bound to the arriving
+interface. A source address is tested when the packet names one (sources.py gives a sample
+of each class of sender). A match portside cannot evaluate (a mark, an unknown expression,
+a source when none is given) makes the answer `unknown` if that rule could decide, never a guess.
 """
 
 from __future__ import annotations
 
 import fnmatch
+import functools
 import ipaddress
 from enum import StrEnum
 from typing import NamedTuple
@@ -27,13 +30,15 @@ class Fate(StrEnum):
 
 
 class Packet(NamedTuple):
-    """A new TCP connection arriving on `iif` for `daddr`:`dport` (`oif` set on the forward path)."""
+    """A new TCP connection arriving on `iif` for `daddr`:`dport` (`oif` set on the forward path) from `saddr`
+    (None: a source not known, so a source-address match cannot be told)."""
 
     daddr: str
     dport: int
     iif: str
     oif: str | None = None
     dnat: bool = False
+    saddr: str | None = None
 
 
 class Outcome(NamedTuple):
@@ -53,18 +58,42 @@ class Outcome(NamedTuple):
         return self.reason
 
 
-def _port_in(value: str, port: int) -> bool | None:
+# A ruleset of hundreds of rules is walked for every listener, interface and sender class: the few distinct
+# values in it (ports, prefixes, addresses) are parsed once each.
+@functools.lru_cache(maxsize=8192)
+def _port_range(value: str) -> tuple[int, int] | None:
     low, _, high = value.partition("-" if "-" in value else ":")
     if not low.isdigit() or (high and not high.isdigit()):
         return None
-    return int(low) <= port <= int(high or low)
+    return int(low), int(high or low)
+
+
+def _port_in(value: str, port: int) -> bool | None:
+    found = _port_range(value)
+    return None if found is None else found[0] <= port <= found[1]
+
+
+@functools.lru_cache(maxsize=8192)
+def networks(value: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] | None:
+    """An address, prefix or range (`10.0.0.1-10.0.0.9`) as networks; None when it is none of these."""
+    try:
+        if "-" in value:
+            low, high = (ipaddress.ip_address(part.strip()) for part in value.split("-", 1))
+            return tuple(ipaddress.summarize_address_range(low, high))
+        return (ipaddress.ip_network(value, strict=False),)
+    except (ValueError, TypeError):
+        return None
+
+
+_ip = functools.lru_cache(maxsize=8192)(ipaddress.ip_address)
 
 
 def _address_in(value: str, address: str) -> bool | None:
-    try:
-        return ipaddress.ip_address(address) in ipaddress.ip_network(value, strict=False)
-    except ValueError:
+    found = networks(value)
+    if found is None:
         return None
+    ip = _ip(address)
+    return any(ip in network for network in found)
 
 
 def _any(results: list[bool | None]) -> bool | None:
@@ -78,6 +107,8 @@ def holds(match: Match, packet: Packet) -> bool | None:
         found = _any([_port_in(value, packet.dport) for value in match.values])
     elif match.field == "daddr":
         found = _any([_address_in(value, packet.daddr) for value in match.values])
+    elif match.field == "saddr":
+        found = None if packet.saddr is None else _any([_address_in(value, packet.saddr) for value in match.values])
     elif match.field == "iif":
         found = any(fnmatch.fnmatchcase(packet.iif, value.replace("\\*", "*")) for value in match.values)
     elif match.field == "oif":
@@ -93,13 +124,18 @@ def holds(match: Match, packet: Packet) -> bool | None:
 
 
 def _rule_holds(rule: Rule, packet: Packet, families: frozenset[int]) -> bool | None:
-    version = ipaddress.ip_address(packet.daddr).version
-    if version not in families or any(m.version not in (None, version) for m in rule.matches):
+    """All of `rule`'s matches hold (True), one fails (False), or one cannot be told and none fails (None).
+    Stops at the first failing match: in a long ruleset most rules fail on their port."""
+    version = _ip(packet.daddr).version
+    if version not in families or any(m.version is not None and m.version != version for m in rule.matches):
         return False
-    results = [holds(match, packet) for match in rule.matches]
-    if False in results:
-        return False
-    return None if None in results or rule.unread else True
+    told = not rule.unread
+    for match in rule.matches:
+        held = holds(match, packet)
+        if held is False:
+            return False
+        told = told and held is not None
+    return True if told else None
 
 
 def _walk(chain: Chain, chains: dict[tuple[str, str, str], Chain], packet: Packet, depth: int = 0) -> Outcome | None:
@@ -116,7 +152,8 @@ def _walk(chain: Chain, chains: dict[tuple[str, str, str], Chain], packet: Packe
         if held is False:
             continue
         if held is None:
-            return Outcome(Fate.UNKNOWN, rule, chain, f"{rule.location}: portside cannot evaluate {rule.text!r}")
+            what = f"{rule.unread!r} in {rule.text!r}" if rule.unread else repr(rule.text)
+            return Outcome(Fate.UNKNOWN, rule, chain, f"{rule.location}: portside cannot evaluate {what}")
         if rule.verdict in ("accept", "drop", "reject"):
             return Outcome(Fate(rule.verdict), rule, chain)
         if rule.verdict == "return":
@@ -131,12 +168,28 @@ def _walk(chain: Chain, chains: dict[tuple[str, str, str], Chain], packet: Packe
     return None
 
 
+def _bridged(chains: tuple[Chain, ...]) -> Outcome | None:
+    """Bridge-family chains filter frames bridged to this host; portside does not know which ports are bridged,
+    so any that could stop a packet makes the answer unknown rather than a guess."""
+    for chain in chains:
+        if chain.hook in ("bridge prerouting", "bridge input") and (chain.rules or chain.policy != "accept"):
+            return Outcome(Fate.UNKNOWN, None, chain, f"{chain.location}: bridge-family rules are not evaluated "
+                                                      "(they see frames bridged to this host)")
+    return None
+
+
 def follow(chains: tuple[Chain, ...], packet: Packet) -> Outcome:
-    """What the firewall does with `packet`: the first drop/reject/unknown on its path, else accept."""
+    """What the firewall does with `packet`: the first drop/reject/unknown on its path, else accept.
+
+    The path starts at the netdev ingress chains of the arriving interface (before prerouting)."""
+    bridged = _bridged(chains)
+    if bridged is not None:
+        return bridged
     by_name = {(c.source, c.table + "/" + c.family, c.name): c for c in chains}
-    hooks = ("prerouting", "forward") if packet.dnat else ("prerouting", "input")
+    hooks = ("ingress", "prerouting", "forward") if packet.dnat else ("ingress", "prerouting", "input")
     version = ipaddress.ip_address(packet.daddr).version
-    path = sorted((c for c in chains if c.hook in hooks and version in c.families),
+    path = sorted((c for c in chains if c.hook in hooks and version in c.families
+                   and (c.hook != "ingress" or any(fnmatch.fnmatchcase(packet.iif, d) for d in c.devices))),
                   key=lambda c: (hooks.index(str(c.hook)), c.priority))
     last = Outcome(Fate.ACCEPT, reason="no rule on the path stops it")
     for chain in path:

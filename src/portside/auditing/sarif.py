@@ -19,6 +19,9 @@ RULES = {
     "debugger-exposed": "A debugger reachable beyond loopback",
     "redis-no-auth": "Redis answering without a password beyond loopback",
     "memcached-no-auth": "memcached answering without authentication beyond loopback",
+    "mongodb-no-auth": "MongoDB running commands for a client that never logged in, beyond loopback",
+    "dev-server-exposed": "A dev server (Vite, webpack, Next.js, Django, Rails, Jupyter) reachable beyond loopback",
+    "tls-certificate-expired": "An expired TLS certificate served beyond loopback",
     "verify-mismatch": "A real connection from outside that did not do what the rules predicted",
 }
 

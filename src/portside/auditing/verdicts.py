@@ -1,8 +1,10 @@
 """Reachability of one listener from other machines: local, reachable, filtered or unknown. Pure.
 
 The addresses a listener answers on (its own, or every address of its family for a
-wildcard) are paired with every non-loopback interface a packet can arrive on; each
-pair is followed through the firewall (reach.py). A container's published port is
+wildcard) are paired with every non-loopback interface a packet can arrive on and, when
+rules match source addresses, with each class of sender they tell apart (sources.py); each
+is followed through the firewall (reach.py). Accepted from some senders only is `reachable`,
+naming them: another machine can connect, and which ones is a matter of who it is. A container's published port is
 followed on its DNAT path (prerouting, forward) to the container's address and port, as
 the host's input chain never sees it.
 """
@@ -16,6 +18,7 @@ from typing import NamedTuple
 
 from portside.auditing.chains import Chain
 from portside.auditing.reach import Fate, Outcome, Packet, follow
+from portside.auditing.sources import Source, source_classes
 from portside.model import Family, InterfaceAddress, Listener
 
 
@@ -27,11 +30,12 @@ class Verdict(StrEnum):
 
 
 class Path(NamedTuple):
-    """A packet arriving on `interface` for `address` and what the firewall does with it."""
+    """A packet arriving on `interface` for `address` from `source` (sources.py; "" for any) and its fate."""
 
     interface: str
     address: str
     outcome: Outcome
+    source: str = ""
 
 
 class Reachability(NamedTuple):
@@ -65,31 +69,59 @@ def judge(listener: Listener, addresses: tuple[InterfaceAddress, ...], chains: t
     if chains is None:
         return Reachability(Verdict.UNKNOWN, (), unread or "the firewall could not be read")
     interfaces = sorted({a.interface for a in addresses if not _loopback(a.address)})
-    return _summarise(tuple(
-        Path(interface, target.address, predict(listener, target.address, interface, chains, routes))
-        for target in targets for interface in interfaces
-    ))
+    classes: dict[int, tuple[Source, ...]] = {}
+    paths = []
+    for target in targets:
+        for interface in interfaces:
+            outcome = predict(listener, target.address, interface, chains, routes)
+            if outcome.fate is not Fate.UNKNOWN:
+                paths.append(Path(interface, target.address, outcome))
+                continue
+            # Undecided: perhaps only by who sends it. Follow each class of sender the rules tell apart.
+            version = ipaddress.ip_address(_arriving(listener, target.address)).version
+            if version not in classes:
+                classes[version] = source_classes(chains, version)
+            paths.extend(Path(interface, target.address, predict(listener, target.address, interface, chains, routes,
+                                                                  source.sample), source.label)
+                         if source.sample is not None else Path(interface, target.address, outcome)
+                         for source in classes[version])
+    return _summarise(tuple(paths))
+
+
+def _arriving(listener: Listener, address: str) -> str:
+    """The address a packet for `listener` is filtered with: the container's after DNAT, else `address`."""
+    container = listener.container
+    if container is not None and container.container_address and container.container_port:
+        return container.container_address
+    return address
 
 
 def predict(listener: Listener, address: str, interface: str, chains: tuple[Chain, ...],
-            routes: Mapping[str, str] | None = None) -> Outcome:
-    """What the firewall does with a new connection to `address`:`listener.port` arriving on `interface`."""
+            routes: Mapping[str, str] | None = None, source: str | None = None) -> Outcome:
+    """What the firewall does with a new connection to `address`:`listener.port` arriving on `interface` from
+    `source` (None: any sender)."""
     container = listener.container
     if container is not None and container.container_address and container.container_port:
         packet = Packet(container.container_address, container.container_port, interface,
-                        (routes or {}).get(container.container_address), dnat=True)
+                        (routes or {}).get(container.container_address), dnat=True, saddr=source)
     else:
-        packet = Packet(address, listener.port, interface)
+        packet = Packet(address, listener.port, interface, saddr=source)
     return follow(chains, packet)
 
 
 def _summarise(paths: tuple[Path, ...]) -> Reachability:
     fates = {path.outcome.fate for path in paths}
     if Fate.ACCEPT in fates:
-        open_ = [f"{p.address} via {p.interface}" for p in paths if p.outcome.fate is Fate.ACCEPT]
-        return Reachability(Verdict.REACHABLE, paths, "accepted: " + ", ".join(open_))
+        open_: dict[str, list[str]] = {}
+        for path in paths:
+            if path.outcome.fate is Fate.ACCEPT:
+                open_.setdefault(f"{path.address} via {path.interface}", []).append(path.source)
+        return Reachability(Verdict.REACHABLE, paths, "accepted: " + ", ".join(
+            where + (" from " + " or ".join(dict.fromkeys(sources)) if all(sources) else "")
+            for where, sources in open_.items()))
     if Fate.UNKNOWN in fates:
         first = next(p for p in paths if p.outcome.fate is Fate.UNKNOWN)
         return Reachability(Verdict.UNKNOWN, paths, first.outcome.said())
-    stops = dict.fromkeys(f"{p.outcome.fate.value} by {p.outcome.said()}" for p in paths)
+    stops = dict.fromkeys(f"{p.outcome.fate.value} by {p.outcome.said()}" + (f" (from {p.source})" if p.source else "")
+                          for p in paths)
     return Reachability(Verdict.FILTERED, paths, "; ".join(stops))

@@ -11,7 +11,7 @@ import argparse
 import os
 
 from portside.cli.environment import Environment
-from portside.errors import PortsideError
+from portside.errors import UsageError
 
 
 def add_parser(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -43,14 +43,14 @@ def run(args: argparse.Namespace, env: Environment) -> int:
 
 def _write_atomically(path: str, text: str) -> None:
     if os.path.lexists(path) and not os.path.isfile(path):
-        raise PortsideError(f"cannot write {path}: not a regular file (--output replaces a file, whole)")
+        raise UsageError(f"cannot write {path}: not a regular file (--output replaces a file, whole)")
     folder = os.path.dirname(os.path.abspath(path))
     import tempfile  # only when writing a file: it pulls shutil and random
 
     try:
         handle, temporary = tempfile.mkstemp(prefix=".portside-", suffix=".tmp", dir=folder)
     except OSError as error:
-        raise PortsideError(f"cannot write {path}: {error.strerror}") from None
+        raise UsageError(f"cannot write {path}: {error.strerror}") from None
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
             stream.write(text)
@@ -58,4 +58,4 @@ def _write_atomically(path: str, text: str) -> None:
         os.replace(temporary, path)
     except OSError as error:
         os.unlink(temporary)
-        raise PortsideError(f"cannot write {path}: {error.strerror}") from None
+        raise UsageError(f"cannot write {path}: {error.strerror}") from None

@@ -42,6 +42,7 @@ VERBS: dict[str, str] = {
     "alias": "route NAME.localhost to a port served by something else",
     "routes": "the live NAME.localhost routes",
     "proxy": "the NAME.localhost reverse proxy: start, stop, status, serve",
+    "dashboard": "open the dashboard at portside.localhost (starts the proxy if need be)",
     "trust": "add the local CA (made if missing) to the system and browser stores",
     "completion": "print a shell completion script (bash, zsh or fish)",
     "export": "print the listeners for Prometheus (--prometheus) or as NDJSON (--ndjson)",

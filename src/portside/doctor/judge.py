@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from portside.containers.describe import engine_command, label
 from portside.containers.findings import container_findings
 from portside.doctor.clients import Client, reaches
 from portside.doctor.firewall import FirewallRule, catching
@@ -47,6 +48,14 @@ def _holder_text(listener: Listener) -> str:
     return f"{host_port(listener.address, listener.port)} held by {_owners(listener)}"
 
 
+def _stop_hint(holders: tuple[Listener, ...], port: int) -> str:
+    """How to free the port: stop the container that publishes it (its stand-in is never signalled), else kill."""
+    container = next((listener.container for listener in holders if listener.container is not None), None)
+    if container is None:
+        return f"stop it (`portside kill {port}`)"
+    return f"stop the {label(container)}: {engine_command(container, 'stop')},"
+
+
 def ranked(findings: list[Finding]) -> list[Finding]:
     """Faults first, then warnings, then information; `ok` when there is nothing else."""
     if not findings:
@@ -61,7 +70,7 @@ def diagnose_listen(evidence: ListenEvidence) -> list[Finding]:
         findings.append(Finding(
             "port-in-use", Severity.FAULT,
             "; ".join(_holder_text(listener) for listener in evidence.holders),
-            f"stop it (`portside kill {port}`) or use another port: PORT=$(portside pick)",
+            f"{_stop_hint(evidence.holders, port)} or use another port: PORT=$(portside pick)",
         ))
     if evidence.time_wait:
         findings.append(Finding(
@@ -228,9 +237,18 @@ def _absent(evidence: TargetEvidence) -> list[Finding]:
         )]
     return [Finding(
         "nothing-listening", Severity.FAULT,
-        f"{tried}: refused, and no socket on this machine listens on TCP port {port}",
+        f"{_outcomes(evidence)}, and no socket on this machine listens on TCP port {port}",
         f"start the server on port {port}, or find the port it did take: portside ls",
     )]
+
+
+def _outcomes(evidence: TargetEvidence) -> str:
+    """What each dial said, addresses with the same outcome together: "[::1]:80, 127.0.0.1:80: refused"."""
+    port = evidence.target.port
+    said: dict[str, list[str]] = {}
+    for exchange in evidence.exchanges:
+        said.setdefault(str(exchange.tcp), []).append(host_port(exchange.address, port))
+    return "; ".join(f"{', '.join(addresses)}: {outcome}" for outcome, addresses in said.items())
 
 
 def _family(evidence: TargetEvidence) -> list[Finding]:

@@ -215,6 +215,16 @@ def ip_of(address: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
     return ip
 
 
+def loopback_form(host: str) -> str | None:
+    """`host` written one way when it is a loopback address (0:0:0:0:0:0:0:1 -> ::1, ::ffff:127.0.0.1 ->
+    127.0.0.1), None when it is a name or another address; one spelling, so one certificate and one route."""
+    try:
+        ip = ip_of(host)
+    except ValueError:
+        return None
+    return str(ip) if ip.is_loopback else None
+
+
 def classify(address: str) -> AddressKind:
     """What kind of address a socket is bound to; IPv4-mapped IPv6 counts as its IPv4 address."""
     ip = ip_of(address)

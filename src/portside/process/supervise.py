@@ -21,6 +21,7 @@ import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import suppress
+from pathlib import Path
 from typing import NamedTuple
 
 from portside.errors import ServiceFailed, WaitTimeout
@@ -30,6 +31,7 @@ from portside.model import ProcessInfo, Protocol
 from portside.net.addresses import Target
 from portside.probing.wait import HttpExpectation, describe, wait_for
 from portside.process import guard, signals
+from portside.process.output import Tee
 from portside.process.tree import stop_tree
 
 POLL = 0.1
@@ -92,11 +94,13 @@ class Service:
     `report` is the read end of the guard's pipe (None without a guard).
     """
 
-    def __init__(self, process: subprocess.Popen[bytes], port: int, host: str, report: int | None = None) -> None:
+    def __init__(self, process: subprocess.Popen[bytes], port: int, host: str, report: int | None = None,
+                 tee: Tee | None = None) -> None:
         self.process = process
         self.port = port
         self.host = host
         self._report = report
+        self._tee = tee
 
     @property
     def url(self) -> str:
@@ -125,6 +129,9 @@ class Service:
         if self._report is not None:
             os.close(self._report)
             self._report = None
+        if self._tee is not None:
+            self._tee.finish()
+            self._tee = None
         return status
 
     def _command_ended(self, timeout: float) -> tuple[int, tuple[int, ...]] | None:
@@ -174,11 +181,14 @@ def start_service(
     path: str = "/",
     timeout: float = 30.0,
     die_with_parent: bool = False,
+    keep_output: Path | None = None,
 ) -> Service:
     """Start `command` with PORT=`port`; return once it accepts on localhost (and answers `http`).
 
     With `die_with_parent` the command runs under portside.process.guard, which gets SIGTERM from the
-    kernel when this process dies, even by SIGKILL (Linux), and stops all the command started.
+    kernel when this process dies, even by SIGKILL (Linux), and stops all the command started. With
+    `keep_output` its stdout and stderr still reach this process's, and their last lines are kept in
+    that file (output.py) until the service stops.
     """
     signals.require_pidfd()
     argv = shlex.split(command) if isinstance(command, str) else list(command)
@@ -190,10 +200,11 @@ def start_service(
     if report_end is not None:
         spawned = [sys.executable, "-m", "portside.process.guard", str(os.getpid()), str(report_end), "--", *argv]
     environment = {**os.environ, **(env or {}), "PORT": str(port), "HOST": "127.0.0.1"}
+    piped = subprocess.PIPE if keep_output is not None else None
     try:
         # The child only calls the already-resolved prctl before exec: no lock another thread could hold.
         process = subprocess.Popen(spawned, env=environment, cwd=cwd, start_new_session=True,
-                                   pass_fds=() if report_end is None else (report_end,),
+                                   pass_fds=() if report_end is None else (report_end,), stdout=piped, stderr=piped,
                                    preexec_fn=_parent_death_signal() if die_with_parent else None)  # noqa: PLW1509
     except OSError as error:
         if report is not None:
@@ -202,7 +213,15 @@ def start_service(
     finally:
         if report_end is not None:
             os.close(report_end)
-    service = Service(process, port, "127.0.0.1", report)
+    tee = None
+    if keep_output is not None:
+        assert process.stdout is not None and process.stderr is not None
+        sources = (os.dup(process.stdout.fileno()), os.dup(process.stderr.fileno()))  # the Tee reads and closes these
+        process.stdout.close()
+        process.stderr.close()
+        process.stdout = process.stderr = None
+        tee = Tee(keep_output, argv, sources)
+    service = Service(process, port, "127.0.0.1", report, tee)
     target = Target(port, "localhost", "http", path)
     deadline = time.monotonic() + timeout
     while True:

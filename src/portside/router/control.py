@@ -18,6 +18,7 @@ from portside._typing import NamedTuple
 from portside.errors import ServiceFailed, UsageError
 from portside.inventory import process_info
 from portside.leasing.liveness import is_alive, start_token
+from portside.leasing.statefiles import open_regular
 from portside.leasing.store import open_store, state_dir
 from portside.net.addresses import parse_port
 from portside.process import signals
@@ -56,10 +57,16 @@ def _record_path() -> Path:
     return state_dir() / RECORD
 
 
+def _read(path: Path) -> str:
+    """A state file's text, read only if it is a regular file (never through a link, never blocking on a FIFO)."""
+    with os.fdopen(open_regular(path, os.O_RDONLY), "rb") as stream:
+        return stream.read().decode(errors="replace")
+
+
 def running() -> ProxyRecord | None:
     """The live proxy of this state directory, if one runs."""
     try:
-        data = json.loads(_record_path().read_text())
+        data = json.loads(_read(_record_path()))
         record = ProxyRecord(int(data["pid"]), int(data["start"]), int(data["port"]), tuple(data["hosts"]))
     except (OSError, ValueError, KeyError, TypeError):
         return None
@@ -72,7 +79,8 @@ def write_record(port: int, hosts: tuple[str, ...]) -> None:
     pid = os.getpid()
     record = {"pid": pid, "start": start_token(pid), "port": port, "hosts": list(hosts)}
     partial = path.with_suffix(f".{pid}.tmp")
-    partial.write_text(json.dumps(record))
+    with os.fdopen(open_regular(partial, os.O_WRONLY | os.O_TRUNC, create=True), "w") as stream:
+        stream.write(json.dumps(record))
     os.replace(partial, path)
 
 
@@ -104,7 +112,7 @@ def start(port: int | None = None, *, lan: bool = False, https: bool = False) ->
         argv += ["--lan"] if lan else []
         import subprocess  # only to start the proxy: status and routes never pay for it
 
-        with open(log_path, "ab") as log:
+        with os.fdopen(open_regular(log_path, os.O_WRONLY | os.O_APPEND, create=True), "ab") as log:
             process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
@@ -112,7 +120,7 @@ def start(port: int | None = None, *, lan: bool = False, https: bool = False) ->
             if current is not None and current.pid == process.pid:
                 return current, True
             if process.poll() is not None:
-                tail = log_path.read_text(errors="replace").strip().splitlines()[-1:] or [f"exit {process.returncode}"]
+                tail = _read(log_path).strip().splitlines()[-1:] or [f"exit {process.returncode}"]
                 raise ServiceFailed(f"the proxy did not start: {tail[0]}")
             time.sleep(0.02)
         process.terminate()

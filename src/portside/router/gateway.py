@@ -3,7 +3,9 @@
 HTTP/1.1 (relay.py) and HTTP/2 (http2.py) clients both end in HTTP/1.1 to the backend:
 a `Gateway` decides the route for a Host, connects to its port (or says why not), builds
 the forwarded head with X-Forwarded-For, -Proto and -Host set by the proxy, and makes the
-404/421/502 pages.
+404/421/502 pages. Host `portside.localhost:PORT` exactly (the proxy's own port) is the
+dashboard: routed like a backend, but connected in-process to portside.web, imported on the
+first such request.
 """
 
 from __future__ import annotations
@@ -12,11 +14,11 @@ import asyncio
 import os
 import time
 from collections.abc import Callable, Sequence
-from typing import NamedTuple, TypeVar
+from typing import TYPE_CHECKING, NamedTuple, TypeVar
 from urllib.parse import urlsplit
 
 from portside.leasing.store import Store
-from portside.model import Route
+from portside.model import Route, RouteKind
 from portside.router.http1 import Head, encode_head
 from portside.router.limits import DEFAULT_LIMITS, Limits
 from portside.router.pages import LISTING, Page, error_page
@@ -29,6 +31,11 @@ VERSION_CHECK_SECONDS = 0.05
 FORWARDED = (b"x-forwarded-for", b"x-forwarded-proto", b"x-forwarded-host")
 BACKEND_ADDRESSES = ("127.0.0.1", "::1")
 P = TypeVar("P", bound=asyncio.BaseProtocol)
+DASHBOARD_HOST = b"portside.localhost"
+DASHBOARD_ROUTE = Route("portside", 0, RouteKind.ALIAS, None, None, 0.0)  # port 0: no real route can have it
+
+if TYPE_CHECKING:
+    from portside.web.app import Dashboard
 
 
 class Refused(NamedTuple):
@@ -92,8 +99,12 @@ class Gateway:
         self.port = port
         self.table = RouteTable(store)
         self.limits = limits
+        self.dashboard_hosts = {DASHBOARD_HOST + b":%d" % port, *((DASHBOARD_HOST,) if port in (80, 443) else ())}
+        self.dashboard: Dashboard | None = None
 
     def decide(self, host_headers: Sequence[bytes], target: bytes) -> Decision:
+        if len(host_headers) == 1 and target[:1] == b"/" and host_headers[0].strip().lower() in self.dashboard_hosts:
+            return Decision(DASHBOARD_ROUTE, 0, "", host_headers[0].decode("latin-1"))
         decision = decide(host_headers, target, self.table.current())
         if decision.route is None and decision.status == 404:
             decision = decide(host_headers, target, self.table.current(fresh=True))
@@ -110,6 +121,12 @@ class Gateway:
         A route whose owner has exited is forgotten and refused with 404; a backend that
         does not accept gets 502.
         """
+        if route is DASHBOARD_ROUTE:
+            if self.dashboard is None:
+                from portside.web.app import Dashboard
+
+                self.dashboard = Dashboard(self.port, self.table.store)
+            return await self.dashboard.connect(protocol)  # type: ignore[return-value]
         if not is_live(route):
             self.table.forget(route)
             return Refused(404, f"{route.name} stopped (its owner exited)")

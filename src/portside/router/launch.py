@@ -5,7 +5,8 @@ named lease: the same port next time while it is free) and the route NAME -> por
 written before the command starts, both owned by this process. The command gets PORT
 and HOST=127.0.0.1, the flags of dev servers that ignore PORT (portflags.py), and SIGTERM
 from the kernel if this process dies. Leaving the block stops the command (if the caller has
-not), then removes the route and the lease.
+not), then removes the route and the lease. The command's last lines of output are kept in a
+file the dashboard shows (process/output.py) while it runs.
 """
 
 from __future__ import annotations
@@ -13,10 +14,12 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
+from pathlib import Path
 
-from portside.errors import LeaseHeld, UsageError
+from portside.errors import LeaseHeld, StateDirError, UsageError
 from portside.leasing.allocate import pick, release
 from portside.model import Lease, RouteKind
+from portside.process.output import output_path
 from portside.process.signals import require_pidfd
 from portside.process.supervise import Service, start_service
 from portside.router.control import start
@@ -34,6 +37,14 @@ def _lease(name: str, replace: bool) -> Lease:
     return lease
 
 
+def _output(name: str, me: int) -> Path | None:
+    """Where to keep the command's last lines; None (output passed through only) when the runs dir is unusable."""
+    try:
+        return output_path(name, me, make=True)
+    except (OSError, StateDirError):
+        return None
+
+
 @contextmanager
 def routed(name: str, command: Sequence[str], *, replace: bool = False, timeout: float = 60.0,
            https: bool = False) -> Iterator[tuple[str, Service]]:
@@ -49,7 +60,7 @@ def routed(name: str, command: Sequence[str], *, replace: bool = False, timeout:
         try:
             proxy, _ = start(https=https)
             service = start_service(with_port_flags(command, lease.port), port=lease.port, timeout=timeout,
-                                    die_with_parent=True)
+                                    die_with_parent=True, keep_output=_output(name, me))
             try:
                 yield proxy.url(name, https), service
             finally:  # a no-op once the caller has stopped it; else (Ctrl-C before its handler) here, not later

@@ -9,12 +9,12 @@ another host is refused with 400, so the proxy is never an open forward proxy.
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Mapping, Sequence
 from urllib.parse import urlsplit
 
 from portside._typing import NamedTuple
 from portside.model import Route
+from portside.net.addresses import loopback_form
 
 LOCALHOST = "localhost"
 
@@ -38,13 +38,6 @@ def _host_name(host: str) -> str | None:
     if port and not port.isdigit():
         return None
     return name.rstrip(".")
-
-
-def _is_loopback(host: str) -> bool:
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def url_of(name: str, port: int, scheme: str) -> str:
@@ -81,7 +74,7 @@ def decide(host_headers: Sequence[bytes], target: bytes, routes: Mapping[str, Ro
     host = _host_name(host_text)
     if host is None:
         return Decision(None, 400, f"malformed Host header {host_text!r}", host_text)
-    if host == LOCALHOST or _is_loopback(host):
+    if host == LOCALHOST or loopback_form(host) is not None:
         return Decision(None, 404, "no name in the Host: use http://NAME.localhost", host_text)
     if not host.endswith(".localhost"):
         return Decision(None, 421, f"{host} is not a .localhost name (refused: DNS rebinding protection)", host_text)

@@ -328,6 +328,10 @@ def alias_removed_json(name: str) -> Json:
     return {"name": name, "removed": True}
 
 
+def dashboard_json(url: str) -> Json:
+    return {"url": url}
+
+
 def proxy_json(record: ProxyRecord, state: str, https: bool) -> Json:
     return {"running": True, "state": state, "pid": record.pid, "port": record.port, "hosts": list(record.hosts),
             "url": record.url("NAME"), "https_url": record.url("NAME", https=True) if https else None}
@@ -375,8 +379,9 @@ def audit_json(report: AuditReport, policy: str | None) -> Json:
             "listener": listener_json(entry.listener),
             "verdict": entry.reachability.verdict.value,
             "reason": entry.reachability.reason,
-            "paths": [{"interface": path.interface, "address": path.address, "fate": path.outcome.fate.value,
-                       "rule": path.outcome.said()} for path in entry.reachability.paths],
+            "paths": [{"interface": path.interface, "address": path.address, "source": path.source or None,
+                       "fate": path.outcome.fate.value, "rule": path.outcome.said()}
+                      for path in entry.reachability.paths],
             "allowed": entry.allowed,
             "violation": entry.violation,
             "verified": [{"address": c.address, "predicted": c.predicted.value, "measured": c.measured,

@@ -16,7 +16,7 @@ from portside.probing.fingerprints.dns import Dns
 from portside.probing.fingerprints.greetings import Greeting
 from portside.probing.fingerprints.handshake import Tls, certificate_details, unverified_context
 from portside.probing.fingerprints.ldap import Ldap
-from portside.probing.fingerprints.mongo import Mongo
+from portside.probing.fingerprints.mongo import Mongo, MongoAuth
 from portside.probing.fingerprints.replies import recognise
 from portside.probing.fingerprints.verdict import NOT_MINE, Fingerprint, Step, Verdict, unknown
 from portside.probing.fingerprints.web import DevTools, Http, WebpackAssets, WebPage
@@ -35,6 +35,7 @@ __all__ = [
     "Ldap",
     "Memcached",
     "Mongo",
+    "MongoAuth",
     "Mqtt",
     "Postgres",
     "Redis",

@@ -12,7 +12,6 @@ not for each), and no stream of names can fill the disk.
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import socket
 from pathlib import Path
@@ -21,6 +20,7 @@ from portside._typing import TYPE_CHECKING
 from portside.errors import UsageError
 from portside.leasing.statefiles import open_regular
 from portside.leasing.store import open_store, state_dir
+from portside.net.addresses import loopback_form
 from portside.net.names import parse_name
 
 if TYPE_CHECKING:
@@ -97,11 +97,9 @@ def ensure_ca() -> tuple[Path, bool]:
 def servable(host: str) -> str:
     """`host` in canonical form if a leaf may be made for it: localhost, NAME.localhost or a loopback address."""
     host = host.strip().lower().rstrip(".")
-    try:
-        if ipaddress.ip_address(host).is_loopback:
-            return host
-    except ValueError:
-        pass
+    loopback = loopback_form(host)
+    if loopback is not None:
+        return loopback
     if host == LOCALHOST or (host.endswith("." + LOCALHOST) and parse_name(host.removesuffix("." + LOCALHOST))):
         return host
     raise UsageError(f"no certificate is made for {host!r}: only localhost, NAME.localhost and loopback addresses")
