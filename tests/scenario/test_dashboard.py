@@ -213,11 +213,12 @@ def test_a_run_services_output_and_the_stop_action(dash: Dash, start_run: Callab
                     "runpy.run_path(sys.argv[0], run_name='__main__')", BACKEND, "{port}")
     deadline = time.monotonic() + 10
     services = ""
-    while time.monotonic() < deadline and "to stderr" not in services:
+    shown = '<span class="stderr">to stderr</span>'  # the line, not the command column that also quotes it
+    while time.monotonic() < deadline and shown not in services:
         _, _, body = ask(dash.port, dash.host, "/api/state", headers={"Cookie": dash.cookie})
         services = json.loads(body)["services"]
         time.sleep(0.2)
-    assert "line &lt;one&gt;" in services and '<span class="stderr">to stderr</span>' in services
+    assert "line &lt;one&gt;" in services and shown in services
     status, _, body = act(dash, "stop", {"name": "app"})
     assert status == 200 and json.loads(body)["message"].startswith("stopped app"), body
     assert app.proc.wait(10) is not None and routes() == []
