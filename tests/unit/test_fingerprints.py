@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import bson
 import captures
@@ -17,7 +18,6 @@ from portside.probing.fingerprints import (
     Amqp,
     DevTools,
     Dns,
-    Fingerprint,
     Greeting,
     H2c,
     Http,
@@ -36,7 +36,10 @@ from portside.probing.fingerprints import (
 from portside.probing.fingerprints.cleartext_h2 import GOAWAY_NO_ERROR, PREFACE
 from portside.probing.fingerprints.ldap import UNBIND, children, element
 
-Make = Callable[[], Fingerprint]
+if TYPE_CHECKING:
+    from portside.probing.fingerprints.verdict import Fingerprint
+
+Make = Callable[[], "Fingerprint"]
 QUIT = b"QUIT\r\n"
 
 

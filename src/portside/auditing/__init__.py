@@ -10,8 +10,8 @@ import ipaddress
 import socket
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import NamedTuple
 
+from portside._typing import NamedTuple
 from portside.auditing.chains import Chain
 from portside.auditing.policy import Policy, allows
 from portside.auditing.reach import Fate

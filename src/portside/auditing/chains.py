@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import re
 import shlex
-from typing import NamedTuple
 
+from portside._typing import NamedTuple
 from portside.doctor.firewall import NFT_FAMILIES, _values
 
 HOOKS = {"INPUT": "input", "FORWARD": "forward", "PREROUTING": "prerouting"}

@@ -12,8 +12,7 @@ the wrong type raises `PolicyError` naming the key and what was expected.
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
+from portside._typing import NamedTuple
 from portside.errors import PolicyError
 
 KEYS = ("port", "process", "container", "interface")

@@ -17,8 +17,8 @@ import fnmatch
 import functools
 import ipaddress
 from enum import StrEnum
-from typing import NamedTuple
 
+from portside._typing import NamedTuple
 from portside.auditing.chains import Chain, Match, Rule
 
 

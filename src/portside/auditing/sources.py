@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import functools
 import ipaddress
-from typing import NamedTuple
 
+from portside._typing import NamedTuple
 from portside.auditing.chains import Chain
 from portside.auditing.reach import networks
 

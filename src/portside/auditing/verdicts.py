@@ -14,8 +14,8 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Mapping
 from enum import StrEnum
-from typing import NamedTuple
 
+from portside._typing import NamedTuple
 from portside.auditing.chains import Chain
 from portside.auditing.reach import Fate, Outcome, Packet, follow
 from portside.auditing.sources import Source, source_classes

@@ -11,8 +11,8 @@ Processes that exit mid-scan are skipped; unreadable ones leave a field unknown.
 from __future__ import annotations
 
 import os
-from typing import NamedTuple
 
+from portside._typing import NamedTuple
 from portside.containers.cgroups import container_of
 from portside.containers.facts import InsideSocket, Member
 from portside.containers.localaddrs import parse_fib_trie, parse_if_inet6

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import NamedTuple
 
+from portside._typing import NamedTuple
 from portside.model import Engine
 
 _PORT = re.compile(r"\b(tcp|udp) dport (\d+)(?=\s|$)")

@@ -6,8 +6,7 @@ container that exited mid-read leave gaps, and the matcher says what it could no
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
+from portside._typing import NamedTuple
 from portside.containers.dnat import DnatRule
 from portside.containers.engineapi import EngineContainer
 from portside.containers.standins import StandIn

@@ -11,8 +11,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from portside._typing import TYPE_CHECKING
 from portside.containers.bindflags import bind_all_hint
 from portside.containers.describe import engine_command, label
 from portside.model import Container, Finding, Listener, Protocol, Severity, TcpOutcome

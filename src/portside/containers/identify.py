@@ -15,8 +15,8 @@ address here, so an engine of another network namespace never adds listeners.
 from __future__ import annotations
 
 import ipaddress
-from typing import NamedTuple
 
+from portside._typing import NamedTuple
 from portside.containers.dnat import DnatRule
 from portside.containers.engineapi import EngineContainer, PortMap
 from portside.containers.facts import Facts, Member

@@ -13,8 +13,8 @@ it breaks the engine, not the container.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import NamedTuple
 
+from portside._typing import NamedTuple
 from portside.containers.names import CONMON, DOCKER_PROXY, DOCKERD, ROOTLESSPORT, kind_of
 from portside.model import Engine, ProcessInfo
 

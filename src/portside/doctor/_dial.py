@@ -11,9 +11,9 @@ Every step is bounded by one deadline.
 from __future__ import annotations
 
 import socket
-import ssl
 import time
 
+from portside._typing import TYPE_CHECKING
 from portside.doctor.judge import Exchange
 from portside.errors import InventoryError
 from portside.inventory import tcp_sockets_in
@@ -21,7 +21,10 @@ from portside.model import ConnectionState, TcpOutcome
 from portside.net.addresses import Target
 from portside.probing.dialling import CONNECT_TIMEOUT, connect
 from portside.probing.fingerprints import Http, Tls, Verdict, unverified_context
-from portside.probing.runner import REPLY_WAIT, Channel, converse, talk
+from portside.probing.runner import REPLY_WAIT, converse, talk
+
+if TYPE_CHECKING:
+    from portside.probing.runner import Channel
 
 BANNER_WAIT = 0.3  # the longest a bare port's silence is listened to
 FIRST_LOOK = 0.002  # a server's first words usually come within this
@@ -110,7 +113,7 @@ def exchange(address: str, target: Target, deadline: float) -> Exchange:
                 accepted = _accepted(local, target.port)
                 other = accepted is not False and _other_scheme(address, target, _left(deadline, REPLY_WAIT))
                 return silent._replace(accepted=accepted, other_scheme=other)
-            except (ssl.SSLError, OSError) as error:
+            except OSError as error:  # ssl.SSLError is an OSError
                 other = _other_scheme(address, target, _left(deadline, REPLY_WAIT))
                 return Exchange(address, tcp, connect_ms, "tls-failed", detail=str(error), other_scheme=other)
         verdict, data = talk(channel, Http.to(target, address), _left(deadline, CONNECT_TIMEOUT))

@@ -13,8 +13,8 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from typing import NamedTuple
 
+from portside._typing import NamedTuple
 from portside.doctor.firewall import FirewallRule, parse_iptables_save, parse_nft
 
 SBIN = "/usr/local/sbin:/usr/sbin:/sbin"

@@ -20,8 +20,8 @@ dials only the first address never stands for one: it is named in a warning.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import NamedTuple
 
+from portside._typing import NamedTuple
 from portside.net.addresses import is_localhost_name
 from portside.net.resolve import LOOPBACKS
 

@@ -2,35 +2,68 @@
 
 The adapters' side of judge.py (which stays pure): everything here reads the machine.
 For a target the checks run side by side — the dials, the resolver, /etc/hosts, the
-listeners here (with their containers) and in other network namespaces, the containers
-that publish the port but are stopped, the firewall — so a run that meets
-dropped packets still ends within about two seconds.
+listeners here (with their containers) — so a run that meets dropped packets still ends
+within about two seconds. What explains only a connection that failed (the firewall, the
+listeners in other network namespaces, the stopped containers that publish the port) is
+read only when the listeners here do not explain the dials: a healthy target costs its dials and one socket
+table, not a walk of every process's namespace and a run of `nft`.
 """
 
 from __future__ import annotations
 
 import os
 import socket
+import threading
 import time
-from collections.abc import Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Mapping
 
+from portside._typing import TYPE_CHECKING
+from portside.doctor.firewall import FirewallRule
 from portside.doctor.hostsfile import answers_localhost_names, mapped_to, parse_hosts
 from portside.doctor.judge import Exchange, ListenEvidence, TargetEvidence
 from portside.doctor.proxyenv import proxy_route
 from portside.errors import InventoryError
 from portside.inventory import inventory, listeners_elsewhere, process_state, tcp_sockets_in
-from portside.inventory.match import matching
+from portside.inventory.match import accepts, matching
 from portside.leasing import kernel_ports, unprivileged_port_start
-from portside.model import ConnectionState, Listener, ProcessInfo, Protocol
+from portside.model import ConnectionState, Container, ForeignListener, Listener, ProcessInfo, Protocol, TcpOutcome
 from portside.net.addresses import AddressKind, Target, classify
 from portside.net.resolve import addresses_of, dial_addresses, resolver_order
 from portside.probing.dialling import CONNECT_TIMEOUT
+
+if TYPE_CHECKING:
+    from typing import Any
 
 HOSTS = "/etc/hosts"
 NSSWITCH = "/etc/nsswitch.conf"
 BUDGET = 2.2
 STOPPED = ("T", "t")
+
+
+class _Beside(threading.Thread):
+    """One piece of evidence gathered in a thread of its own; a daemon, so a stuck read never holds the exit.
+
+    (concurrent.futures would do, but it imports logging: 7 ms of every doctor run.)
+    """
+
+    def __init__(self, work: Callable[..., Any], *args: object) -> None:
+        super().__init__(daemon=True)
+        self._work, self._args = work, args
+        self._value: Any = None
+        self._error: BaseException | None = None
+        self.start()
+
+    def run(self) -> None:
+        try:
+            self._value = self._work(*self._args)
+        except Exception as error:  # noqa: BLE001 -- re-raised by result(), in the caller's thread
+            self._error = error
+
+    def result(self) -> Any:
+        self.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
 
 
 def time_wait_count(port: int) -> int:
@@ -91,11 +124,32 @@ def _client_name(target: Target) -> str | None:
     return target.name.rstrip(".") if target.name else None
 
 
+def _explained(exchanges: tuple[Exchange, ...], listeners: tuple[Listener, ...]) -> bool:
+    """Whether the listeners here explain every dial: one connected, and any refused address is one they do not bind
+    (`localhost` on ::1 beside a server on 127.0.0.1 only). A timeout, or a refusal where a listener binds, is not."""
+    return any(e.tcp is TcpOutcome.CONNECTED for e in exchanges) and all(
+        e.tcp is TcpOutcome.CONNECTED
+        or (e.tcp is TcpOutcome.REFUSED and not any(accepts(lst, e.address) for lst in listeners))
+        for e in exchanges
+    )
+
+
+def _unexplained(target: Target) -> tuple[tuple[FirewallRule, ...], tuple[str, ...], tuple[ForeignListener, ...], bool,
+                                          tuple[Container, ...]]:
+    """What explains a failed dial: the firewall's rules (and notes), listeners in other namespaces, parked containers."""
+    from portside.containers import stopped_publishing
+    from portside.doctor._ruleset import ruleset
+
+    foreign = _Beside(listeners_elsewhere, target.port)
+    parked = _Beside(stopped_publishing, target.port)
+    read = ruleset()
+    elsewhere, complete = foreign.result()
+    return read.rules, read.notes, elsewhere, complete, parked.result()
+
+
 def target_evidence(target: Target, environ: Mapping[str, str]) -> TargetEvidence:
     """Dial the target as its clients would, and gather what explains the outcome; bounded to ~BUDGET seconds."""
-    from portside.containers import stopped_publishing
     from portside.doctor._dial import exchange
-    from portside.doctor._ruleset import ruleset
 
     deadline = time.monotonic() + BUDGET
     name = _client_name(target)
@@ -105,30 +159,30 @@ def target_evidence(target: Target, environ: Mapping[str, str]) -> TargetEvidenc
     dialled = addresses_of(target) if name not in (None, "localhost") else None
     resolved = None if target.is_loopback_name else dialled
     addresses = dialled or dial_addresses(target)
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        resolving = pool.submit(_resolved, "localhost", target.port) if name == "localhost" else None
-        hosts = pool.submit(_hosts_mapping, name)
-        listening = pool.submit(_listeners, target.port)
-        foreign = pool.submit(listeners_elsewhere, target.port)
-        parked = pool.submit(stopped_publishing, target.port)
-        rules = pool.submit(ruleset)
-        dials: list[Future[Exchange]] = [pool.submit(exchange, a, target, deadline) for a in addresses]
-        mapped, nss_localhost = hosts.result()
-        if resolving is None and name is not None and target.is_loopback_name and (mapped or nss_localhost):
-            resolving = pool.submit(_resolved, name, target.port)  # answered by the hosts file or NSS, not DNS
-        resolved, error = resolving.result() if resolving is not None else (resolved, None)
-        extra = [a for a in resolved or () if a not in addresses and classify(a) is AddressKind.LOOPBACK]
-        dials.extend(pool.submit(exchange, a, target, deadline) for a in extra)
-        (found, stopped), (elsewhere, complete) = listening.result(), foreign.result()
-        read = rules.result()
-        exchanges = tuple(dial.result() for dial in dials)
-        idle = parked.result()
-    notes = read.notes + (() if complete else ("some processes' network namespaces were not readable",))
+    dials = [_Beside(exchange, a, target, deadline) for a in addresses]
+    resolving = _Beside(_resolved, "localhost", target.port) if name == "localhost" else None
+    listening = _Beside(_listeners, target.port)
+    mapped, nss_localhost = _hosts_mapping(name)
+    if resolving is None and name is not None and target.is_loopback_name and (mapped or nss_localhost):
+        resolving = _Beside(_resolved, name, target.port)  # answered by the hosts file or NSS, not DNS
+    resolved, error = resolving.result() if resolving is not None else (resolved, None)
+    extra = [a for a in resolved or () if a not in addresses and classify(a) is AddressKind.LOOPBACK]
+    dials.extend(_Beside(exchange, a, target, deadline) for a in extra)
+    exchanges: tuple[Exchange, ...] = tuple(dial.result() for dial in dials)
+    rules: tuple[FirewallRule, ...] = ()
+    notes: tuple[str, ...] = ()
+    elsewhere: tuple[ForeignListener, ...] = ()
+    complete = True
+    idle: tuple[Container, ...] = ()
+    found, stopped = listening.result()
+    if not _explained(exchanges, found):
+        rules, notes, elsewhere, complete, idle = _unexplained(target)
+    notes += () if complete else ("some processes' network namespaces were not readable",)
     route_host = name or target.address or "localhost"
     return TargetEvidence(
         target=target, name=name, resolved=resolved, resolve_error=error,
         hosts_mapped=mapped, nss_localhost=nss_localhost, exchanges=exchanges, listeners=found, stopped=stopped,
-        elsewhere=elsewhere, rules=read.rules, notes=notes,
+        elsewhere=elsewhere, rules=rules, notes=notes,
         proxy=proxy_route(target.scheme or "http", route_host, target.port, environ),
         connect_timeout=CONNECT_TIMEOUT, stopped_containers=idle,
     )

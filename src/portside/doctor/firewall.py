@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import NamedTuple
+
+from portside._typing import NamedTuple
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 

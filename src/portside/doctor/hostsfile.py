@@ -8,7 +8,7 @@ answers them. Pure: text in.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from portside._typing import NamedTuple
 
 
 class HostsEntry(NamedTuple):

@@ -13,8 +13,7 @@ outgoing connection may take it at any moment), or it is privileged for this use
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
+from portside._typing import NamedTuple
 from portside.containers.describe import engine_command, label
 from portside.containers.findings import container_findings
 from portside.doctor.clients import Client, reaches

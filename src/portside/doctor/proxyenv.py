@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Mapping
-from typing import NamedTuple
 
+from portside._typing import NamedTuple
 from portside.net.addresses import SECURE_SCHEMES
 
 

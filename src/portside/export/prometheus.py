@@ -12,8 +12,8 @@ the address).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import NamedTuple
 
+from portside._typing import NamedTuple
 from portside.model import Exposure, LeaseState, Listener, Protocol
 from portside.monitor.events import ListenerKey, key_of
 

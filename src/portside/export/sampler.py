@@ -12,8 +12,7 @@ between samples (`portside.inventory.follow`), so a scrape does not walk every p
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NamedTuple
-
+from portside._typing import TYPE_CHECKING, NamedTuple
 from portside.errors import InventoryError
 from portside.export.prometheus import Totals
 from portside.inventory import destroyed_flows, follow

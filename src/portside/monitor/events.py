@@ -13,8 +13,8 @@ is `closed` (the listener as last seen) or `opened`.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import NamedTuple
 
+from portside._typing import NamedTuple
 from portside.model import Exposure, Family, Listener, Protocol
 
 

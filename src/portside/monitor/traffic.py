@@ -17,8 +17,8 @@ counts a FIN (and the SYN of a connection this machine opened) as one byte.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import NamedTuple
 
+from portside._typing import NamedTuple
 from portside.inventory.match import accepts
 from portside.inventory.snapshot import TcpFlow
 from portside.model import ConnectionState, Listener, Protocol

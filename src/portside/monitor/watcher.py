@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Generator
-from typing import TYPE_CHECKING, NamedTuple
 
+from portside._typing import TYPE_CHECKING, NamedTuple
 from portside.errors import InventoryError
 from portside.inventory import destroyed_flows, follow, tcp_flows
 from portside.model import Family, Listener, Protocol

@@ -37,8 +37,8 @@ from __future__ import annotations
 import select
 import socket
 import time
-from typing import NamedTuple, Protocol
 
+from portside._typing import TYPE_CHECKING, NamedTuple
 from portside.model import TcpOutcome
 from portside.net.addresses import Target, ip_of
 from portside.net.resolve import dial_addresses
@@ -46,7 +46,6 @@ from portside.probing.dialling import CONNECT_TIMEOUT, connect
 from portside.probing.fingerprints import (
     ASKABLE,
     NOT_MINE,
-    Fingerprint,
     Greeting,
     Verdict,
     for_protocol,
@@ -77,12 +76,17 @@ class Attempt(NamedTuple):
     details: dict[str, object]
 
 
-class Channel(Protocol):
-    def sendall(self, data: bytes, /) -> None: ...
+if TYPE_CHECKING:  # shapes for type checkers only (typing is not imported at run time)
+    from typing import Protocol
 
-    def recv(self, size: int, /) -> bytes: ...
+    from portside.probing.fingerprints import Fingerprint
 
-    def settimeout(self, value: float | None, /) -> None: ...
+    class Channel(Protocol):
+        def sendall(self, data: bytes, /) -> None: ...
+
+        def recv(self, size: int, /) -> bytes: ...
+
+        def settimeout(self, value: float | None, /) -> None: ...
 
 
 def talk(channel: Channel, fingerprint: Fingerprint, wait: float) -> tuple[Verdict | None, bytes]:

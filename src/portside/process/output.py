@@ -17,7 +17,8 @@ import threading
 import time
 from collections import deque
 from pathlib import Path
-from typing import NamedTuple
+
+from portside._typing import NamedTuple
 
 LINES = 200
 SIZE = 64 * 1024

@@ -22,8 +22,8 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import suppress
 from pathlib import Path
-from typing import NamedTuple
 
+from portside._typing import NamedTuple
 from portside.errors import ServiceFailed, WaitTimeout
 from portside.inventory import inventory, process_info
 from portside.leasing.allocate import bindable

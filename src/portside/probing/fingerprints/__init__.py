@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from portside._typing import TYPE_CHECKING
 from portside.net.addresses import host_port
 from portside.probing.fingerprints.brokers import Amqp, Kafka, Mqtt
 from portside.probing.fingerprints.cleartext_h2 import H2c
@@ -18,8 +19,11 @@ from portside.probing.fingerprints.handshake import Tls, certificate_details, un
 from portside.probing.fingerprints.ldap import Ldap
 from portside.probing.fingerprints.mongo import Mongo, MongoAuth
 from portside.probing.fingerprints.replies import recognise
-from portside.probing.fingerprints.verdict import NOT_MINE, Fingerprint, Step, Verdict, unknown
+from portside.probing.fingerprints.verdict import NOT_MINE, Step, Verdict, unknown
 from portside.probing.fingerprints.web import DevTools, Http, WebpackAssets, WebPage
+
+if TYPE_CHECKING:
+    from portside.probing.fingerprints.verdict import Fingerprint as Fingerprint
 
 __all__ = [
     "ASKABLE",
@@ -27,7 +31,6 @@ __all__ = [
     "Amqp",
     "DevTools",
     "Dns",
-    "Fingerprint",
     "Greeting",
     "H2c",
     "Http",

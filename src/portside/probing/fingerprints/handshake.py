@@ -1,18 +1,23 @@
 """TLS: a handshake through memory BIOs (no socket), naming version, ALPN and the certificate, unverified.
 
 The probe describes whatever certificate it meets rather than judging it. ALPN offers h2
-and http/1.1, so the answer says what a browser would get.
+and http/1.1, so the answer says what a browser would get. `ssl` is imported where a
+handshake starts: a probe or doctor run that never meets TLS does not pay for it.
 """
 
 from __future__ import annotations
 
-import ssl
-
+from portside._typing import TYPE_CHECKING
 from portside.probing.fingerprints.verdict import NOT_MINE, Details, Verdict
+
+if TYPE_CHECKING:
+    import ssl
 
 
 def unverified_context(alpn: list[str]) -> ssl.SSLContext:
     """A client context that describes whatever certificate it meets rather than judging it."""
+    import ssl
+
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
@@ -26,6 +31,8 @@ class Tls:
     name = "tls"
 
     def __init__(self, server_name: str | None) -> None:
+        import ssl
+
         context = unverified_context(["h2", "http/1.1"])
         self.incoming = ssl.MemoryBIO()
         self.outgoing = ssl.MemoryBIO()
@@ -33,6 +40,8 @@ class Tls:
         self.fed = 0
 
     def _step(self) -> Verdict | bytes | None:
+        import ssl
+
         try:
             self.tls.do_handshake()
         except ssl.SSLWantReadError:
@@ -46,6 +55,8 @@ class Tls:
 
     def _close_notify(self) -> bytes:
         """The alert that ends a TLS session in order, so the server sees a clean close."""
+        import ssl
+
         try:
             self.tls.unwrap()
         except ssl.SSLError:

@@ -11,7 +11,10 @@ protocol to ask on a fresh connection for more detail once the reply has named i
 
 from __future__ import annotations
 
-from typing import NamedTuple, Protocol
+from portside._typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    from typing import Protocol
 
 Details = dict[str, object]
 
@@ -30,14 +33,16 @@ NOT_MINE = Verdict(None, {})
 Step = Verdict | bytes | None
 
 
-class Fingerprint(Protocol):
-    name: str
+if TYPE_CHECKING:  # a shape for type checkers only: importing typing costs every probe and doctor run 3 ms
 
-    def opening(self) -> bytes: ...
+    class Fingerprint(Protocol):
+        name: str
 
-    def feed(self, data: bytes) -> Step: ...
+        def opening(self) -> bytes: ...
 
-    def at_eof(self, data: bytes) -> Verdict: ...
+        def feed(self, data: bytes) -> Step: ...
+
+        def at_eof(self, data: bytes) -> Verdict: ...
 
 
 def first_line(data: bytes) -> bytes | None:
