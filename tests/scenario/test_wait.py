@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support import hosts_prefix, unleased_port
+from support import hosts_prefix, needs, unleased_port
 
 from portside.net.addresses import parse_target
 from portside.probing.wait import HttpExpectation, wait_for
@@ -157,3 +157,28 @@ def test_library_reports_every_address() -> None:
     port = unleased_port()
     (waited,) = wait_for([("x", parse_target(f"localhost:{port}"))], timeout=0.05, http=HttpExpectation())
     assert not waited.ready and waited.seen == {"::1": "refused", "127.0.0.1": "refused"}
+
+
+REDIRECTED = """
+set -e
+ip link set lo up
+nft 'add table ip waittest; add chain ip waittest out {{ type nat hook output priority -100; }}; add rule ip waittest out tcp dport {port} redirect to :{real}'
+(sleep 0.4; exec {python} -c 'import socket, time; s = socket.create_server(("127.0.0.1", {real})); time.sleep(5)') &
+exec {python} -m portside wait 127.0.0.1:{port} --timeout 5 --json
+"""
+
+
+@pytest.mark.root
+def test_a_port_only_a_nat_redirect_serves_is_seen(tmp_path: Path) -> None:
+    """Nothing listens on the port itself: loopback traffic to it is redirected (nftables, in a network namespace of
+    the test's own) to a listener that appears later. The kernel's socket tables show no listener there, so only the
+    rounds that dial every address see it; they come often enough."""
+    needs("unshare", "nft")
+    port, real = 20480, 20481
+    script = REDIRECTED.format(port=port, real=real, python=sys.executable)
+    out = subprocess.run(["unshare", "--net", "sh", "-c", script], capture_output=True, text=True, timeout=30,
+                         check=False)
+    assert out.returncode == 0, out.stderr
+    (entry,) = json.loads(out.stdout)["targets"]
+    assert entry["ready"] and entry["address"] == "127.0.0.1"
+    assert 0.4 <= entry["elapsed_s"] < 1.0

@@ -19,6 +19,7 @@ from portside.errors import InventoryError
 from portside.inventory import tcp_sockets_in
 from portside.model import ConnectionState, TcpOutcome
 from portside.net.addresses import Target
+from portside.net.sockdiag import SockDiag
 from portside.probing.dialling import CONNECT_TIMEOUT, connect
 from portside.probing.fingerprints import Http, Tls, Verdict, unverified_context
 from portside.probing.runner import REPLY_WAIT, converse, talk
@@ -30,13 +31,30 @@ BANNER_WAIT = 0.3  # the longest a bare port's silence is listened to
 FIRST_LOOK = 0.002  # a server's first words usually come within this
 
 
-def _accepted(local: tuple[str, int], port: int) -> bool | None:
-    """Whether the server accepted the connection from `local` to `port`; None when the kernel cannot say."""
+def _accepted(local: tuple[str, int], port: int, address: str) -> bool | None:
+    """Whether the server at `address`:`port` accepted the connection from `local`; None when the kernel cannot say.
+
+    One exact sock_diag lookup of the server's end (net/sockdiag.py); where that is unavailable, a dump of the
+    established sockets.
+    """
     try:
-        found = tcp_sockets_in(ConnectionState.ESTABLISHED)
+        diag = SockDiag()
+    except OSError:
+        diag = None
+    if diag is not None:
+        try:
+            found = diag.server_side((address.split("%")[0], port), local)
+        except OSError:
+            pass
+        else:
+            return None if found is None else found.inode != 0
+        finally:
+            diag.close()
+    try:
+        dumped = tcp_sockets_in(ConnectionState.ESTABLISHED)
     except InventoryError:
         return None
-    for raw in found:
+    for raw in dumped:
         if raw.local.port == port and raw.remote is not None and raw.remote.port == local[1]:
             return raw.inode != 0
     return None
@@ -55,7 +73,7 @@ def _first_words(sock: socket.socket, silent: Exchange, local: tuple[str, int], 
         try:
             data = sock.recv(64)
         except TimeoutError:
-            accepted = _accepted(local, port)
+            accepted = _accepted(local, port, silent.address)
             if accepted or time.monotonic() >= until:
                 return silent._replace(accepted=accepted)
             pause *= 2
@@ -110,7 +128,7 @@ def exchange(address: str, target: Target, deadline: float) -> Exchange:
             try:
                 channel = unverified_context(["http/1.1"]).wrap_socket(sock, server_hostname=target.name)
             except TimeoutError:
-                accepted = _accepted(local, target.port)
+                accepted = _accepted(local, target.port, address)
                 other = accepted is not False and _other_scheme(address, target, _left(deadline, REPLY_WAIT))
                 return silent._replace(accepted=accepted, other_scheme=other)
             except OSError as error:  # ssl.SSLError is an OSError
@@ -118,5 +136,5 @@ def exchange(address: str, target: Target, deadline: float) -> Exchange:
                 return Exchange(address, tcp, connect_ms, "tls-failed", detail=str(error), other_scheme=other)
         verdict, data = talk(channel, Http.to(target, address), _left(deadline, CONNECT_TIMEOUT))
         if verdict is None and not data:
-            return silent._replace(accepted=_accepted(local, target.port))
+            return silent._replace(accepted=_accepted(local, target.port, address))
     return _reply(address, target, tcp, connect_ms, verdict, data, deadline)

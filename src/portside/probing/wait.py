@@ -1,11 +1,15 @@
 """Wait until targets accept connections (or answer HTTP, or refuse them all).
 
 Each target is dialled on every address it resolves to (`localhost` on both ::1 and
-127.0.0.1, whatever /etc/hosts says), in rounds: one non-blocking connect per address,
-then the next round `interval` after the last began. A round is a few microseconds of
-system calls, so a 3 ms interval detects a new listener within a few milliseconds while
-costing around one percent of a core. An open target is ready the moment one address
-connects (and, with an HTTP expectation, answers a GET with the wanted status); a
+127.0.0.1, whatever /etc/hosts says), in rounds, the next `interval` after the last began.
+A loopback address is first looked up in the kernel's socket tables (net/sockdiag.py: one
+netlink round trip for all of a target's addresses, where a connect costs a TCP handshake
+or its reset); it is dialled only when a listener is there, so a 3 ms interval detects a new
+listener within a few milliseconds at a fraction of the cost of a connect loop. What the
+tables cannot show (a NAT redirect on loopback, a container published without its proxy)
+is caught by a round that dials every address at least every CONFIRM_EVERY seconds, and
+wherever sock_diag is unavailable every round dials. An open target is ready the moment one
+address connects (and, with an HTTP expectation, answers a GET with the wanted status); a
 `closed` target is ready after a round in which no address connected.
 """
 
@@ -19,11 +23,13 @@ from collections.abc import Sequence
 
 from portside._typing import NamedTuple
 from portside.model import TcpOutcome
-from portside.net.addresses import Target
+from portside.net.addresses import AddressKind, Target, classify
 from portside.net.resolve import dial_addresses
+from portside.net.sockdiag import SockDiag
 from portside.probing.dialling import dial, tcp_outcome
 
 INTERVAL = 0.003
+CONFIRM_EVERY = 0.1
 ATTEMPT_TIMEOUT = 1.0
 
 
@@ -63,8 +69,12 @@ class _Target:
         self.ready_at: float | None = None
         self.address: str | None = None
         self.next_round = 0.0
+        self.next_dial_all = 0.0
         self.round_began = 0.0
         self.in_flight: dict[str, socket.socket] = {}
+        # The loopback addresses, looked up in the kernel's tables before they are dialled.
+        self.looked_up = [address for address in self.addresses if classify(address) is AddressKind.LOOPBACK]
+        self.lookups: list[bytes] = []
 
 
 def _settled(sock: socket.socket, code: int) -> int | None:
@@ -127,6 +137,12 @@ class _Waiter:
         self.interval = interval
         self.deadline = deadline
         self.selector = selectors.DefaultSelector()
+        self.diag: SockDiag | None = None
+        if not closed:
+            try:
+                self.diag = SockDiag()
+            except OSError:  # not Linux, or netlink refused (a sandbox): every round dials
+                self.diag = None
 
     def run(self, items: list[_Target]) -> None:
         try:
@@ -157,11 +173,35 @@ class _Waiter:
             for item in items:
                 self.drop(item)
             self.selector.close()
+            if self.diag is not None:
+                self.diag.close()
+
+    def absent(self, item: _Target) -> set[str]:
+        """The loopback addresses of `item` where the kernel's tables hold no listener (none without sock_diag)."""
+        if self.diag is None or not item.looked_up:
+            return set()
+        if not item.lookups:
+            item.lookups = [self.diag.request(address, item.target.port) for address in item.looked_up]
+        try:
+            found = self.diag.ask(item.lookups)
+        except OSError:
+            self.diag.close()
+            self.diag = None
+            return set()
+        return {address for address, socket_found in zip(item.looked_up, found, strict=True) if socket_found is None}
 
     def start_round(self, item: _Target, now: float) -> None:
         item.next_round = now + self.interval
         item.round_began = now
+        absent: set[str] = set()
+        if now >= item.next_dial_all:
+            item.next_dial_all = now + CONFIRM_EVERY
+        else:
+            absent = self.absent(item)
         for address in item.addresses:
+            if address in absent:
+                item.seen[address] = TcpOutcome.REFUSED  # what a connect would have met
+                continue
             family = socket.AF_INET6 if ":" in address else socket.AF_INET
             sock = socket.socket(family, socket.SOCK_STREAM | NONBLOCK)
             if not NONBLOCK:
