@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import subprocess
+import sysconfig
 import tempfile
 from pathlib import Path
 
@@ -111,3 +112,42 @@ def test_nobody_doctor_says_the_firewall_was_unreadable(hold, netns, verdict: st
     observed = report["findings"][0]["observed"]
     assert f"no rule naming port {held.port} was found (firewall rules unread: nft rules could not be read" in observed
     assert report["findings"][0]["fix"] == f"look for the rule: sudo nft -a list ruleset | grep -w {held.port}"
+
+
+TUI = """
+import asyncio, json, sys
+from portside.tui.app import WatchApp
+
+mine, roots = int(sys.argv[1]), int(sys.argv[2])
+
+
+async def main():
+    app = WatchApp(interval=0.2)
+    async with app.run_test(size=(80, 24)) as pilot:
+        for _ in range(300):
+            shown = {app.rows[key].listener.port: app.rows[key].cells for key in app.order}
+            if mine in shown and roots in shown and app.notes:
+                break
+            await pilot.pause(0.05)
+    print(json.dumps({"mine": shown.get(mine), "roots": shown.get(roots), "notes": app.notes}))
+
+
+asyncio.run(main())
+"""
+
+
+def test_nobody_watches_the_table_with_a_note_on_what_is_hidden(hold) -> None:
+    """`portside watch` (the Textual app, headless) run as nobody: its own listener with its owner, root's listener
+    listed without one, and a note saying why and what to do."""
+    mine = hold("tcp:127.0.0.1:0", prefix=AS_NOBODY, python=SYSTEM_PYTHON)
+    roots = hold("tcp:127.0.0.1:0")
+    packages = sysconfig.get_paths()["purelib"]  # the test venv's Textual and Rich, pure Python
+    env = {"PYTHONPATH": f"{SRC}:{packages}", "PATH": "/usr/bin:/bin", "PORTSIDE_BACKEND": "linux", "HOME": "/tmp",
+           "TERM": "xterm"}
+    done = subprocess.run([*AS_NOBODY, SYSTEM_PYTHON, "-c", TUI, str(mine.port), str(roots.port)],
+                          capture_output=True, text=True, env=env, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout.splitlines()[-1])
+    assert seen["mine"][2] == f"python3 {mine.pid}"
+    assert seen["roots"][2] == "?"
+    assert any("could not read the open files" in note and "run as root" in note for note in seen["notes"])
