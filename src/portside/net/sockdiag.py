@@ -55,10 +55,13 @@ def _packed(address: str) -> tuple[int, bytes]:
 
 
 class SockDiag:
-    """An open NETLINK_SOCK_DIAG socket for exact lookups; close it when done ."""
+    """An open NETLINK_SOCK_DIAG socket for exact lookups; close it when done."""
 
     def __init__(self) -> None:
-        self.sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC, NETLINK_SOCK_DIAG)
+        netlink = getattr(socket, "AF_NETLINK", None)
+        if netlink is None:  # macOS, Windows: the callers fall back to what they did before
+            raise OSError(errno.EAFNOSUPPORT, "sock_diag is Linux-only")
+        self.sock = socket.socket(netlink, socket.SOCK_RAW | socket.SOCK_CLOEXEC, NETLINK_SOCK_DIAG)
         self.seq = 0
 
     def close(self) -> None:
