@@ -2,8 +2,10 @@
 
 Writers serialise on an advisory `flock` of a sibling lock file before `BEGIN IMMEDIATE`:
 the kernel queues them and wakes the next at once, where SQLite's own busy handler would
-sleep and retry. Both locks die with their holder, and a transaction either commits whole
-or not at all, so a `kill -9` at any moment leaves the store as it was or as it became.
+sleep and retry. Opening takes the `flock` only when the file is not yet a store of this
+schema in WAL mode (new, or older); a ready store is opened without it. Both locks die
+with their holder, and a transaction either commits whole or not at all, so a `kill -9`
+at any moment leaves the store as it was or as it became.
 Commits are not fsynced (`synchronous=NORMAL`): that survives any process crash, and a
 power cut only loses the last leases, whose owners died with the machine anyway.
 
@@ -175,8 +177,10 @@ class Store:
         try:
             with _filesystem_errors(self.path):
                 db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-                with self._flock():
-                    self._prepare(db)
+                if not self._ready(db):
+                    with self._flock():
+                        self._prepare(db)
+                db.execute("PRAGMA synchronous = NORMAL")
         except sqlite3.DatabaseError as error:
             db.close()
             raise StateFileError(f"{self.path} is not a usable portside state file ({error})") from None
@@ -230,7 +234,16 @@ class Store:
         finally:
             os.close(fd)
 
+    @staticmethod
+    def _ready(db: sqlite3.Connection) -> bool:
+        """Whether the file is portside's store, in WAL mode and of this schema: then opening takes no lock."""
+        (app_id,) = db.execute("PRAGMA application_id").fetchone()
+        (version,) = db.execute("PRAGMA user_version").fetchone()
+        (mode,) = db.execute("PRAGMA journal_mode").fetchone()
+        return bool(app_id == APPLICATION_ID and version >= SCHEMA_VERSION and mode == "wal")
+
     def _prepare(self, db: sqlite3.Connection) -> None:
+        """Make the file portside's store (WAL, this schema) under the lock; refuse another program's."""
         (app_id,) = db.execute("PRAGMA application_id").fetchone()
         if app_id != APPLICATION_ID:
             (tables,) = db.execute("SELECT count(*) FROM sqlite_master").fetchone()
@@ -240,7 +253,6 @@ class Store:
                 )
         if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
             db.execute("PRAGMA journal_mode = WAL")
-        db.execute("PRAGMA synchronous = NORMAL")
         (version,) = db.execute("PRAGMA user_version").fetchone()
         if app_id != APPLICATION_ID or version < SCHEMA_VERSION:
             with self._atomic(db):
