@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import random
@@ -12,6 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -19,6 +21,7 @@ from support import unleased_port
 
 from portside.leasing import kernel_ports
 from portside.leasing.allocate import bindable, leases, pick
+from portside.leasing.liveness import start_token
 from portside.leasing.pool import EmptyPool, PortRange
 from portside.model import Protocol
 
@@ -284,3 +287,58 @@ def test_store_has_its_files_only_where_asked(state_home: Path) -> None:
     with sqlite3.connect(state_home / "state.db") as db:
         assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
     db.close()
+
+
+@contextmanager
+def store_lock(home: Path) -> Iterator[None]:
+    """Hold the store's writer lock (its flock) the way another portside process would."""
+    fd = os.open(home / "state.lock", os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def waits_for_a_flock(pid: int) -> bool:
+    """Whether `pid` is queued for a flock (a `->` line of /proc/locks)."""
+    with open("/proc/locks") as file:
+        return any(f[1] == "->" and f[2] == "FLOCK" and int(f[5]) == pid for f in map(str.split, file))
+
+
+def test_a_ready_store_opens_while_a_writer_holds_its_lock(state_home: Path) -> None:
+    (mine,) = pick()
+    with store_lock(state_home):
+        listed = subprocess.run([PORTSIDE, "leases", "--json"], capture_output=True, text=True, timeout=10, check=True)
+    assert [entry["port"] for entry in json.loads(listed.stdout)["leases"]] == [mine.port]
+
+
+def test_a_port_leased_while_a_pick_waits_for_the_lock_is_passed_over(state_home: Path) -> None:
+    """The waiting pick chose and test-bound the port before the lock; under it, it sees the new lease."""
+    port = unleased_port()
+    with store_lock(state_home):
+        waiting = subprocess.Popen([PORTSIDE, "pick", "--range", str(port), "--owner", str(os.getpid())],
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 10
+        while not waits_for_a_flock(waiting.pid) and waiting.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.005)
+        assert waits_for_a_flock(waiting.pid)
+        with sqlite3.connect(state_home / "state.db") as db:
+            db.execute("INSERT INTO leases VALUES (?, 'tcp', NULL, ?, ?, ?, NULL)",
+                       (port, os.getpid(), start_token(os.getpid()), time.time()))
+        db.close()
+    out, err = waiting.communicate(timeout=10)
+    assert (waiting.returncode, out) == (1, "") and "1 leased, 0 in use by sockets" in err
+    (state,) = leases()
+    assert state.lease.port == port and state.alive
+
+
+def test_a_due_sweep_drops_every_dead_owners_leases(pickers: list[Picker], state_home: Path) -> None:
+    owner = Picker("--count", "3")
+    pickers.append(owner)
+    owner.kill9()
+    with sqlite3.connect(state_home / "state.db") as db:
+        db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('swept', 0)")
+    db.close()
+    (mine,) = pick()
+    assert [state.lease for state in leases()] == [mine]
