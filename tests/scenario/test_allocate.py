@@ -20,9 +20,10 @@ import pytest
 from support import unleased_port
 
 from portside.leasing import kernel_ports
-from portside.leasing.allocate import bindable, leases, pick
+from portside.leasing.allocate import bindable, leases, pick, release
 from portside.leasing.liveness import start_token
 from portside.leasing.pool import EmptyPool, PortRange
+from portside.leasing.store import SHM_COUNTS, WAL_FRAMES
 from portside.model import Protocol
 
 PICKER = str(Path(__file__).with_name("picker.py"))
@@ -342,3 +343,16 @@ def test_a_due_sweep_drops_every_dead_owners_leases(pickers: list[Picker], state
     db.close()
     (mine,) = pick()
     assert [state.lease for state in leases()] == [mine]
+
+
+def test_the_log_is_copied_into_the_store_as_it_grows(state_home: Path) -> None:
+    """SQLite's own checkpoints are off (they ran inside the lock); portside's keep the log under WAL_FRAMES pages."""
+    for _ in range(400):
+        (lease,) = pick()
+        release(lease.port)
+    frames, copied = SHM_COUNTS.unpack((state_home / "state.db-shm").read_bytes()[: SHM_COUNTS.size])
+    assert frames - copied < WAL_FRAMES
+    with sqlite3.connect(state_home / "state.db") as db:
+        (page,) = db.execute("PRAGMA page_size").fetchone()
+    db.close()
+    assert (state_home / "state.db-wal").stat().st_size < (WAL_FRAMES + 100) * (page + 24)
