@@ -10,6 +10,7 @@ default) minus both. Pure: the sysctl texts come in as strings.
 from __future__ import annotations
 
 from functools import lru_cache
+from itertools import chain, filterfalse
 
 from portside._typing import NamedTuple
 from portside.errors import EmptyPool, UsageError
@@ -89,7 +90,7 @@ def pool(requested: PortRange, kernel: KernelPorts) -> tuple[int, ...]:
     """The ports of `requested` that the kernel never hands out on its own; EmptyPool says why when none."""
     below = range(requested.low, min(requested.high, kernel.ephemeral.low - 1) + 1)
     above = range(max(requested.low, kernel.ephemeral.high + 1), requested.high + 1)
-    ports = tuple(port for port in (*below, *above) if port not in kernel.reserved)
+    ports = tuple(filterfalse(kernel.reserved.__contains__, chain(below, above)))
     if ports:
         return ports
     if all(port in kernel.ephemeral for port in range(requested.low, requested.high + 1)):
