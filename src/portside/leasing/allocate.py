@@ -251,7 +251,8 @@ def pick(
     store = store or open_store()
     now = time.time()
     expires = now + ttl if ttl is not None else None
-    plan = _plan(store.read(), ports, protocol, names, count, now)
+    with store.snapshot() as db:
+        plan = _plan(db, ports, protocol, names, count, now)
     with store.transaction() as db:
         picker = _Picker(db, ports, identity, now, plan)
         if plan.sweep:

@@ -310,6 +310,16 @@ class Store:
             if frames - copied >= WAL_FRAMES:
                 self._db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
 
+    @contextmanager
+    def snapshot(self) -> Iterator[sqlite3.Connection]:
+        """Queries that all see one state of the store, without any lock (in WAL mode readers never wait)."""
+        with _filesystem_errors(self.path), self._thread_lock:
+            self._db.execute("BEGIN")
+            try:
+                yield self._db
+            finally:
+                self._db.execute("COMMIT")
+
     def read(self) -> sqlite3.Connection:
         """The connection for queries; in WAL mode readers never wait for writers."""
         return self._db
