@@ -23,6 +23,7 @@ from portside.leasing import kernel_ports
 from portside.leasing.allocate import bindable, leases, pick, release
 from portside.leasing.liveness import start_token
 from portside.leasing.pool import EmptyPool, PortRange
+from portside.leasing.statefiles import unwritable
 from portside.leasing.store import SHM_COUNTS, WAL_FRAMES
 from portside.model import Protocol
 
@@ -356,3 +357,20 @@ def test_the_log_is_copied_into_the_store_as_it_grows(state_home: Path) -> None:
         (page,) = db.execute("PRAGMA page_size").fetchone()
     db.close()
     assert (state_home / "state.db-wal").stat().st_size < (WAL_FRAMES + 100) * (page + 24)
+
+
+
+def test_a_side_file_sqlite_makes_and_removes_meanwhile_is_no_reason_to_refuse_writes(state_home: Path) -> None:
+    """Another process makes and removes `state.db-shm` over and over, as SQLite does; it never reads as read-only."""
+    state_home.mkdir(mode=0o700)
+    side = state_home / "state.db-shm"
+    churn = (f"import os, time\nwhile True:\n    os.close(os.open({str(side)!r}, os.O_CREAT | os.O_RDWR, 0o600))\n"
+             f"    time.sleep(0.0001)\n    os.unlink({str(side)!r})\n    time.sleep(0.002)\n")
+    maker = subprocess.Popen([sys.executable, "-c", churn])
+    try:
+        time.sleep(0.3)
+        reasons = {unwritable(side) for _ in range(20_000)}
+    finally:
+        maker.kill()
+        maker.wait()
+    assert reasons == {None}
