@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 RANDOM_TRIES = 48
-SPARE = 2  # ports chosen beyond the count, for those another picker leases before the lock is ours
+SPARE = 1  # ports chosen beyond the count, for those another picker leases before the lock is ours
 SWEEP_SECONDS = 30.0
 LEASE_COLUMNS = "port, protocol, name, owner_pid, owner_start, created, expires"
 
@@ -108,15 +108,13 @@ def _plan(
         remembered = (db.execute("SELECT port FROM names WHERE name = ?", (name,)).fetchone() for name in names)
         tries = [row[0] for row in remembered if row and row[0] in ports]
     else:
-        tries = random.sample(ports, k=min(RANDOM_TRIES, len(ports)))
-    marks = ", ".join("?" * len(tries))
-    rows = db.execute(f"SELECT {LEASE_COLUMNS} FROM leases WHERE port IN ({marks})", tries).fetchall()
-    leased = {lease.port: lease for lease in map(_lease, rows)}
-    avoid = set() if names else {row[0] for row in db.execute(f"SELECT port FROM names WHERE port IN ({marks})", tries)}
+        tries = random.choices(ports, k=min(RANDOM_TRIES, len(ports)))
     chosen: list[int] = []
     for port in tries:
-        lease = leased.get(port)
-        if port in avoid or (lease is not None and live(lease)) or not bindable(port, protocol):
+        if port in chosen or (not names and db.execute("SELECT 1 FROM names WHERE port = ?", (port,)).fetchone()):
+            continue
+        row = db.execute(f"SELECT {LEASE_COLUMNS} FROM leases WHERE port = ?", (port,)).fetchone()
+        if (row and live(_lease(row))) or not bindable(port, protocol):
             continue
         chosen.append(port)
         if len(chosen) == count + SPARE:
