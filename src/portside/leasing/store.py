@@ -33,7 +33,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from portside.errors import StateDirError, StateFileError
-from portside.leasing.statefiles import MOVE_ON, check_owner, disk_state, open_regular, refuse_odd, unwritable
+from portside.leasing.statefiles import MOVE_ON, SAFE, check_owner, disk_state, open_regular, refuse_odd, unwritable
 
 try:
     import fcntl
@@ -298,17 +298,22 @@ class Store:
         PASSIVE: it neither waits for nor blocks readers and writers; with one already under way it does nothing.
         """
         try:
-            fd = open_regular(self.shm, os.O_RDONLY)
+            fd = os.open(self.shm, os.O_RDONLY | SAFE)
         except OSError:
             return
         try:
             head = os.read(fd, SHM_COUNTS.size)
+        except OSError:
+            return
         finally:
             os.close(fd)
         if len(head) == SHM_COUNTS.size:
             frames, copied = SHM_COUNTS.unpack(head)
             if frames - copied >= WAL_FRAMES:
-                self._db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                # The transaction has committed: a checkpoint that fails (a full disk) is retried by the next one,
+                # as SQLite's own automatic checkpoints are.
+                with suppress(sqlite3.Error):
+                    self._db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
 
     @contextmanager
     def snapshot(self) -> Iterator[sqlite3.Connection]:
