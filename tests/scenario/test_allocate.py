@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import random
@@ -12,14 +13,18 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from support import unleased_port
 
 from portside.leasing import kernel_ports
-from portside.leasing.allocate import bindable, leases, pick
+from portside.leasing.allocate import bindable, leases, pick, release
+from portside.leasing.liveness import start_token
 from portside.leasing.pool import EmptyPool, PortRange
+from portside.leasing.statefiles import unwritable
+from portside.leasing.store import SHM_COUNTS, WAL_FRAMES
 from portside.model import Protocol
 
 PICKER = str(Path(__file__).with_name("picker.py"))
@@ -284,3 +289,88 @@ def test_store_has_its_files_only_where_asked(state_home: Path) -> None:
     with sqlite3.connect(state_home / "state.db") as db:
         assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
     db.close()
+
+
+@contextmanager
+def store_lock(home: Path) -> Iterator[None]:
+    """Hold the store's writer lock (its flock) the way another portside process would."""
+    fd = os.open(home / "state.lock", os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def waits_for_a_flock(pid: int) -> bool:
+    """Whether `pid` is queued for a flock (a `->` line of /proc/locks)."""
+    with open("/proc/locks") as file:
+        return any(f[1] == "->" and f[2] == "FLOCK" and int(f[5]) == pid for f in map(str.split, file))
+
+
+def test_a_ready_store_opens_while_a_writer_holds_its_lock(state_home: Path) -> None:
+    (mine,) = pick()
+    with store_lock(state_home):
+        listed = subprocess.run([PORTSIDE, "leases", "--json"], capture_output=True, text=True, timeout=10, check=True)
+    assert [entry["port"] for entry in json.loads(listed.stdout)["leases"]] == [mine.port]
+
+
+def test_a_port_leased_while_a_pick_waits_for_the_lock_is_passed_over(state_home: Path) -> None:
+    """The waiting pick chose and test-bound the port before the lock; under it, it sees the new lease."""
+    port = unleased_port()
+    with store_lock(state_home):
+        waiting = subprocess.Popen([PORTSIDE, "pick", "--range", str(port), "--owner", str(os.getpid())],
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 10
+        while not waits_for_a_flock(waiting.pid) and waiting.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.005)
+        assert waits_for_a_flock(waiting.pid)
+        with sqlite3.connect(state_home / "state.db") as db:
+            db.execute("INSERT INTO leases VALUES (?, 'tcp', NULL, ?, ?, ?, NULL)",
+                       (port, os.getpid(), start_token(os.getpid()), time.time()))
+        db.close()
+    out, err = waiting.communicate(timeout=10)
+    assert (waiting.returncode, out) == (1, "") and "1 leased, 0 in use by sockets" in err
+    (state,) = leases()
+    assert state.lease.port == port and state.alive
+
+
+def test_a_due_sweep_drops_every_dead_owners_leases(pickers: list[Picker], state_home: Path) -> None:
+    owner = Picker("--count", "3")
+    pickers.append(owner)
+    owner.kill9()
+    with sqlite3.connect(state_home / "state.db") as db:
+        db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('swept', 0)")
+    db.close()
+    (mine,) = pick()
+    assert [state.lease for state in leases()] == [mine]
+
+
+def test_the_log_is_copied_into_the_store_as_it_grows(state_home: Path) -> None:
+    """SQLite's own checkpoints are off (they ran inside the lock); portside's keep the log under WAL_FRAMES pages."""
+    for _ in range(400):
+        (lease,) = pick()
+        release(lease.port)
+    frames, copied = SHM_COUNTS.unpack((state_home / "state.db-shm").read_bytes()[: SHM_COUNTS.size])
+    assert frames - copied < WAL_FRAMES
+    with sqlite3.connect(state_home / "state.db") as db:
+        (page,) = db.execute("PRAGMA page_size").fetchone()
+    db.close()
+    assert (state_home / "state.db-wal").stat().st_size < (WAL_FRAMES + 100) * (page + 24)
+
+
+
+def test_a_side_file_sqlite_makes_and_removes_meanwhile_is_no_reason_to_refuse_writes(state_home: Path) -> None:
+    """Another process makes and removes `state.db-shm` over and over, as SQLite does; it never reads as read-only."""
+    state_home.mkdir(mode=0o700)
+    side = state_home / "state.db-shm"
+    churn = (f"import os, time\nwhile True:\n    os.close(os.open({str(side)!r}, os.O_CREAT | os.O_RDWR, 0o600))\n"
+             f"    time.sleep(0.0001)\n    os.unlink({str(side)!r})\n    time.sleep(0.002)\n")
+    maker = subprocess.Popen([sys.executable, "-c", churn])
+    try:
+        time.sleep(0.3)
+        reasons = {unwritable(side) for _ in range(20_000)}
+    finally:
+        maker.kill()
+        maker.wait()
+    assert reasons == {None}

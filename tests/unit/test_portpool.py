@@ -34,6 +34,20 @@ def test_reserved_ports_are_left_out() -> None:
     assert ports[0] == 61002 and ports[-1] == 65534 and 61001 not in ports
 
 
+ports_ = st.integers(1, 65535)
+
+
+@given(ports_, ports_, ports_, ports_, st.frozensets(ports_, max_size=20))
+def test_pool_is_the_range_minus_the_kernels_ports(a: int, b: int, c: int, d: int, reserved: frozenset[int]) -> None:
+    requested, ephemeral = PortRange(min(a, b), max(a, b)), PortRange(min(c, d), max(c, d))
+    kernel = KernelPorts(ephemeral, reserved)
+    wanted = tuple(p for p in range(requested.low, requested.high + 1) if p not in ephemeral and p not in reserved)
+    try:
+        assert pool(requested, kernel) == wanted
+    except EmptyPool:
+        assert wanted == ()
+
+
 def test_range_inside_the_ephemeral_range_is_empty_and_says_why() -> None:
     with pytest.raises(EmptyPool, match=r"inside the kernel's ephemeral range 32768-60999"):
         pool(PortRange(40000, 40100), LINUX_DEFAULT)

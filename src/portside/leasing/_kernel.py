@@ -6,17 +6,25 @@ ephemeral ports from IANA's dynamic range, which is what is assumed when /proc i
 
 from __future__ import annotations
 
+import os
+
 from portside.leasing.pool import IANA_DYNAMIC, KernelPorts, parse_local_port_range, parse_reserved_ports
 
 SYSCTL = "/proc/sys/net/ipv4"
 
 
 def _read(name: str) -> str | None:
+    """The text of one sysctl file (read without Python's buffered I/O: every pick reads two)."""
     try:
-        with open(f"{SYSCTL}/{name}", encoding="ascii") as file:
-            return file.read()
+        fd = os.open(f"{SYSCTL}/{name}", os.O_RDONLY)
     except OSError:
         return None
+    try:
+        return os.read(fd, 4096).decode("ascii")
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
 
 
 def kernel_ports() -> KernelPorts:

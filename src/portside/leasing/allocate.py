@@ -1,15 +1,20 @@
 """Hand out ports no one else will take: free now, outside the kernel's range, leased.
 
-A port is handed out inside one store transaction that checks, in this order, that it
-is in the pool (pool.py), that no live owner holds a lease on it, and that a test
-bind of `[::]` (dual-stack, without SO_REUSEADDR, so it collides with any socket on
-127.0.0.1, 0.0.0.0, ::1, :: or another address, and with TIME_WAIT) succeeds; then the
-lease is written. Parallel pickers therefore never get the same port, and the kernel's
-own outgoing connections never draw from the pool.
+Ports are chosen before any lock is taken: random ports of the pool (pool.py) on which
+the store, read without waiting (WAL), shows no live lease and no remembered name, and
+on which a test bind of `[::]` (dual-stack, without SO_REUSEADDR, so it collides with any
+socket on 127.0.0.1, 0.0.0.0, ::1, :: or another address, and with TIME_WAIT) succeeds.
+The store's write lock is then held only to read those ports' lease rows again and write
+the leases: a port with no row, or with a row whose owner was found dead (a dead owner
+never comes back), is leased; a port leased meanwhile is passed over. When too few are
+left (a small or crowded pool), the rest are chosen, checked and test-bound under the
+lock, as a last resort. The port is the leases table's key, so parallel pickers never
+get the same port, and the kernel's own outgoing connections never draw from the pool.
 
 Leases of dead or expired owners are reclaimed when a pick meets them, and all of them
-at once at most every `SWEEP_SECONDS`. A name keeps the port it had last time while
-that port is free, so bookmarks keep working.
+at once at most every `SWEEP_SECONDS` (owners judged before the lock, rows deleted under
+it). A name keeps the port it had last time while that port is free, so bookmarks keep
+working.
 """
 
 from __future__ import annotations
@@ -21,8 +26,9 @@ import socket
 import sqlite3
 import time
 from collections.abc import Sequence
+from itertools import islice
 
-from portside._typing import TYPE_CHECKING
+from portside._typing import TYPE_CHECKING, NamedTuple
 from portside.errors import LeaseHeld, PoolExhausted, UsageError
 from portside.leasing import kernel_ports
 from portside.leasing.liveness import is_alive, start_token
@@ -34,6 +40,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 RANDOM_TRIES = 48
+SPARE = 1  # ports chosen beyond the count, for those another picker leases before the lock is ours
 SWEEP_SECONDS = 30.0
 LEASE_COLUMNS = "port, protocol, name, owner_pid, owner_start, created, expires"
 
@@ -45,6 +52,11 @@ def _lease(row: tuple[Any, ...]) -> Lease:
 
 def _live(lease: Lease, now: float) -> bool:
     return (lease.expires is None or lease.expires > now) and is_alive(lease.owner_pid, lease.owner_start)
+
+
+def _sweep_due(db: sqlite3.Connection, now: float) -> bool:
+    row = db.execute("SELECT value FROM meta WHERE key = 'swept'").fetchone()
+    return row is None or now - float(row[0]) >= SWEEP_SECONDS
 
 
 def bindable(port: int, protocol: Protocol = Protocol.TCP) -> bool:
@@ -68,14 +80,63 @@ def bindable(port: int, protocol: Protocol = Protocol.TCP) -> bool:
     return False
 
 
-class _Picker:
-    """One transaction's view: the pool, the clock and the owner the leases go to."""
+class _Plan(NamedTuple):
+    """What a pick found before taking the lock."""
 
-    def __init__(self, db: sqlite3.Connection, ports: tuple[int, ...], owner: tuple[int, int], now: float) -> None:
+    ports: tuple[int, ...]  # ports with no live lease then, which passed a test bind
+    dead: frozenset[tuple[int, int]]  # owners (pid, start time) found gone
+    sweep: bool  # whether a sweep was due (then `dead` holds every gone owner)
+
+
+def _plan(
+    db: sqlite3.Connection, ports: tuple[int, ...], protocol: Protocol, names: Sequence[str], count: int, now: float
+) -> _Plan:
+    """Choose ports without the lock: the names' remembered ports, else `count + SPARE` random ones."""
+    alive: dict[tuple[int, int], bool] = {}
+
+    def live(lease: Lease) -> bool:
+        owner = (lease.owner_pid, lease.owner_start)
+        if owner not in alive:
+            alive[owner] = is_alive(*owner)
+        return (lease.expires is None or lease.expires > now) and alive[owner]
+
+    sweep = _sweep_due(db, now)
+    if sweep:
+        for owner in db.execute("SELECT DISTINCT owner_pid, owner_start FROM leases").fetchall():
+            alive[owner] = is_alive(*owner)
+    if names:
+        remembered = (db.execute("SELECT port FROM names WHERE name = ?", (name,)).fetchone() for name in names)
+        tries = [row[0] for row in remembered if row and row[0] in ports]
+    else:
+        tries = random.choices(ports, k=min(RANDOM_TRIES, len(ports)))
+    chosen: list[int] = []
+    for port in tries:
+        if port in chosen or (not names and db.execute("SELECT 1 FROM names WHERE port = ?", (port,)).fetchone()):
+            continue
+        row = db.execute(f"SELECT {LEASE_COLUMNS} FROM leases WHERE port = ?", (port,)).fetchone()
+        if (row and live(_lease(row))) or not bindable(port, protocol):
+            continue
+        chosen.append(port)
+        if len(chosen) == count + SPARE:
+            break
+    return _Plan(tuple(chosen), frozenset(owner for owner, up in alive.items() if not up), sweep)
+
+
+class _Picker:
+    """One transaction's view: the pool, the clock, the owner the leases go to and the plan made before it."""
+
+    def __init__(
+        self, db: sqlite3.Connection, ports: tuple[int, ...], owner: tuple[int, int], now: float, plan: _Plan
+    ) -> None:
         self.db = db
         self.ports = ports
         self.owner = owner
         self.now = now
+        self.plan = plan
+
+    def live(self, lease: Lease) -> bool:
+        """Like `_live`, without asking again about an owner the plan found gone."""
+        return (lease.owner_pid, lease.owner_start) not in self.plan.dead and _live(lease, self.now)
 
     def lease_on(self, port: int) -> Lease | None:
         row = self.db.execute(f"SELECT {LEASE_COLUMNS} FROM leases WHERE port = ?", (port,)).fetchone()
@@ -85,12 +146,17 @@ class _Picker:
         """No live lease on `port` (a dead one is removed), optionally not remembered by a name."""
         lease = self.lease_on(port)
         if lease is not None:
-            if _live(lease, self.now):
+            if self.live(lease):
                 return False
             self.db.execute("DELETE FROM leases WHERE port = ?", (port,))
         return not (avoid_named and self.db.execute("SELECT 1 FROM names WHERE port = ?", (port,)).fetchone())
 
+    def planned(self, count: int) -> list[int]:
+        """Up to `count` of the plan's ports that no one leased since."""
+        return list(islice((port for port in self.plan.ports if self.claimable(port, avoid_named=False)), count))
+
     def choose(self, protocol: Protocol) -> int:
+        """A free port found under the lock: the last resort when the plan's ports were not enough."""
         tries = random.choices(self.ports, k=min(RANDOM_TRIES, len(self.ports)))
         for port in tries:
             if self.claimable(port, avoid_named=True) and bindable(port, protocol):
@@ -126,7 +192,7 @@ class _Picker:
         row = self.db.execute(f"SELECT {LEASE_COLUMNS} FROM leases WHERE name = ?", (name,)).fetchone()
         if row:
             held = _lease(row)
-            if _live(held, self.now):
+            if self.live(held):
                 if (held.owner_pid, held.owner_start) != self.owner:
                     raise LeaseHeld(f"name {name!r} is leased to pid {held.owner_pid} (port {held.port})")
                 self.db.execute("UPDATE leases SET expires = ? WHERE port = ?", (expires, held.port))
@@ -135,20 +201,16 @@ class _Picker:
         remembered = self.db.execute("SELECT port FROM names WHERE name = ?", (name,)).fetchone()
         if remembered and remembered[0] in self.ports:
             port = int(remembered[0])
-            if self.claimable(port, avoid_named=False) and bindable(port, protocol):
+            if self.claimable(port, avoid_named=False) and (port in self.plan.ports or bindable(port, protocol)):
                 return self.grant(port, protocol, name, expires)
         return self.grant(self.choose(protocol), protocol, name, expires)
 
     def sweep(self) -> None:
-        """Drop every lease whose owner is gone or whose time is up, at most every SWEEP_SECONDS."""
-        row = self.db.execute("SELECT value FROM meta WHERE key = 'swept'").fetchone()
-        if row and self.now - float(row[0]) < SWEEP_SECONDS:
+        """Drop the leases whose time is up or whose owner the plan found gone, unless another pick just did."""
+        if not _sweep_due(self.db, self.now):
             return
         self.db.execute("DELETE FROM leases WHERE expires IS NOT NULL AND expires <= ?", (self.now,))
-        owners = self.db.execute("SELECT DISTINCT owner_pid, owner_start FROM leases").fetchall()
-        for pid, start in owners:
-            if not is_alive(pid, start):
-                self.db.execute("DELETE FROM leases WHERE owner_pid = ? AND owner_start = ?", (pid, start))
+        self.db.executemany("DELETE FROM leases WHERE owner_pid = ? AND owner_start = ?", self.plan.dead)
         self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('swept', ?)", (self.now,))
 
 
@@ -187,12 +249,17 @@ def pick(
     store = store or open_store()
     now = time.time()
     expires = now + ttl if ttl is not None else None
+    with store.snapshot() as db:
+        plan = _plan(db, ports, protocol, names, count, now)
     with store.transaction() as db:
-        picker = _Picker(db, ports, identity, now)
-        picker.sweep()
+        picker = _Picker(db, ports, identity, now, plan)
+        if plan.sweep:
+            picker.sweep()
         if names:
             return [picker.named(name, protocol, expires) for name in names]
-        return [picker.grant(picker.choose(protocol), protocol, None, expires) for _ in range(count)]
+        granted = [picker.grant(port, protocol, None, expires) for port in picker.planned(count)]
+        return granted + [picker.grant(picker.choose(protocol), protocol, None, expires)
+                          for _ in range(count - len(granted))]
 
 
 def release(key: int | str, *, owner: int | None = None, store: Store | None = None) -> list[Lease]:

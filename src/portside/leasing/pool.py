@@ -10,6 +10,7 @@ default) minus both. Pure: the sysctl texts come in as strings.
 from __future__ import annotations
 
 from functools import lru_cache
+from itertools import chain, filterfalse
 
 from portside._typing import NamedTuple
 from portside.errors import EmptyPool, UsageError
@@ -87,11 +88,9 @@ def parse_reserved_ports(text: str) -> frozenset[int]:
 @lru_cache(maxsize=8)
 def pool(requested: PortRange, kernel: KernelPorts) -> tuple[int, ...]:
     """The ports of `requested` that the kernel never hands out on its own; EmptyPool says why when none."""
-    ports = tuple(
-        port
-        for port in range(requested.low, requested.high + 1)
-        if port not in kernel.ephemeral and port not in kernel.reserved
-    )
+    below = range(requested.low, min(requested.high, kernel.ephemeral.low - 1) + 1)
+    above = range(max(requested.low, kernel.ephemeral.high + 1), requested.high + 1)
+    ports = tuple(filterfalse(kernel.reserved.__contains__, chain(below, above)))
     if ports:
         return ports
     if all(port in kernel.ephemeral for port in range(requested.low, requested.high + 1)):

@@ -104,12 +104,16 @@ def disk_state(directory: Path) -> tuple[bool, bool]:
 
 
 def unwritable(path: Path) -> str | None:
-    """Why the caller may not write `path`, and the fix; None when it may, or when there is no such file."""
-    if os.access(path, os.W_OK):
-        return None
+    """Why the caller may not write `path`, and the fix; None when it may, or when there is no such file.
+
+    SQLite makes and removes the store's side files at any moment: a file that is missing
+    when looked at, or gone when tried, is no file (and no reason).
+    """
     try:
         status = path.stat()
     except FileNotFoundError:
+        return None
+    if os.access(path, os.W_OK) or not path.exists():
         return None
     quoted = shlex.quote(str(path))
     if disk_state(path)[0]:

@@ -2,10 +2,14 @@
 
 Writers serialise on an advisory `flock` of a sibling lock file before `BEGIN IMMEDIATE`:
 the kernel queues them and wakes the next at once, where SQLite's own busy handler would
-sleep and retry. Both locks die with their holder, and a transaction either commits whole
-or not at all, so a `kill -9` at any moment leaves the store as it was or as it became.
+sleep and retry. Opening takes the `flock` only when the file is not yet a store of this
+schema in WAL mode (new, or older); a ready store is opened without it. Both locks die
+with their holder, and a transaction either commits whole or not at all, so a `kill -9`
+at any moment leaves the store as it was or as it became.
 Commits are not fsynced (`synchronous=NORMAL`): that survives any process crash, and a
-power cut only loses the last leases, whose owners died with the machine anyway.
+power cut only loses the last leases, whose owners died with the machine anyway. The
+checkpoints that copy the log into the file (and fsync both) run after the writer's
+`flock` is released, never inside a transaction where every other writer would wait.
 
 The state directory is checked before use (statefiles.py: the caller's own, writable by
 no one else), and so is every file of the store: a link, a directory or a FIFO where the
@@ -22,13 +26,14 @@ from __future__ import annotations
 import errno
 import os
 import sqlite3
+import struct
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from portside.errors import StateDirError, StateFileError
-from portside.leasing.statefiles import MOVE_ON, check_owner, disk_state, open_regular, refuse_odd, unwritable
+from portside.leasing.statefiles import MOVE_ON, SAFE, check_owner, disk_state, open_regular, refuse_odd, unwritable
 
 try:
     import fcntl
@@ -41,6 +46,8 @@ SIDE_FILES = ("-wal", "-shm", "-journal")  # what SQLite keeps beside the store
 APPLICATION_ID = 0x706F7274  # "port"
 SQLITE_MAGIC = b"SQLite format 3\x00"
 BUSY_TIMEOUT_MS = 30_000
+WAL_FRAMES = 1000  # pages in the log, not yet in the file, that call for a checkpoint (SQLite's own default)
+SHM_COUNTS = struct.Struct("=16xI76xI")  # the log index's mxFrame (at byte 16) and nBackfill (at byte 96)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS leases (
@@ -134,6 +141,7 @@ class Store:
 
     def __init__(self, directory: Path) -> None:
         self.path = directory / FILE_NAME
+        self.shm = directory / (FILE_NAME + "-shm")
         lock = directory / LOCK_NAME
         try:
             directory.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -175,8 +183,11 @@ class Store:
         try:
             with _filesystem_errors(self.path):
                 db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-                with self._flock():
-                    self._prepare(db)
+                db.execute("PRAGMA synchronous = NORMAL")
+                db.execute("PRAGMA wal_autocheckpoint = 0")  # transaction() checkpoints, after the lock
+                if not self._ready(db):
+                    with self._thread_lock, self._flock():
+                        self._prepare(db)
         except sqlite3.DatabaseError as error:
             db.close()
             raise StateFileError(f"{self.path} is not a usable portside state file ({error})") from None
@@ -206,14 +217,13 @@ class Store:
 
     @contextmanager
     def _flock(self) -> Iterator[None]:
-        with self._thread_lock:
+        if fcntl is not None and self._lock_fd is not None:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
             if fcntl is not None and self._lock_fd is not None:
-                fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                if fcntl is not None and self._lock_fd is not None:
-                    fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+                fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
 
     @contextmanager
     def exclusive(self, name: str) -> Iterator[None]:
@@ -230,7 +240,16 @@ class Store:
         finally:
             os.close(fd)
 
+    @staticmethod
+    def _ready(db: sqlite3.Connection) -> bool:
+        """Whether the file is portside's store, in WAL mode and of this schema: then opening takes no lock."""
+        (app_id,) = db.execute("PRAGMA application_id").fetchone()
+        (version,) = db.execute("PRAGMA user_version").fetchone()
+        (mode,) = db.execute("PRAGMA journal_mode").fetchone()
+        return bool(app_id == APPLICATION_ID and version >= SCHEMA_VERSION and mode == "wal")
+
     def _prepare(self, db: sqlite3.Connection) -> None:
+        """Make the file portside's store (WAL, this schema) under the lock; refuse another program's."""
         (app_id,) = db.execute("PRAGMA application_id").fetchone()
         if app_id != APPLICATION_ID:
             (tables,) = db.execute("SELECT count(*) FROM sqlite_master").fetchone()
@@ -240,7 +259,6 @@ class Store:
                 )
         if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
             db.execute("PRAGMA journal_mode = WAL")
-        db.execute("PRAGMA synchronous = NORMAL")
         (version,) = db.execute("PRAGMA user_version").fetchone()
         if app_id != APPLICATION_ID or version < SCHEMA_VERSION:
             with self._atomic(db):
@@ -268,8 +286,44 @@ class Store:
         """One write transaction, serialised with every other writer on the machine."""
         if self.read_only:
             raise StateDirError(f"cannot write {self.path}: {self.read_only}")
-        with _filesystem_errors(self.path), self._flock(), self._atomic(self._db) as db:
-            yield db
+        with _filesystem_errors(self.path), self._thread_lock:
+            with self._flock(), self._atomic(self._db) as db:
+                yield db
+            self._checkpoint()
+
+    def _checkpoint(self) -> None:
+        """Copy the log into the file once WAL_FRAMES wait, without the lock: its fsyncs keep no writer waiting.
+
+        The count is read from the header of the log's index (the `-shm` file; sqlite.org/walformat.html).
+        PASSIVE: it neither waits for nor blocks readers and writers; with one already under way it does nothing.
+        """
+        try:
+            fd = os.open(self.shm, os.O_RDONLY | SAFE)
+        except OSError:
+            return
+        try:
+            head = os.read(fd, SHM_COUNTS.size)
+        except OSError:
+            return
+        finally:
+            os.close(fd)
+        if len(head) == SHM_COUNTS.size:
+            frames, copied = SHM_COUNTS.unpack(head)
+            if frames - copied >= WAL_FRAMES:
+                # The transaction has committed: a checkpoint that fails (a full disk) is retried by the next one,
+                # as SQLite's own automatic checkpoints are.
+                with suppress(sqlite3.Error):
+                    self._db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+
+    @contextmanager
+    def snapshot(self) -> Iterator[sqlite3.Connection]:
+        """Queries that all see one state of the store, without any lock (in WAL mode readers never wait)."""
+        with _filesystem_errors(self.path), self._thread_lock:
+            self._db.execute("BEGIN")
+            try:
+                yield self._db
+            finally:
+                self._db.execute("COMMIT")
 
     def read(self) -> sqlite3.Connection:
         """The connection for queries; in WAL mode readers never wait for writers."""
