@@ -73,7 +73,8 @@ class _Target:
         self.round_began = 0.0
         self.in_flight: dict[str, socket.socket] = {}
         # The loopback addresses, looked up in the kernel's tables before they are dialled.
-        self.looked_up = [address for address in self.addresses if classify(address) is AddressKind.LOOPBACK]
+        self.looked_up = [address for address in self.addresses
+                          if "%" not in address and classify(address) is AddressKind.LOOPBACK]
         self.lookups: list[bytes] = []
 
 
@@ -180,9 +181,9 @@ class _Waiter:
         """The loopback addresses of `item` where the kernel's tables hold no listener (none without sock_diag)."""
         if self.diag is None or not item.looked_up:
             return set()
-        if not item.lookups:
-            item.lookups = [self.diag.request(address, item.target.port) for address in item.looked_up]
         try:
+            if not item.lookups:
+                item.lookups = [self.diag.request(address, item.target.port) for address in item.looked_up]
             found = self.diag.ask(item.lookups)
         except OSError:
             self.diag.close()
