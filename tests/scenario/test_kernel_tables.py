@@ -18,7 +18,7 @@ import pytest
 from portside.inventory import _netlink as netlink
 from portside.inventory._namespaces import parse_net_tcp
 from portside.model import Protocol
-from portside.net.sockdiag import TCP_LISTEN, Found, SockDiag
+from portside.net.sockdiag import TCP_ESTABLISHED, TCP_LISTEN, Found, SockDiag
 
 
 def test_live_dump_matches_proc_net_tcp() -> None:
@@ -69,23 +69,29 @@ def test_live_local_routes_match_ip_route_show_table_local() -> None:
 def test_sock_diag_finds_the_listener_a_connect_would_reach() -> None:
     """Exact lookups (net/sockdiag.py, what `wait` asks before it dials loopback) against real sockets."""
     diag = SockDiag()
+    opened: list[socket.socket] = []
     try:
         only4 = socket.create_server(("127.0.0.1", 0))
+        opened.append(only4)
         port4 = only4.getsockname()[1]
-        both = socket.create_server(("::", 0), family=socket.AF_INET6, dualstack_ipv6=True)
-        port6 = both.getsockname()[1]
+        only6 = socket.create_server(("::1", 0), family=socket.AF_INET6)
+        opened.append(only6)
+        port6 = only6.getsockname()[1]
         found = diag.ask([diag.request("127.0.0.1", port4), diag.request("::1", port4),
-                          diag.request("127.0.0.1", port6), diag.request("::1", port6)])
-        inode4, inode6 = (os.fstat(sock.fileno()).st_ino for sock in (only4, both))
-        assert found == [Found(TCP_LISTEN, inode4), None, Found(TCP_LISTEN, inode6), Found(TCP_LISTEN, inode6)]
+                          diag.request("127.0.0.1", port6), diag.request("::1", port6, interface=1)])
+        inode4, inode6 = (os.fstat(sock.fileno()).st_ino for sock in (only4, only6))
+        assert found == [Found(TCP_LISTEN, inode4), None, None, Found(TCP_LISTEN, inode6)]
         client = socket.create_connection(("127.0.0.1", port4))
+        opened.append(client)
         served = diag.server_side(("127.0.0.1", port4), client.getsockname())
-        assert served is not None and served.inode == 0  # in the accept queue: no process holds it yet
+        assert served == Found(TCP_ESTABLISHED, 0)  # in the accept queue: no process holds it yet
         accepted, _ = only4.accept()
+        opened.append(accepted)
         served = diag.server_side(("127.0.0.1", port4), client.getsockname())
-        assert served == Found(1, os.fstat(accepted.fileno()).st_ino)  # TCP_ESTABLISHED
-        for sock in (client, accepted, only4, both):
-            sock.close()
+        assert served == Found(TCP_ESTABLISHED, os.fstat(accepted.fileno()).st_ino)
+        only4.close()
         assert diag.listener("127.0.0.1", port4) is None
     finally:
+        for sock in opened:
+            sock.close()
         diag.close()

@@ -15,8 +15,8 @@ import os
 import stat
 import time
 from collections.abc import Callable, Mapping
-from typing import NamedTuple, TypeVar
 
+from portside._typing import TYPE_CHECKING, NamedTuple
 from portside.containers._client import request
 from portside.containers.engineapi import EngineContainer, containers_from, engine_of, inspected
 from portside.errors import EngineError
@@ -25,7 +25,10 @@ from portside.model import Engine
 TIMEOUT = 0.5
 MAX_INSPECTED = 50
 DEFAULTS = ("/var/run/docker.sock", "/run/podman/podman.sock")
-T = TypeVar("T")
+if TYPE_CHECKING:
+    from typing import TypeVar
+
+    T = TypeVar("T")
 
 
 class Asked(NamedTuple):

@@ -11,7 +11,11 @@ state files (`containers/ID/config.v2.json`) hold the inspect document's fields 
 from __future__ import annotations
 
 import json
-from typing import Any, NamedTuple
+
+from portside._typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    from typing import Any
 
 from portside.errors import EngineError
 from portside.model import Engine

@@ -19,7 +19,7 @@ from portside.errors import InventoryError
 from portside.inventory import tcp_sockets_in
 from portside.model import ConnectionState, TcpOutcome
 from portside.net.addresses import Target
-from portside.net.sockdiag import SockDiag
+from portside.net.sockdiag import TCP_ESTABLISHED, TCP_SYN_RECV, SockDiag
 from portside.probing.dialling import CONNECT_TIMEOUT, connect
 from portside.probing.fingerprints import Http, Tls, Verdict, unverified_context
 from portside.probing.runner import REPLY_WAIT, converse, talk
@@ -38,18 +38,20 @@ def _accepted(local: tuple[str, int], port: int, address: str) -> bool | None:
     established sockets.
     """
     try:
-        diag = SockDiag()
+        diag = None if "%" in address else SockDiag()  # a zoned address needs its interface: the dump matches ports
     except OSError:
         diag = None
     if diag is not None:
         try:
-            found = diag.server_side((address.split("%")[0], port), local)
+            found = diag.server_side((address, port), local)
         except OSError:
-            pass
-        else:
-            return None if found is None else found.inode != 0
+            found = None
         finally:
             diag.close()
+        # Only the connection's own server end answers; a listener (the exact match missed) or a closing
+        # socket is no answer, and the dump decides.
+        if found is not None and found.state in (TCP_ESTABLISHED, TCP_SYN_RECV):
+            return found.inode != 0
     try:
         dumped = tcp_sockets_in(ConnectionState.ESTABLISHED)
     except InventoryError:

@@ -2,11 +2,13 @@
 
 The adapters' side of judge.py (which stays pure): everything here reads the machine.
 For a target the checks run side by side — the dials, the resolver, /etc/hosts, the
-listeners here (with their containers) — so a run that meets dropped packets still ends
-within about two seconds. What explains only a connection that failed (the firewall, the
-listeners in other network namespaces, the stopped containers that publish the port) is
-read only when the listeners here do not explain the dials: a healthy target costs its dials and one socket
-table, not a walk of every process's namespace and a run of `nft`.
+listeners here (with their containers), the stopped containers that publish the port —
+so a run that meets dropped packets still ends within about two seconds. What explains
+only a failed connection (the firewall's rules, the listeners in other network
+namespaces) is read beside the rest as soon as a dial times out or is still under way
+after EARLY (a refusal waits for the listeners here, which may explain it), and kept only when the listeners here do not explain the dials: a healthy target
+costs its dials and one socket table, not a walk of every process's namespace and a run
+of `nft`. Reads still under way GRACE after the budget are left out with a note.
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ if TYPE_CHECKING:
 HOSTS = "/etc/hosts"
 NSSWITCH = "/etc/nsswitch.conf"
 BUDGET = 2.2
+EARLY = 0.05  # a healthy loopback dial has ended well within this; past it, what explains a failure is read beside
+GRACE = 0.5  # how long past BUDGET the reads that explain a failure may take before they are left out (a note)
 STOPPED = ("T", "t")
 
 
@@ -56,7 +60,7 @@ class _Beside(threading.Thread):
     def run(self) -> None:
         try:
             self._value = self._work(*self._args)
-        except Exception as error:  # noqa: BLE001 -- re-raised by result(), in the caller's thread
+        except BaseException as error:  # noqa: BLE001 -- re-raised by result(), in the caller's thread
             self._error = error
 
     def result(self) -> Any:
@@ -134,24 +138,30 @@ def _explained(exchanges: tuple[Exchange, ...], listeners: tuple[Listener, ...])
     )
 
 
-def _unexplained(target: Target) -> tuple[tuple[FirewallRule, ...], tuple[str, ...], tuple[ForeignListener, ...], bool,
-                                          tuple[Container, ...]]:
-    """What explains a failed dial: the firewall's rules (and notes), listeners in other namespaces, parked containers."""
-    from portside.containers import stopped_publishing
+def _unexplained(target: Target) -> tuple[tuple[FirewallRule, ...], tuple[str, ...], tuple[ForeignListener, ...],
+                                          bool]:
+    """What explains a failed dial: the firewall's rules (and notes) and the listeners in other namespaces."""
     from portside.doctor._ruleset import ruleset
 
     foreign = _Beside(listeners_elsewhere, target.port)
-    parked = _Beside(stopped_publishing, target.port)
     read = ruleset()
     elsewhere, complete = foreign.result()
-    return read.rules, read.notes, elsewhere, complete, parked.result()
+    return read.rules, read.notes, elsewhere, complete
+
+
+def _answered(dials: list[_Beside]) -> bool:
+    """Every dial has ended, connected or refused: the listeners here may explain them (a timeout they never do)."""
+    return all(not dial.is_alive() and dial.result().tcp in (TcpOutcome.CONNECTED, TcpOutcome.REFUSED)
+               for dial in dials)
 
 
 def target_evidence(target: Target, environ: Mapping[str, str]) -> TargetEvidence:
     """Dial the target as its clients would, and gather what explains the outcome; bounded to ~BUDGET seconds."""
+    from portside.containers import stopped_publishing
     from portside.doctor._dial import exchange
 
-    deadline = time.monotonic() + BUDGET
+    began = time.monotonic()
+    deadline = began + BUDGET
     name = _client_name(target)
     # Other names go through the resolver first (an unknown name is a usage error); localhost is dialled on
     # both loopbacks while getaddrinfo's own order is read beside it; *.localhost is loopback, and is resolved
@@ -162,21 +172,33 @@ def target_evidence(target: Target, environ: Mapping[str, str]) -> TargetEvidenc
     dials = [_Beside(exchange, a, target, deadline) for a in addresses]
     resolving = _Beside(_resolved, "localhost", target.port) if name == "localhost" else None
     listening = _Beside(_listeners, target.port)
+    parked = _Beside(stopped_publishing, target.port)  # a stopped container's port is news even when another answers
     mapped, nss_localhost = _hosts_mapping(name)
     if resolving is None and name is not None and target.is_loopback_name and (mapped or nss_localhost):
         resolving = _Beside(_resolved, name, target.port)  # answered by the hosts file or NSS, not DNS
+    for dial in dials:
+        dial.join(max(0.0, began + EARLY - time.monotonic()))
+    # A dial still under way by now, or one that met no answer: read what would explain it beside the rest.
+    slow = None if _answered(dials) else _Beside(_unexplained, target)
     resolved, error = resolving.result() if resolving is not None else (resolved, None)
     extra = [a for a in resolved or () if a not in addresses and classify(a) is AddressKind.LOOPBACK]
     dials.extend(_Beside(exchange, a, target, deadline) for a in extra)
     exchanges: tuple[Exchange, ...] = tuple(dial.result() for dial in dials)
+    found, stopped = listening.result()
+    if slow is None and not _explained(exchanges, found):
+        slow = _Beside(_unexplained, target)
     rules: tuple[FirewallRule, ...] = ()
     notes: tuple[str, ...] = ()
     elsewhere: tuple[ForeignListener, ...] = ()
     complete = True
-    idle: tuple[Container, ...] = ()
-    found, stopped = listening.result()
-    if not _explained(exchanges, found):
-        rules, notes, elsewhere, complete, idle = _unexplained(target)
+    if slow is not None and not _explained(exchanges, found):
+        slow.join(max(0.0, deadline + GRACE - time.monotonic()))
+        if slow.is_alive():
+            notes = ("the firewall and the other network namespaces could not be read in time",)
+        else:
+            rules, notes, elsewhere, complete = slow.result()
+    parked.join(max(0.0, deadline + GRACE - time.monotonic()))
+    idle: tuple[Container, ...] = () if parked.is_alive() else parked.result()
     notes += () if complete else ("some processes' network namespaces were not readable",)
     route_host = name or target.address or "localhost"
     return TargetEvidence(

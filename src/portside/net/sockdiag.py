@@ -28,7 +28,7 @@ NLMSG_ERROR = 2
 NLM_F_REQUEST = 0x1
 ALL_STATES = 0xFFFFFFFF
 NO_COOKIE = 0xFFFFFFFF  # INET_DIAG_NOCOOKIE: match whatever socket the addresses name
-TCP_LISTEN = 10
+TCP_ESTABLISHED, TCP_SYN_RECV, TCP_LISTEN = 1, 3, 10
 
 # nlmsghdr (len, type, flags, seq, pid); inet_diag_req_v2 (family, protocol, ext, pad, states);
 # inet_diag_sockid: sport, dport (big-endian), src, dst (16 bytes each), interface, cookie (2 words).
@@ -67,8 +67,10 @@ class SockDiag:
     def close(self) -> None:
         self.sock.close()
 
-    def request(self, local: str, local_port: int, remote: str | None = None, remote_port: int = 0) -> bytes:
-        """The request for the TCP socket with these addresses (remote None: the listener a connect would find)."""
+    def request(self, local: str, local_port: int, remote: str | None = None, remote_port: int = 0,
+                interface: int = 0) -> bytes:
+        """The request for the TCP socket with these addresses (remote None: the listener a connect would find),
+        as a packet arriving on `interface` (an index; 0: any) would find it."""
         family, source = _packed(local)
         _, destination = _packed(remote) if remote is not None else (family, bytes(16))
         self.seq = (self.seq + 1) & 0xFFFFFFFF
@@ -76,7 +78,7 @@ class SockDiag:
             HEADER.pack(REQUEST_SIZE, SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST, self.seq, 0),
             REQUEST.pack(family, socket.IPPROTO_TCP, 0, ALL_STATES),
             PORTS.pack(local_port, remote_port), source, destination,
-            TAIL.pack(0, NO_COOKIE, NO_COOKIE),
+            TAIL.pack(interface, NO_COOKIE, NO_COOKIE),
         ))
 
     def ask(self, requests: list[bytes]) -> list[Found | None]:
@@ -96,9 +98,9 @@ class SockDiag:
             answers.append(Found(state, MESSAGE.unpack_from(data, HEADER.size)[-1]))
         return answers
 
-    def listener(self, address: str, port: int) -> Found | None:
-        """The listening socket a connect to `address`:`port` would reach, if any."""
-        return self.ask([self.request(address, port)])[0]
+    def listener(self, address: str, port: int, interface: int = 0) -> Found | None:
+        """The listening socket a connect to `address`:`port` (arriving on `interface`) would reach, if any."""
+        return self.ask([self.request(address, port, interface=interface)])[0]
 
     def server_side(self, server: tuple[str, int], client: tuple[str, int]) -> Found | None:
         """The server's end of the connection from `client` to `server`, if the kernel still has it."""

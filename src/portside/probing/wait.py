@@ -30,6 +30,7 @@ from portside.probing.dialling import dial, tcp_outcome
 
 INTERVAL = 0.003
 CONFIRM_EVERY = 0.1
+LOOPBACK_INDEX = 1  # the loopback device's interface index: a loopback connect arrives there
 ATTEMPT_TIMEOUT = 1.0
 
 
@@ -73,9 +74,14 @@ class _Target:
         self.round_began = 0.0
         self.in_flight: dict[str, socket.socket] = {}
         # The loopback addresses, looked up in the kernel's tables before they are dialled.
-        self.looked_up = [address for address in self.addresses
-                          if "%" not in address and classify(address) is AddressKind.LOOPBACK]
+        self.looked_up = [address for address in self.addresses if _lookable(address)]
         self.lookups: list[bytes] = []
+
+
+def _lookable(address: str) -> bool:
+    """Whether `address` is looked up before it is dialled: plain loopback (127/8, ::1), neither zoned nor mapped."""
+    plain = "%" not in address and not address.startswith("::ffff:")
+    return plain and classify(address) is AddressKind.LOOPBACK
 
 
 def _settled(sock: socket.socket, code: int) -> int | None:
@@ -183,7 +189,8 @@ class _Waiter:
             return set()
         try:
             if not item.lookups:
-                item.lookups = [self.diag.request(address, item.target.port) for address in item.looked_up]
+                item.lookups = [self.diag.request(address, item.target.port, interface=LOOPBACK_INDEX)
+                                for address in item.looked_up]
             found = self.diag.ask(item.lookups)
         except OSError:
             self.diag.close()
@@ -201,7 +208,8 @@ class _Waiter:
             absent = self.absent(item)
         for address in item.addresses:
             if address in absent:
-                item.seen[address] = TcpOutcome.REFUSED  # what a connect would have met
+                if item.seen.get(address, TcpOutcome.REFUSED) == TcpOutcome.REFUSED:
+                    item.seen[address] = TcpOutcome.REFUSED  # what a connect would have met; else the last dial's
                 continue
             family = socket.AF_INET6 if ":" in address else socket.AF_INET
             sock = socket.socket(family, socket.SOCK_STREAM | NONBLOCK)
