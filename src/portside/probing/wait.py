@@ -168,7 +168,11 @@ class _Waiter:
                 wakes += [item.round_began + ATTEMPT_TIMEOUT for item in waiting if item.in_flight]
                 if self.deadline is not None:
                     wakes.append(self.deadline)
-                for key, _ in self.selector.select(max(0.0, min(wakes, default=now) - time.monotonic())):
+                pause = max(0.0, min(wakes, default=now) - time.monotonic())
+                if not self.selector.get_map():  # nothing in flight: a sleep costs a third of an empty select
+                    time.sleep(pause)
+                    continue
+                for key, _ in self.selector.select(pause):
                     item, address = key.data
                     sock = item.in_flight.pop(address, None)
                     if sock is None:
