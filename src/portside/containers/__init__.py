@@ -66,9 +66,13 @@ def stop_container(container: Container, grace: float) -> None:
 def stopped_publishing(port: int, protocol: Protocol = Protocol.TCP) -> tuple[Container, ...]:
     """The containers that publish `port` but do not run (exited, created, paused), as the engines' APIs say."""
     from portside.containers import _engines
+
+    found = _engines.stopped().containers
+    if not found:  # no engine, or none with a stopped container: the matching is not even imported
+        return ()
     from portside.containers.identify import parked
 
-    return parked(_engines.stopped().containers, protocol, port)
+    return parked(found, protocol, port)
 
 
 def namespace_listeners() -> tuple[tuple[ForeignListener, ...], tuple[str, ...]]:
