@@ -34,7 +34,18 @@ import termios
 import threading
 from pathlib import Path
 
-from inventory import COMMAND_TIMEOUT, HYPERFINE, PSUTIL_CODE, PYTHON, WARMUP, hyperfine_times, log, machine, table
+from inventory import (
+    COMMAND_TIMEOUT,
+    HYPERFINE,
+    PSUTIL_CODE,
+    PYTHON,
+    WARMUP,
+    compiled,
+    hyperfine_times,
+    log,
+    machine,
+    table,
+)
 
 BENCH = Path(__file__).resolve().parent
 PORTSIDE = str(BENCH.parent / ".venv" / "bin" / "portside")
@@ -136,8 +147,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=30)
     args = parser.parse_args()
-    subprocess.run([PYTHON, "-m", "compileall", "-q", str(BENCH.parent / "src")], check=True,
-                   stdout=subprocess.DEVNULL, timeout=COMMAND_TIMEOUT)
+    compiled()
     crowd = subprocess.Popen([PYTHON, "-c", CROWD], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         assert crowd.stdout is not None

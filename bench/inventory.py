@@ -122,6 +122,13 @@ class Result:
     check: Check
 
 
+def compiled() -> None:
+    """Every source of the tree compiled to .pyc, as an installed package has them: a run under
+    PYTHONDONTWRITEBYTECODE would otherwise compile each edited module again at every start-up."""
+    subprocess.run([PYTHON, "-m", "compileall", "-q", str(BENCH.parent / "src")], check=True,
+                   stdout=subprocess.DEVNULL, timeout=COMMAND_TIMEOUT)
+
+
 def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
@@ -420,6 +427,7 @@ def main() -> None:
     unknown = [name for name in names if name not in SCENARIOS]
     if unknown or not names or args.runs < 1:
         parser.error(f"unknown scenario(s) {unknown}" if unknown else "need at least one scenario and one run")
+    compiled()
     command = shlex.join(["python3", "bench/inventory.py", "--runs", str(args.runs), "--scenarios", ",".join(names)])
     log("== start-up and imports (no crowd)")
     startup = hyperfine({"bare": [PYTHON, "-c", "pass"], "imports": [PYTHON, "-c", imports_code()]}, args.runs)

@@ -30,7 +30,18 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from inventory import COMMAND_TIMEOUT, HYPERFINE, PYTHON, WARMUP, first_line, host, hyperfine_times, log, table
+from inventory import (
+    COMMAND_TIMEOUT,
+    HYPERFINE,
+    PYTHON,
+    WARMUP,
+    compiled,
+    first_line,
+    host,
+    hyperfine_times,
+    log,
+    table,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = "24a3aa8"
@@ -175,6 +186,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.runs < 2:
         parser.error("need at least two runs")
+    compiled()
     current = ROOT / ".venv" / "bin"
     if not (current / "portside").exists():
         parser.error(f"no {current / 'portside'}: python3 -m venv .venv && .venv/bin/pip install -e . first")
