@@ -67,6 +67,7 @@ from proxy import (
     cpu_seconds,
     free_port,
     get,
+    portside_version,
     routed,
     settle,
     start_nginx,
@@ -220,7 +221,7 @@ def med(rows: list[Result], field: str) -> float:
 
 
 def report(targets: list[Target], results: dict[str, list[Result]], discarded: collections.Counter[str],
-           args: argparse.Namespace) -> None:
+           args: argparse.Namespace, code: str) -> None:
     nginx = med(results["nginx"], "rps")
     print(f"## HTTP/2 over TLS: h2load -t 1 -c {CLIENTS} -m {STREAMS}, {args.duration:g} s x {args.runs} runs "
           "interleaved, medians\n")
@@ -241,7 +242,7 @@ def report(targets: list[Target], results: dict[str, list[Result]], discarded: c
     py = f"Python {platform.python_version()}"
     print(f"\nmachine: {os.cpu_count()} cores, kernel {os.uname().release}; {py}; {version([NGINX, '-v'])}; "
           f"{version([H2LOAD, '--version'])}")
-    print(f"portside: commit {version(['git', '-C', str(ROOT), 'rev-parse', '--short', 'HEAD'])}"
+    print(f"portside: {code} (when its proxy started)"
           + (f"; portside@{args.baseline} is {version(['git', '-C', str(ROOT), 'rev-parse', '--short', args.baseline])}"
              if args.baseline else ""))
 
@@ -269,6 +270,7 @@ def main() -> None:
         if not os.access(tool, os.X_OK):
             sys.exit(f"bench/proxy_h2.py needs {tool}")
     signal.signal(signal.SIGTERM, _terminate)
+    code = portside_version()
     procs = Processes()
     tmp = Path(tempfile.mkdtemp(prefix="portside-bench-h2-"))
     failures: list[str] = []
@@ -297,7 +299,7 @@ def main() -> None:
     finally:
         procs.stop_all()
         shutil.rmtree(tmp, ignore_errors=True)
-    report(targets, results, discarded, args)
+    report(targets, results, discarded, args, code)
     if profile_lines:
         print("\n## portside under py-spy (one extra run, not in the table)\n")
         print("\n".join(profile_lines))

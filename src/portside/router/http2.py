@@ -15,7 +15,8 @@ closed.
 
 h2 neither validates nor normalizes header blocks: h2heads.py (pure) checks what the
 backend needs and translates the heads, pseudo-headers to a request line and Host,
-cookies joined, connection-specific fields dropped both ways, as RFC 9113 requires.
+cookies joined, connection-specific fields dropped both ways, as RFC 9113 requires. The
+response heads are HPACK-encoded by hpackout.py, not by h2's encoder.
 WebSocket is not offered over HTTP/2 (no extended CONNECT): browsers then open an
 HTTP/1.1 connection for it, which the proxy serves as usual.
 """
@@ -42,6 +43,7 @@ from h2.exceptions import H2Error
 from portside.model import Route
 from portside.router.gateway import Gateway, Refused
 from portside.router.h2heads import backend_head, malformed, refusal, request, response_fields
+from portside.router.hpackout import FieldEncoder
 from portside.router.http1 import Data, End, Event, Head, Reader, encode_data, encode_end
 from portside.router.pages import Page
 from portside.router.pool import Pool
@@ -70,6 +72,7 @@ class Upstream(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         stream = self.stream
         if stream is None:  # bytes from an idle connection: it is of no more use
+            self.pool.discard(self)
             self.close()
             return
         self.received = True
@@ -171,7 +174,7 @@ class Stream:
     def respond(self, events: list[Event]) -> None:
         h2 = self.connection.h2
         try:
-            for event in events:
+            for index, event in enumerate(events, 1):
                 kind = type(event)
                 if kind is Data:
                     self.out += cast(Data, event).data
@@ -180,9 +183,12 @@ class Stream:
                     if head.status >= 200:
                         h2.send_headers(self.id, response_fields(head))
                         self.answered, self.keep_alive = True, head.keep_alive
-                elif kind is End:
-                    self.ending = self.ending or self.answered  # the end of a 100 Continue is not the end
-                else:  # a 101, or a response that is not HTTP/1.1
+                elif kind is End and self.answered:  # (the end of a 100 Continue is not the end)
+                    self.ending = True
+                    if index < len(events):  # more than one response to one request: not reused
+                        self.keep_alive = False
+                    break
+                elif kind is not End:  # a 101, or a response that is not HTTP/1.1
                     self.fail()
                     return
         except H2Error:
@@ -192,6 +198,12 @@ class Stream:
 
     def push(self) -> None:
         """Send what the client's windows allow; end the stream once the response is complete and sent."""
+        try:
+            self._send()
+        except H2Error:
+            self.fail()
+
+    def _send(self) -> None:
         connection, h2, out = self.connection, self.connection.h2, self.out
         if out:
             room = min(h2.local_flow_control_window(self.id), len(out))
@@ -258,6 +270,7 @@ class Http2Connection(asyncio.Protocol):
         self.pool: Pool[Upstream] = gateway.pool
         self.peer = peer
         self.h2 = H2Connection(CONFIG)
+        self.h2.encoder = FieldEncoder()
         self.streams: dict[int, Stream] = {}
         self.tasks: set[asyncio.Task[None]] = set()
         self.transport: asyncio.Transport | None = None
