@@ -14,7 +14,8 @@ percent-encoded: the HTTP/1.1 side refuses the same bytes, so both protocols agr
 
 h2 is told not to validate or normalize header blocks (its checks cost more than the rest
 of a request); `malformed` does what of RFC 9113 8.2-8.3 keeps the backend's HTTP/1.1
-sound: lower-case token names, no NUL, CR or LF in a value, the four request
+sound: lower-case token names, no control byte but HTAB in a value (RFC 9113 forbids NUL,
+CR and LF; HTTP/1.1 parsers, the proxy's own among them, refuse the others), the four request
 pseudo-headers only, once each, before the fields, :method, :scheme and :path present, and
 no Content-Length above 0 on a request without a body. What else h2 would refuse is made
 harmless here instead: connection-specific fields and TE are dropped, Host is :authority.
@@ -33,6 +34,7 @@ TOKEN = b"!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrs
 FIELD_NAME = b"!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyz"
 PSEUDO = frozenset({b":method", b":scheme", b":authority", b":path"})
 REQUIRED = (b":method", b":scheme", b":path")
+NOT_IN_VALUE = bytes(range(0x09)) + bytes(range(0x0A, 0x20)) + b"\x7f"  # HTTP/1.1 field-value: HTAB, VCHAR, obs-text
 NOT_IN_TARGET = bytes(range(0x21)) + b"\x7f"
 HOP_BY_HOP = frozenset({b"connection", b"keep-alive", b"proxy-connection", b"transfer-encoding", b"upgrade", b"te"})
 Fields = tuple[tuple[bytes, bytes], ...]
@@ -53,8 +55,8 @@ def malformed(headers: Sequence[tuple[bytes, bytes]], ended: bool) -> str | None
     """Why the request's header block is malformed (the proxy answers 400), or None; see the module's docstring."""
     names = [name for name, _ in headers]
     values = b"".join([value for _, value in headers])
-    if len(values.translate(None, b"\0\r\n")) != len(values):
-        return "a field value holds NUL, CR or LF"
+    if len(values.translate(None, NOT_IN_VALUE)) != len(values):
+        return "a field value holds a control byte (NUL, CR, LF or another)"
     pseudo = [name for name in names if name[:1] == b":"]
     if names[:len(pseudo)] != pseudo or len(set(pseudo)) != len(pseudo) or not PSEUDO.issuperset(pseudo):
         return f"a pseudo-header is unknown, repeated or after a field: {b' '.join(pseudo)[:100]!r}"

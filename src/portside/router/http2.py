@@ -16,7 +16,8 @@ closed.
 h2 neither validates nor normalizes header blocks: h2heads.py (pure) checks what the
 backend needs and translates the heads, pseudo-headers to a request line and Host,
 cookies joined, connection-specific fields dropped both ways, as RFC 9113 requires. The
-response heads are HPACK-encoded by hpackout.py, not by h2's encoder.
+response heads are HPACK-encoded by hpackout.py, not by h2's encoder, and a request's
+header block that came before is decoded from memory (hpackin.py).
 WebSocket is not offered over HTTP/2 (no extended CONNECT): browsers then open an
 HTTP/1.1 connection for it, which the proxy serves as usual.
 """
@@ -43,6 +44,7 @@ from h2.exceptions import H2Error
 from portside.model import Route
 from portside.router.gateway import Gateway, Refused
 from portside.router.h2heads import backend_head, malformed, refusal, request, response_fields
+from portside.router.hpackin import RememberingDecoder
 from portside.router.hpackout import FieldEncoder
 from portside.router.http1 import Data, End, Event, Head, Reader, encode_data, encode_end
 from portside.router.pages import Page
@@ -271,6 +273,7 @@ class Http2Connection(asyncio.Protocol):
         self.peer = peer
         self.h2 = H2Connection(CONFIG)
         self.h2.encoder = FieldEncoder()
+        self.h2.decoder = RememberingDecoder(self.h2.decoder)
         self.streams: dict[int, Stream] = {}
         self.tasks: set[asyncio.Task[None]] = set()
         self.transport: asyncio.Transport | None = None
