@@ -75,6 +75,7 @@ class LoggingBackend:
         self.requests: list[Seen] = []
         self.errors: list[str] = []
         self.raw = bytearray()
+        self.accepted = 0
         self.lock = threading.Lock()
         threading.Thread(target=self._accept, daemon=True).start()
 
@@ -84,6 +85,8 @@ class LoggingBackend:
                 sock, _ = self.listener.accept()
             except OSError:
                 return
+            with self.lock:
+                self.accepted += 1
             threading.Thread(target=self._serve, args=(sock,), daemon=True).start()
 
     def _serve(self, sock: socket.socket) -> None:
@@ -458,20 +461,17 @@ def test_an_idle_http2_connection_gets_goaway_and_is_closed(edge_proxy, backend,
     assert any(isinstance(event, ConnectionTerminated) for event in events) and 0.9 <= took < 4.0, took
 
 
-@pytest.mark.parametrize(("method", "path"), [(b"GET", b"/a b"), (b"GET", b"/a\tb"), (b"GET", b"a"),
-                                              (b"GET", b"*"), (b"GET /x HTTP/1.1", b"/"), (b"GET", b"/\xc3\xa9")])
-def test_http2_requests_that_http1_cannot_carry_get_400(edge_proxy, backend, state_home: Path, method: bytes,
-                                                        path: bytes) -> None:
+def h2_exchange(port: int, state_home: Path, headers: list[tuple[bytes, bytes]]) -> tuple[bytes, bytes]:
+    """One request on a new HTTP/2 connection, sent as given (no checks by the client): status and body."""
     from h2.config import H2Configuration
     from h2.connection import H2Connection
     from h2.events import DataReceived, ResponseReceived, StreamEnded
 
-    port = edge_proxy()
     with h2_socket(port, state_home) as sock:
-        client = H2Connection(H2Configuration(client_side=True, header_encoding=None, validate_outbound_headers=False))
+        client = H2Connection(H2Configuration(client_side=True, header_encoding=None, validate_outbound_headers=False,
+                                              normalize_outbound_headers=False))
         client.initiate_connection()
-        client.send_headers(1, [(b":method", method), (b":path", path), (b":scheme", b"https"),
-                                (b":authority", b"app.localhost")], end_stream=True)
+        client.send_headers(1, headers, end_stream=True)
         sock.sendall(client.data_to_send())
         status, body, ended = b"", b"", False
         while not ended:
@@ -485,8 +485,45 @@ def test_http2_requests_that_http1_cannot_carry_get_400(edge_proxy, backend, sta
                 elif isinstance(event, StreamEnded):
                     ended = True
             sock.sendall(client.data_to_send())
+    return status, body
+
+
+@pytest.mark.parametrize(("method", "path"), [(b"GET", b"/a b"), (b"GET", b"/a\tb"), (b"GET", b"a"),
+                                              (b"GET", b"*"), (b"GET /x HTTP/1.1", b"/"), (b"GET", b"/\xc3\xa9")])
+def test_http2_requests_that_http1_cannot_carry_get_400(edge_proxy, backend, state_home: Path, method: bytes,
+                                                        path: bytes) -> None:
+    port = edge_proxy()
+    status, body = h2_exchange(port, state_home, [(b":method", method), (b":path", path), (b":scheme", b"https"),
+                                                  (b":authority", b"app.localhost")])
     assert status == b"400" and b"400 Bad Request" in body
     assert backend.raw == b""
+
+
+H2_BASE = [(b":method", b"GET"), (b":path", b"/"), (b":scheme", b"https"), (b":authority", b"app.localhost")]
+
+
+@pytest.mark.parametrize("headers", [
+    [*H2_BASE, (b"x-a", b"1\r\nX-Smuggled: 1")], [*H2_BASE, (b"x-a", b"1\n")], [*H2_BASE, (b"x-a", b"\x001")],
+    [*H2_BASE, (b"X-Upper", b"1")], [*H2_BASE, (b"x a", b"1")], [*H2_BASE, (b"x:a", b"1")],
+    [*H2_BASE, (b":protocol", b"websocket")], [*H2_BASE, (b":path", b"/again")], [(b"x-a", b"1"), *H2_BASE],
+    H2_BASE[1:], [*H2_BASE[:2], H2_BASE[3]], [*H2_BASE, (b"content-length", b"40")],
+], ids=["crlf", "lf", "nul", "upper-case-name", "space-in-name", "colon-in-name", "unknown-pseudo",
+        "repeated-pseudo", "pseudo-after-field", "no-method", "no-scheme", "length-without-body"])
+def test_http2_header_blocks_h2_no_longer_checks_get_400(edge_proxy, backend, state_home: Path,
+                                                         headers: list[tuple[bytes, bytes]]) -> None:
+    port = edge_proxy()
+    status, body = h2_exchange(port, state_home, headers)
+    assert status == b"400" and b"400 Bad Request" in body
+    assert backend.raw == b""
+
+
+def test_http2_streams_of_different_connections_share_kept_alive_backend_connections(edge_proxy, backend,
+                                                                                     state_home: Path) -> None:
+    port = edge_proxy()
+    for path in (b"/one", b"/two", b"/three"):
+        assert h2_exchange(port, state_home, [*H2_BASE[:1], (b":path", path), *H2_BASE[2:]]) == (
+            b"200", b"seen " + path)
+    assert [seen.target for seen in backend.requests] == [b"/one", b"/two", b"/three"] and backend.accepted == 1
 
 
 # The fuzz: whatever the client sends, the backend only sees requests routed to it

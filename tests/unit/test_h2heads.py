@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from portside.router.h2heads import HOP_BY_HOP, Request, backend_head, refusal, request, response_fields
+from portside.router.h2heads import HOP_BY_HOP, Request, backend_head, malformed, refusal, request, response_fields
 from portside.router.http1 import Head, Reader
 
 BASE = [(b":method", b"GET"), (b":scheme", b"https"), (b":authority", b"app.localhost:8443"), (b":path", b"/")]
@@ -160,3 +160,44 @@ def test_every_path_that_passes_is_one_request_line_to_http1(path: bytes) -> Non
     if refusal(asked) is None:
         (parsed, *_) = Reader(response=False).feed(backend_head(asked, peer="127.0.0.1", host="app.localhost"))
         assert isinstance(parsed, Head) and parsed.target == path
+
+
+# What h2 no longer checks (it is told not to validate header blocks): malformed() refuses what would harm the backend
+FULL = [(b":method", b"POST"), (b":scheme", b"https"), (b":authority", b"app.localhost"), (b":path", b"/")]
+MALFORMED = {
+    "fine": (FULL, True, None),
+    "fine-with-fields": ([*FULL, (b"accept", b"*/*"), (b"content-length", b"0")], True, None),
+    "length-with-a-body": ([*FULL, (b"content-length", b"5")], False, None),
+    "cr-in-a-value": ([*FULL, (b"x-a", b"1\r\nx-b: 2")], True, "control byte"),
+    "nul-in-a-pseudo-header": ([*FULL[:2], (b":authority", b"app.localhost\x00"), FULL[3]], True, "control byte"),
+    "other-control-in-a-value": ([*FULL, (b"x-a", b"1\x01")], True, "control byte"),
+    "tab-and-obs-text-in-a-value": ([*FULL, (b"x-a", b"1\t\xe9")], True, None),
+    "upper-case-name": ([*FULL, (b"Accept", b"*/*")], True, "lower-case token"),
+    "empty-name": ([*FULL, (b"", b"x")], True, "lower-case token"),
+    "unknown-pseudo-header": ([*FULL, (b":protocol", b"websocket")], True, "pseudo-header"),
+    "pseudo-header-twice": ([*FULL, (b":path", b"/b")], True, "pseudo-header"),
+    "pseudo-header-after-a-field": ([FULL[0], (b"accept", b"*/*"), *FULL[1:]], True, "pseudo-header"),
+    "no-path": (FULL[:3], True, "no :path"),
+    "no-scheme": ([FULL[0], *FULL[2:]], True, "no :scheme"),
+    "length-without-a-body": ([*FULL, (b"content-length", b"12")], True, "Content-Length"),
+}
+
+
+@pytest.mark.parametrize(("headers", "ended", "expected"), MALFORMED.values(), ids=MALFORMED.keys())
+def test_malformed(headers: list[tuple[bytes, bytes]], ended: bool, expected: str | None) -> None:
+    found = malformed(headers, ended)
+    assert found == expected if expected is None else found is not None and expected in found
+
+
+@given(st.lists(st.tuples(st.binary(max_size=6), st.binary(max_size=8)), max_size=4))
+def test_a_block_that_passes_reaches_the_backend_field_for_field(fields: list[tuple[bytes, bytes]]) -> None:
+    """Whatever bytes a client puts in names and values: what malformed() lets through is parsed back as sent."""
+    headers = [*BASE, *fields]
+    asked = request(headers, True)
+    if malformed(headers, True) is not None or refusal(asked) is not None:
+        return
+    (parsed, *_) = Reader(response=False).feed(backend_head(asked, peer="127.0.0.1", host="app.localhost:8443"))
+    assert isinstance(parsed, Head)
+    kept = [(n, v.strip(b" \t")) for n, v in asked.fields
+            if n not in HOP_BY_HOP and n != b"host" and not n.startswith(b"x-forwarded-")]
+    assert [(n.lower(), v) for n, v in parsed.headers][1:1 + len(kept)] == kept

@@ -3,7 +3,8 @@
 HTTP/1.1 (relay.py) and HTTP/2 (http2.py) clients both end in HTTP/1.1 to the backend:
 a `Gateway` decides the route for a Host, connects to its port (or says why not), builds
 the forwarded head with X-Forwarded-For, -Proto and -Host set by the proxy, and makes the
-404/421/502 pages. Host `portside.localhost:PORT` exactly (the proxy's own port) is the
+404/421/502 pages. It holds the pool of idle backend connections (pool.py) that HTTP/2
+streams share. Host `portside.localhost:PORT` exactly (the proxy's own port) is the
 dashboard: routed like a backend, but connected in-process to portside.web, imported on the
 first such request.
 """
@@ -14,7 +15,7 @@ import asyncio
 import os
 import time
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 from urllib.parse import urlsplit
 
 from portside.leasing.store import Store
@@ -22,10 +23,12 @@ from portside.model import Route, RouteKind
 from portside.router.http1 import Head, encode_head
 from portside.router.limits import DEFAULT_LIMITS, Limits
 from portside.router.pages import LISTING, Page, error_page
+from portside.router.pool import Pool
 from portside.router.registry import is_live, routes
 from portside.router.routing import Decision, decide
 
 READ_SIZE = 256 * 1024
+IDLE_PER_PORT = 256  # idle keep-alive connections kept per backend port: a burst of streams from a few pages
 RECHECK_SECONDS = 1.0
 VERSION_CHECK_SECONDS = 0.05
 FORWARDED = (b"x-forwarded-for", b"x-forwarded-proto", b"x-forwarded-host")
@@ -101,6 +104,7 @@ class Gateway:
         self.limits = limits
         self.dashboard_hosts = {DASHBOARD_HOST + b":%d" % port, *((DASHBOARD_HOST,) if port in (80, 443) else ())}
         self.dashboard: Dashboard | None = None
+        self.pool: Pool[Any] = Pool(IDLE_PER_PORT, limits.idle_timeout)  # of http2.Upstream
 
     def decide(self, host_headers: Sequence[bytes], target: bytes) -> Decision:
         if len(host_headers) == 1 and target[:1] == b"/" and host_headers[0].strip().lower() in self.dashboard_hosts:

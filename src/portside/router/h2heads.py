@@ -7,10 +7,19 @@ field), the cookies joined with "; " (8.2.3), connection-specific fields dropped
 (8.2.2), chunked framing when the body's length is unknown, and X-Forwarded-For, -Proto
 and -Host set by the proxy in place of any the client sent. The backend's response head
 becomes the response header block: :status, then its fields in lower case less the
-connection-specific ones. A request whose :method is not a token, or whose :path is not
-an HTTP/1.1 request-target (origin-form, or `*` for OPTIONS, and no space, control or
-non-ASCII byte), is refused with 400 rather than percent-encoded: the HTTP/1.1 side
-refuses the same bytes, so both protocols agree. http2.py does the I/O around these.
+connection-specific ones, values without surrounding whitespace. A request whose :method
+is not a token, or whose :path is not an HTTP/1.1 request-target (origin-form, or `*` for
+OPTIONS, and no space, control or non-ASCII byte), is refused with 400 rather than
+percent-encoded: the HTTP/1.1 side refuses the same bytes, so both protocols agree.
+
+h2 is told not to validate or normalize header blocks (its checks cost more than the rest
+of a request); `malformed` does what of RFC 9113 8.2-8.3 keeps the backend's HTTP/1.1
+sound: lower-case token names, no control byte but HTAB in a value (RFC 9113 forbids NUL,
+CR and LF; HTTP/1.1 parsers, the proxy's own among them, refuse the others), the four request
+pseudo-headers only, once each, before the fields, :method, :scheme and :path present, and
+no Content-Length above 0 on a request without a body. What else h2 would refuse is made
+harmless here instead: connection-specific fields and TE are dropped, Host is :authority.
+http2.py does the I/O around these.
 """
 
 from __future__ import annotations
@@ -22,6 +31,10 @@ from portside.router.gateway import Gateway
 from portside.router.http1 import Head
 
 TOKEN = b"!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+FIELD_NAME = b"!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyz"
+PSEUDO = frozenset({b":method", b":scheme", b":authority", b":path"})
+REQUIRED = (b":method", b":scheme", b":path")
+NOT_IN_VALUE = bytes(range(0x09)) + bytes(range(0x0A, 0x20)) + b"\x7f"  # HTTP/1.1 field-value: HTAB, VCHAR, obs-text
 NOT_IN_TARGET = bytes(range(0x21)) + b"\x7f"
 HOP_BY_HOP = frozenset({b"connection", b"keep-alive", b"proxy-connection", b"transfer-encoding", b"upgrade", b"te"})
 Fields = tuple[tuple[bytes, bytes], ...]
@@ -36,6 +49,27 @@ class Request(NamedTuple):
     accept: bytes | None
     fields: Fields
     chunked: bool
+
+
+def malformed(headers: Sequence[tuple[bytes, bytes]], ended: bool) -> str | None:
+    """Why the request's header block is malformed (the proxy answers 400), or None; see the module's docstring."""
+    names = [name for name, _ in headers]
+    values = b"".join([value for _, value in headers])
+    if len(values.translate(None, NOT_IN_VALUE)) != len(values):
+        return "a field value holds a control byte (NUL, CR, LF or another)"
+    pseudo = [name for name in names if name[:1] == b":"]
+    if names[:len(pseudo)] != pseudo or len(set(pseudo)) != len(pseudo) or not PSEUDO.issuperset(pseudo):
+        return f"a pseudo-header is unknown, repeated or after a field: {b' '.join(pseudo)[:100]!r}"
+    fields = names[len(pseudo):]
+    if not all(fields) or b"".join(fields).translate(None, FIELD_NAME):
+        return f"a field name is not a lower-case token: {b' '.join(fields)[:200]!r}"
+    missing = [name for name in REQUIRED if name not in pseudo]
+    if missing:
+        return f"no {missing[0].decode()} pseudo-header"
+    if ended and b"content-length" in fields and any(
+            name == b"content-length" and value.lstrip(b"0") for name, value in headers):
+        return "a Content-Length above 0 on a request without a body"
+    return None
 
 
 def request(headers: Sequence[tuple[bytes, bytes]], ended: bool) -> Request:
@@ -78,4 +112,4 @@ def backend_head(sent: Request, *, peer: str, host: str) -> bytes:
 def response_fields(head: Head) -> list[tuple[bytes, bytes]]:
     """The HTTP/2 response header block for the backend's response head."""
     return [(b":status", b"%d" % head.status),
-            *((name.lower(), value) for name, value in head.headers if name.lower() not in HOP_BY_HOP)]
+            *((name.lower(), value.strip(b" \t")) for name, value in head.headers if name.lower() not in HOP_BY_HOP)]

@@ -9,7 +9,8 @@ request waits until the response before it is complete. A request that asks to u
 answered like any other; only when the backend answers 101 does the pair become a plain
 byte pipe (WebSocket): until then what the client sends after it waits unparsed, and is
 parsed and routed as requests when the backend declines. A TLS connection that agreed on
-h2 is handed to http2.py instead. Streams-based code would cost twice the CPU per request.
+h2 is handed to http2.py's Protocol instead. Streams-based code would cost twice the CPU
+per request.
 
 Every refusal is a status page (400, 404, 408, 414, 421, 431, 501, 502, 505) after the
 answers to the requests before it; then the proxy stops sending, reads and drops what the
@@ -27,7 +28,7 @@ from enum import StrEnum
 from typing import cast
 
 from portside.model import Route
-from portside.router.gateway import READ_SIZE, Gateway, Refused
+from portside.router.gateway import Gateway, Refused
 from portside.router.http1 import (
     HOLDING,
     Data,
@@ -144,16 +145,10 @@ class ClientSide(asyncio.Protocol):
     def _hand_over_to_http2(self, transport: asyncio.Transport) -> None:
         from portside.router.http2 import Http2Connection  # imports h2: only when a client asks for HTTP/2
 
-        loop = asyncio.get_running_loop()
-        reader = asyncio.StreamReader(limit=READ_SIZE)
-        protocol = asyncio.StreamReaderProtocol(reader)
+        self.transport = None
+        protocol = Http2Connection(self.gateway, self.peer)
         transport.set_protocol(protocol)
         protocol.connection_made(transport)
-        writer = asyncio.StreamWriter(transport, protocol, reader, loop)
-        self.transport = None
-        task = loop.create_task(Http2Connection(self.gateway, reader, writer, self.peer).run())
-        self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
 
     # bytes from the client
     def data_received(self, data: bytes) -> None:
