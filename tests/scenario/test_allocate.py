@@ -374,3 +374,33 @@ def test_a_side_file_sqlite_makes_and_removes_meanwhile_is_no_reason_to_refuse_w
         maker.kill()
         maker.wait()
     assert reasons == {None}
+
+
+
+WRITER = """
+import sys, time
+from pathlib import Path
+from portside.leasing.allocate import pick, release
+from portside.leasing.store import Store
+
+store = Store(Path(sys.argv[1]))
+end = time.monotonic() + float(sys.argv[2])
+while time.monotonic() < end:
+    (lease,) = pick(store=store)
+    release(lease.port, store=store)
+"""
+
+
+def test_processes_opening_the_store_never_reset_a_writers_log_index(tmp_path: Path) -> None:
+    """Writers loop on one store while new processes keep opening it. Closing any descriptor of the log index
+    (-shm) drops the process's POSIX locks on it, SQLite's too; a process opening the store then takes the index
+    for abandoned and truncates it under the writers' maps, and a writer dies of SIGBUS (seen in CI)."""
+    home = str(tmp_path / "state")
+    writers = [subprocess.Popen([sys.executable, "-c", WRITER, home, "3"]) for _ in range(3)]
+    try:
+        began = time.monotonic()
+        while time.monotonic() - began < 2.5:
+            subprocess.run([sys.executable, "-c", WRITER, home, "0.05"], check=True, timeout=30)
+    finally:
+        codes = [writer.wait(30) for writer in writers]
+    assert codes == [0, 0, 0]

@@ -142,6 +142,7 @@ class Store:
     def __init__(self, directory: Path) -> None:
         self.path = directory / FILE_NAME
         self.shm = directory / (FILE_NAME + "-shm")
+        self._shm_fd: int | None = None  # never closed while the connection lives (see _checkpoint)
         lock = directory / LOCK_NAME
         try:
             directory.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -294,19 +295,21 @@ class Store:
     def _checkpoint(self) -> None:
         """Copy the log into the file once WAL_FRAMES wait, without the lock: its fsyncs keep no writer waiting.
 
-        The count is read from the header of the log's index (the `-shm` file; sqlite.org/walformat.html).
+        The count is read from the header of the log's index (the `-shm` file; sqlite.org/walformat.html) through
+        one descriptor kept open as long as the process: closing any descriptor of a file drops every POSIX lock
+        the process holds on it, SQLite's included, and another process would then take the index for abandoned
+        and reset it under this one's map (SIGBUS; sqlite.org/howtocorrupt.html, 2.2).
         PASSIVE: it neither waits for nor blocks readers and writers; with one already under way it does nothing.
         """
+        if self._shm_fd is None:
+            try:
+                self._shm_fd = os.open(self.shm, os.O_RDONLY | SAFE)
+            except OSError:
+                return
         try:
-            fd = os.open(self.shm, os.O_RDONLY | SAFE)
+            head = os.pread(self._shm_fd, SHM_COUNTS.size, 0)
         except OSError:
             return
-        try:
-            head = os.read(fd, SHM_COUNTS.size)
-        except OSError:
-            return
-        finally:
-            os.close(fd)
         if len(head) == SHM_COUNTS.size:
             frames, copied = SHM_COUNTS.unpack(head)
             if frames - copied >= WAL_FRAMES:
