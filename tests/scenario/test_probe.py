@@ -115,3 +115,22 @@ def test_nothing_listening_is_exit_1(cli) -> None:
     result = cli("probe", f"localhost:{port}", "--json")
     assert result.status == 1
     assert [(a["address"], a["tcp"]) for a in result.json()["attempts"]] == [("::1", "refused"), ("127.0.0.1", "refused")]
+
+
+MANY_FILES = """
+import os, resource, sys
+resource.setrlimit(resource.RLIMIT_NOFILE, (4096, 4096))
+held = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]
+from portside.cli.main import main
+sys.exit(main(["probe", sys.argv[1]]))
+"""
+
+
+def test_a_caller_with_descriptors_past_1024_can_probe(hold) -> None:
+    """select(2) refuses descriptors of 1024 and above (the TUI's `o` key met it in a long test run): the probe's
+    socket is numbered past 1024 here, and the probe still listens for a greeting and answers."""
+    silent = hold("tcp:127.0.0.1:0")
+    done = subprocess.run([sys.executable, "-c", MANY_FILES, f"127.0.0.1:{silent.port}"], capture_output=True,
+                          text=True, timeout=60, check=False)
+    assert done.returncode in (0, 1), done.stderr
+    assert "unexpected error" not in done.stderr

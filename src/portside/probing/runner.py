@@ -34,10 +34,10 @@ unread is drained, so that no server sees a reset. `dial`, `connect`, `talk` and
 
 from __future__ import annotations
 
-import select
 import socket
 import time
 
+from portside._poll import readable
 from portside._typing import TYPE_CHECKING, NamedTuple
 from portside.model import TcpOutcome
 from portside.net.addresses import Target, ip_of
@@ -150,8 +150,7 @@ def exchange(channel: Channel, fingerprint: Fingerprint, deadline: float, heard:
 def _listen(sock: socket.socket, until: float) -> bytes | None:
     """The first bytes the server sends by `until` (b"": it closed), or None when it stayed silent."""
     try:
-        readable, _, _ = select.select([sock], [], [], max(0.0, until - time.monotonic()))
-        return sock.recv(65536) if readable else None
+        return sock.recv(65536) if readable(sock, until - time.monotonic()) else None
     except OSError:
         return b""
 
@@ -168,8 +167,7 @@ def _part(sock: socket.socket, farewell: bytes) -> None:
         pause = FAREWELL_WAIT if farewell else DRAIN_PAUSE
         drained = 0
         while (left := until - time.monotonic()) > 0 and drained < DRAIN_MOST_BYTES:
-            readable, _, _ = select.select([sock], [], [], min(left, pause))
-            if not readable:
+            if not readable(sock, min(left, pause)):
                 return
             chunk = sock.recv(65536)
             if not chunk:

@@ -13,7 +13,6 @@ beyond reach.
 from __future__ import annotations
 
 import os
-import select
 import shlex
 import signal
 import subprocess
@@ -23,6 +22,7 @@ from collections.abc import Callable, Mapping, Sequence
 from contextlib import suppress
 from pathlib import Path
 
+from portside._poll import readable
 from portside._typing import NamedTuple
 from portside.errors import ServiceFailed, WaitTimeout
 from portside.inventory import inventory, process_info
@@ -140,7 +140,7 @@ class Service:
             with suppress(subprocess.TimeoutExpired):
                 return self.process.wait(timeout), ()
             return None
-        if not select.select([self._report], [], [], timeout)[0]:
+        if not readable(self._report, timeout):
             return None
         line = os.read(self._report, 4096).split()
         if not line:  # the guard has exited, and with it all the command started

@@ -10,11 +10,11 @@ signalled, so one that leaves the tree meanwhile still gets its SIGKILL.
 
 from __future__ import annotations
 
-import select
 import signal
 import time
 from collections.abc import Callable
 
+from portside._poll import readable
 from portside.errors import KillError
 from portside.inventory import process_info, process_stats
 from portside.model import ProcessInfo
@@ -58,7 +58,7 @@ def _send(handle: signals.Handle, signum: int) -> None:
 
 
 def _exited(handle: signals.Handle) -> bool:
-    return bool(select.select([handle.pidfd], [], [], 0)[0])
+    return readable(handle.pidfd, 0)
 
 
 def stop_tree(root: int, grace: float, *, signum: int = signal.SIGTERM, with_root: bool = False,
