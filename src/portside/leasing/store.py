@@ -332,8 +332,23 @@ class Store:
         """The connection for queries; in WAL mode readers never wait for writers."""
         return self._db
 
+    def close(self) -> None:
+        """Close the connection, then the descriptors kept beside it (the log index's last: see _checkpoint)."""
+        self._db.close()
+        for fd in (self._lock_fd, self._shm_fd):
+            if fd is not None:
+                os.close(fd)
+        self._lock_fd = self._shm_fd = None
+
 
 _open: dict[tuple[int, Path], Store] = {}
+
+
+def close_stores(under: Path) -> None:
+    """Close the stores this process opened with `open_store` in `under` or below it: a host that moves between
+    state directories (a test run setting PORTSIDE_HOME per test) would otherwise keep each one's files open."""
+    for key in [key for key in _open if key[0] == os.getpid() and key[1].is_relative_to(under.absolute())]:
+        _open.pop(key).close()
 
 
 def open_store(directory: Path | None = None) -> Store:
