@@ -38,7 +38,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
-from proxy import PORTLESS_CLI, Processes, free_port, portless_node, wait_until
+from proxy import PORTLESS_CLI, Processes, free_port, get, start_portless, start_portside, wait_until
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
@@ -50,7 +50,6 @@ CHROMIUM = "/usr/bin/chromium"
 NAME = "pageload"
 BRANCHES = 20
 GOAL = 1.15
-TOOL_TIMEOUT = 30.0
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--ignore-certificate-errors"]
 MEASURE = """() => {
@@ -110,45 +109,9 @@ def start_vite(procs: Processes, app: Path, tmp: Path) -> int:
     return port
 
 
-def portside_env(tmp: Path, port: int) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PORTSIDE_")}
-    env.update(PORTSIDE_HOME=str(tmp / "portside-home"), PORTSIDE_PROXY_PORT=str(port))
-    return env
-
-
-def start_portside(procs: Processes, tmp: Path, vite: int) -> int:
-    """`portside proxy serve --https` (its CA made under the temp PORTSIDE_HOME), and `alias pageload VITE`."""
-    port = free_port()
-    env = portside_env(tmp, port)
-    log = tmp / "portside-proxy.log"
-    proc = procs.start([sys.executable, "-m", "portside", "proxy", "serve", "--https", "--port", str(port)], env=env,
-                       log=log, cwd=ROOT)
-    wait_until("portside proxy record", lambda: (tmp / "portside-home" / "proxy.json").exists(), proc, log)
-    alias = subprocess.run([sys.executable, "-m", "portside", "alias", NAME, str(vite)], env=env, cwd=ROOT,
-                           capture_output=True, text=True, timeout=TOOL_TIMEOUT, check=False)
-    if alias.returncode != 0:
-        raise RuntimeError(f"portside alias failed ({alias.returncode}): {alias.stdout}{alias.stderr}")
-    return port
-
-
-def start_portless(procs: Processes, tmp: Path, vite: int) -> int:
-    port = free_port()
-    state, home = tmp / "portless-state", tmp / "portless-home"
-    state.mkdir()
-    home.mkdir()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PORTLESS", "npm_"))}
-    env.update(PORTLESS_STATE_DIR=str(state), PORTLESS_SYNC_HOSTS="0", PORTLESS_HTTPS="0", PORTLESS_LAN="0",
-               HOME=str(home), CI="1", NO_COLOR="1")
-    log = tmp / "portless-proxy.log"
-    node = portless_node()
-    proc = procs.start([node, str(PORTLESS_CLI), "proxy", "start", "--foreground", "--no-tls", "--skip-trust",
-                        "--port", str(port)], env=env, log=log, cwd=tmp)
-    wait_until("portless proxy", lambda: (state / "proxy.port").exists(), proc, log)
-    alias = subprocess.run([node, str(PORTLESS_CLI), "alias", NAME, str(vite)], env=env, cwd=tmp,
-                           capture_output=True, text=True, timeout=TOOL_TIMEOUT, check=False)
-    if alias.returncode != 0:
-        raise RuntimeError(f"portless alias failed ({alias.returncode}): {alias.stdout}{alias.stderr}")
-    return port
+def answers(port: int) -> bool:
+    """The app's page comes through the proxy's route."""
+    return get(port, host=f"{NAME}.localhost:{port}")[0] == 200
 
 
 def load(browser: Browser, target: Target, expected: str) -> Load:
@@ -215,13 +178,14 @@ def main() -> None:
         generate(app, args.modules)
         expected = str(args.modules - BRANCHES - 1)  # every leaf returns 1
         vite = start_vite(procs, app, tmp)
-        proxy = start_portside(procs, tmp, vite)
+        proxy = start_portside(procs, tmp, vite, NAME, answers, https=True).port
         targets = [Target("direct", f"http://127.0.0.1:{vite}/"),
                    Target("portside http://", f"http://{NAME}.localhost:{proxy}/"),
                    Target("portside https:// (h2)", f"https://{NAME}.localhost:{proxy}/")]
         skipped = []
         if PORTLESS_CLI.exists():
-            targets.append(Target("portless http://", f"http://{NAME}.localhost:{start_portless(procs, tmp, vite)}/"))
+            portless = start_portless(procs, tmp, vite, NAME, answers).port
+            targets.append(Target("portless http://", f"http://{NAME}.localhost:{portless}/"))
         else:
             skipped.append("portless (npm ci --prefix bench/portless)")
         loads: dict[str, list[Load]] = {target.name: [] for target in targets}

@@ -70,10 +70,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 import psutil
 
@@ -187,6 +187,19 @@ init = function(args)
 end
 delay = function() return -mean_ms * math.log(1 - math.random()) end
 """ + DONE_LUA
+
+
+Measured = TypeVar("Measured")
+
+
+def export_src(tmp: Path, revision: str) -> Path:
+    """REV's src/ under `tmp` (`git archive`), to put first on PYTHONPATH."""
+    out = tmp / f"src-{revision}"
+    out.mkdir()
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", revision, "src"], check=True, capture_output=True,
+                             timeout=TOOL_TIMEOUT).stdout
+    subprocess.run(["tar", "-x", "-C", str(out)], input=archive, check=True, timeout=TOOL_TIMEOUT)
+    return out / "src"
 
 
 class Target(NamedTuple):
@@ -370,11 +383,18 @@ def settle() -> None:
             return
 
 
-def interleaved(targets: list[Target], runs: int, run_one: Callable[[Target], Result]
-                ) -> tuple[dict[str, list[Result]], collections.Counter[str]]:
+def wrk_line(result: Result) -> str:
+    return (f"p50 {result.p50_ms:7.3f} ms  p99 {result.p99_ms:7.3f} ms  errors {result.errors}  "
+            f"non-2xx {result.non2xx}")
+
+
+def interleaved(targets: list[Target], runs: int, run_one: Callable[[Target], Measured],
+                describe: Callable[[Measured], str] = wrk_line
+                ) -> tuple[dict[str, list[Measured]], collections.Counter[str]]:
     """runs runs per target, the order rotated each run; a run during which other processes took more
-    than NOISE % of a core is discarded and repeated (at most RETRIES times, then kept)."""
-    results: dict[str, list[Result]] = {target.name: [] for target in targets}
+    than NOISE % of a core is discarded and repeated (at most RETRIES times, then kept). A result has
+    `rps` and `other_cpu`; `describe` gives the rest of its progress line."""
+    results: dict[str, list[Measured]] = {target.name: [] for target in targets}
     discarded: collections.Counter[str] = collections.Counter()
     for run in range(runs):
         order = targets[run % len(targets):] + targets[:run % len(targets)]
@@ -382,8 +402,7 @@ def interleaved(targets: list[Target], runs: int, run_one: Callable[[Target], Re
             for attempt in range(RETRIES + 1):
                 settle()
                 result = run_one(target)
-                print(f"  run {run + 1}/{runs} {target.name:9} {result.rps:9.0f} req/s  p50 {result.p50_ms:7.3f} ms  "
-                      f"p99 {result.p99_ms:7.3f} ms  errors {result.errors}  non-2xx {result.non2xx}  "
+                print(f"  run {run + 1}/{runs} {target.name:9} {result.rps:9.0f} req/s  {describe(result)}  "
                       f"other CPU {result.other_cpu:.0f}%", file=sys.stderr, flush=True)
                 if result.other_cpu <= NOISE or attempt == RETRIES:
                     break
@@ -393,7 +412,7 @@ def interleaved(targets: list[Target], runs: int, run_one: Callable[[Target], Re
     return results, discarded
 
 
-def med(results: list[Result], field: str) -> float:
+def med(results: Sequence[Any], field: str) -> float:
     return float(statistics.median(getattr(result, field) for result in results))
 
 
@@ -414,13 +433,16 @@ def portside_version() -> str:
     return f"commit {head}" + (f", working tree differs in {', '.join(changed)}" if changed else ", clean src/")
 
 
-def start_portside(procs: Processes, tmp: Path, backend: int) -> Target:
+def start_portside(procs: Processes, tmp: Path, backend: int, name: str = NAME,
+                   ready: Callable[[int], bool] = routed, https: bool = False) -> Target:
+    """`portside proxy serve` (with `https`, its CA made under the temp PORTSIDE_HOME) and `alias NAME BACKEND`,
+    once `ready(port)` says the route answers."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("PORTSIDE_")}
     env.update(PORTSIDE_HOME=str(tmp / "portside-home"), PORTSIDE_PROXY_PORT=str(port))
     log = tmp / "portside-proxy.log"
-    proc = procs.start([sys.executable, "-m", "portside", "proxy", "serve", "--port", str(port)], env=env, log=log,
-                       cwd=ROOT)
+    proc = procs.start([sys.executable, "-m", "portside", "proxy", "serve", "--port", str(port),
+                        *(["--https"] if https else [])], env=env, log=log, cwd=ROOT)
 
     def listening() -> bool:
         with socket.create_connection(("127.0.0.1", port), timeout=1):
@@ -429,11 +451,11 @@ def start_portside(procs: Processes, tmp: Path, backend: int) -> Target:
     wait_until("portside proxy", listening, proc, log)
     # the proxy records itself once it listens; alias finds it there and starts no second proxy
     wait_until("portside proxy record", lambda: (tmp / "portside-home" / "proxy.json").exists(), proc, log)
-    alias = subprocess.run([sys.executable, "-m", "portside", "alias", NAME, str(backend)], env=env, cwd=ROOT,
+    alias = subprocess.run([sys.executable, "-m", "portside", "alias", name, str(backend)], env=env, cwd=ROOT,
                            capture_output=True, text=True, timeout=TOOL_TIMEOUT, check=False)
     if alias.returncode != 0:
         raise RuntimeError(f"portside alias failed ({alias.returncode}): {alias.stdout}{alias.stderr}")
-    wait_until("portside route", lambda: routed(port), proc, log)
+    wait_until("portside route", lambda: ready(port), proc, log)
     return Target("portside", port, (proc.pid,))
 
 
@@ -441,7 +463,9 @@ def portless_node() -> str:
     return str(PORTLESS_NODE) if PORTLESS_NODE.exists() else (shutil.which("node") or "node")
 
 
-def start_portless(procs: Processes, tmp: Path, backend: int) -> Target:
+def start_portless(procs: Processes, tmp: Path, backend: int, name: str = NAME,
+                   ready: Callable[[int], bool] = routed) -> Target:
+    """portless (plain HTTP, no trust step) and `portless alias NAME BACKEND`, once `ready(port)` says it answers."""
     port = free_port()
     state, home = tmp / "portless-state", tmp / "portless-home"
     state.mkdir()
@@ -457,11 +481,11 @@ def start_portless(procs: Processes, tmp: Path, backend: int) -> Target:
                         "--port", str(port)], env=env, log=log, cwd=tmp)
     # listening, and its port file written (alias reads the proxy's port from the state dir)
     wait_until("portless proxy", lambda: (state / "proxy.port").exists() and get(port)[0] > 0, proc, log)
-    alias = subprocess.run([node, str(PORTLESS_CLI), "alias", NAME, str(backend)], env=env, cwd=tmp,
+    alias = subprocess.run([node, str(PORTLESS_CLI), "alias", name, str(backend)], env=env, cwd=tmp,
                            capture_output=True, text=True, timeout=TOOL_TIMEOUT, check=False)
     if alias.returncode != 0:
         raise RuntimeError(f"portless alias failed ({alias.returncode}): {alias.stdout}{alias.stderr}")
-    wait_until("portless route", lambda: routed(port), proc, log)
+    wait_until("portless route", lambda: ready(port), proc, log)
     return Target("portless", port, (proc.pid,))
 
 

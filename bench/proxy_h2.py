@@ -42,7 +42,6 @@ import resource
 import shutil
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -55,9 +54,7 @@ from proxy import (
     BODY,
     NAME,
     NGINX,
-    NOISE,
     PROXY_BODY,
-    RETRIES,
     ROOT,
     TOOL_TIMEOUT,
     Processes,
@@ -65,15 +62,17 @@ from proxy import (
     backend_accepts,
     busy_seconds,
     cpu_seconds,
+    export_src,
     free_port,
     get,
+    med,
     portside_version,
     routed,
-    settle,
     start_nginx,
     version,
     wait_until,
 )
+from proxy import interleaved as proxy_interleaved
 from proxy import profile as profile_wrk
 
 from portside.router.gateway import IDLE_PER_PORT
@@ -188,36 +187,10 @@ def start_nginx_h2(procs: Processes, tmp: Path, backend: int) -> Target:
     return Target("nginx", port, (proc.pid,))
 
 
-def export(tmp: Path, revision: str) -> Path:
-    """REV's src/ under tmp, for PYTHONPATH."""
-    out = tmp / f"src-{revision}"
-    out.mkdir()
-    archive = subprocess.run(["git", "-C", str(ROOT), "archive", revision, "src"], check=True, capture_output=True,
-                             timeout=TOOL_TIMEOUT).stdout
-    subprocess.run(["tar", "-x", "-C", str(out)], input=archive, check=True, timeout=TOOL_TIMEOUT)
-    return out / "src"
-
-
 def interleaved(targets: list[Target], runs: int, seconds: float, backend: Target
                 ) -> tuple[dict[str, list[Result]], collections.Counter[str]]:
-    results: dict[str, list[Result]] = {target.name: [] for target in targets}
-    discarded: collections.Counter[str] = collections.Counter()
-    for run in range(runs):
-        for target in targets[run % len(targets):] + targets[:run % len(targets)]:
-            for attempt in range(RETRIES + 1):
-                settle()
-                result = measure(target, seconds, backend)
-                print(f"  run {run + 1}/{runs} {target.name:14} {result.rps:9.0f} req/s  mean {result.mean_ms:7.3f} ms"
-                      f"  failed {result.failed}  other CPU {result.other_cpu:.0f}%", file=sys.stderr, flush=True)
-                if result.other_cpu <= NOISE or attempt == RETRIES:
-                    break
-                discarded[target.name] += 1
-            results[target.name].append(result)
-    return results, discarded
-
-
-def med(rows: list[Result], field: str) -> float:
-    return float(statistics.median(getattr(row, field) for row in rows))
+    return proxy_interleaved(targets, runs, lambda target: measure(target, seconds, backend),
+                             lambda result: f"mean {result.mean_ms:7.3f} ms  failed {result.failed}")
 
 
 def report(targets: list[Target], results: dict[str, list[Result]], discarded: collections.Counter[str],
@@ -282,7 +255,7 @@ def main() -> None:
         targets = [start_portside(procs, tmp, backend_port, "portside", None)]
         if args.baseline:
             label = f"portside@{args.baseline}"
-            targets.append(start_portside(procs, tmp, backend_port, label, export(tmp, args.baseline)))
+            targets.append(start_portside(procs, tmp, backend_port, label, export_src(tmp, args.baseline)))
         targets.append(start_nginx_h2(procs, tmp, backend_port))
         print("status check (every request 200 with body hello\\n)", file=sys.stderr, flush=True)
         for target in targets:

@@ -25,7 +25,7 @@ import random
 import socket
 import sqlite3
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from itertools import islice
 
 from portside._typing import TYPE_CHECKING, NamedTuple
@@ -50,8 +50,9 @@ def _lease(row: tuple[Any, ...]) -> Lease:
     return Lease(port, Protocol(protocol), name, pid, start, created, expires)
 
 
-def _live(lease: Lease, now: float) -> bool:
-    return (lease.expires is None or lease.expires > now) and is_alive(lease.owner_pid, lease.owner_start)
+def _live(lease: Lease, now: float, alive: Callable[[int, int], bool] = is_alive) -> bool:
+    """The lease's time is not up and its owner runs (as `alive(pid, start time)` says)."""
+    return (lease.expires is None or lease.expires > now) and alive(lease.owner_pid, lease.owner_start)
 
 
 def _sweep_due(db: sqlite3.Connection, now: float) -> bool:
@@ -94,11 +95,10 @@ def _plan(
     """Choose ports without the lock: the names' remembered ports, else `count + SPARE` random ones."""
     alive: dict[tuple[int, int], bool] = {}
 
-    def live(lease: Lease) -> bool:
-        owner = (lease.owner_pid, lease.owner_start)
-        if owner not in alive:
-            alive[owner] = is_alive(*owner)
-        return (lease.expires is None or lease.expires > now) and alive[owner]
+    def asked(pid: int, start: int) -> bool:  # each owner asked about once
+        if (pid, start) not in alive:
+            alive[pid, start] = is_alive(pid, start)
+        return alive[pid, start]
 
     sweep = _sweep_due(db, now)
     if sweep:
@@ -114,7 +114,7 @@ def _plan(
         if port in chosen or (not names and db.execute("SELECT 1 FROM names WHERE port = ?", (port,)).fetchone()):
             continue
         row = db.execute(f"SELECT {LEASE_COLUMNS} FROM leases WHERE port = ?", (port,)).fetchone()
-        if (row and live(_lease(row))) or not bindable(port, protocol):
+        if (row and _live(_lease(row), now, asked)) or not bindable(port, protocol):
             continue
         chosen.append(port)
         if len(chosen) == count + SPARE:
