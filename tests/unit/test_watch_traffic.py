@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from records import listener
 
 from portside.inventory.snapshot import TcpFlow
@@ -36,6 +38,12 @@ CASES: dict[str, tuple[list[tuple[list[TcpFlow], list[TcpFlow]]], Moved]] = {
         [([flow(1, 10, 0)], []), ([flow(1, 11, 0, state=ConnectionState.CLOSE_WAIT), flow(2, 5, 0)], [])],
         Moved(1, 6, 0)),
     "several connections add up": ([([flow(1, 10, 1), flow(2, 20, 2), flow(3, 30, 3)], [])], Moved(3, 60, 6)),
+    "listed in another order": ([([flow(1, 10, 1), flow(2, 20, 2)], []), ([flow(3, 5, 0), flow(2, 20, 2), flow(1, 15, 1)],
+                                                                          [])], Moved(3, 10, 0)),
+    "one gone from the middle": ([([flow(1, 10, 1), flow(2, 20, 2), flow(3, 30, 3)], []),
+                                  ([flow(1, 10, 1), flow(3, 31, 3)], [])], Moved(2, 1, 0)),
+    "its close notice a sample late": ([([flow(1, 500, 20)], []), ([], []),
+                                        ([], [flow(1, 800, 21, state=ConnectionState.CLOSE)])], Moved(0, 300, 1)),
 }
 
 
@@ -52,8 +60,10 @@ def test_meter(name: str) -> None:
 def test_meter_forgets_closed_connections() -> None:
     meter = Meter()
     meter.count([flow(1, 5, 5), flow(2, 5, 5)], [])
-    meter.count([flow(2, 5, 5)], [flow(1, 6, 6)])
-    assert set(meter.seen) == {2}
+    meter.count([flow(2, 5, 5)], [flow(1, 6, 6, state=ConnectionState.CLOSE)])
+    meter.count([flow(2, 5, 5)], [])
+    assert meter.count([flow(2, 5, 5)], []) == {HERE: Moved(1, 0, 0)}
+    assert meter.live == [flow(2, 5, 5)] and not meter.gone and meter.established == {HERE: 1}
 
 
 def test_endpoints_go_to_the_listener_that_accepts_them() -> None:
@@ -70,3 +80,66 @@ def test_endpoints_go_to_the_listener_that_accepts_them() -> None:
     assert figures == {key_of(local): Traffic(1, 100, 10, 2.0), key_of(v6_wide): Traffic(3, 57, 5, 2.0)}
     assert figures[key_of(local)].rate_in == 50.0 and figures[key_of(local)].rate_out == 5.0
     assert Traffic(0, 10, 0, 0.0).rate_in == 0.0
+
+
+def reference(samples: list[tuple[list[TcpFlow], list[TcpFlow]]]) -> list[dict[tuple[str, int], Moved]]:
+    """The meter's figures computed the plain way: every flow looked up by cookie at every sample."""
+    seen: dict[int, TcpFlow] = {}
+    gone: dict[int, TcpFlow] = {}
+    results = []
+    for live, closed in samples:
+        totals: dict[tuple[str, int], list[int]] = {}
+        now = {item.cookie: item for item in live}
+        for item in live:
+            sums = totals.setdefault((item.address, item.port), [0, 0, 0])
+            sums[0] += item.state is OPEN
+            last = seen.get(item.cookie)
+            sums[1] += item.bytes_received - (last.bytes_received if last else 0)
+            sums[2] += item.bytes_acked - (last.bytes_acked if last else 0)
+        went = {cookie: item for cookie, item in seen.items() if cookie not in now}
+        for item in closed:
+            last = now.pop(item.cookie, None) or went.get(item.cookie) or gone.get(item.cookie)
+            sums = totals.setdefault((item.address, item.port), [0, 0, 0])
+            sums[1] += max(0, item.bytes_received - (last.bytes_received if last else 0))
+            sums[2] += max(0, item.bytes_acked - (last.bytes_acked if last else 0))
+        seen, gone = {item.cookie: item for item in live}, went
+        results.append({where: Moved(*sums) for where, sums in totals.items() if any(sums)})
+    return results
+
+
+@st.composite
+def samples(draw: st.DrawFn) -> list[tuple[list[TcpFlow], list[TcpFlow]]]:
+    """Samples of a few connections on two endpoints: each sample some are new, some moved bytes or changed state,
+    some went (with or without a close notice, sometimes a sample late), in a shuffled order."""
+    flows: dict[int, TcpFlow] = {}
+    used: set[int] = set()  # the kernel never reuses a cookie
+    late: list[TcpFlow] = []
+    found = []
+    for _ in range(draw(st.integers(1, 6))):
+        for cookie in draw(st.lists(st.integers(1, 12), max_size=4)):
+            if cookie not in used:
+                used.add(cookie)
+                flows[cookie] = flow(cookie, draw(st.integers(0, 99)), 0, port=draw(st.sampled_from([8000, 8001])))
+        for cookie in list(flows):
+            item = flows[cookie]
+            flows[cookie] = item._replace(bytes_received=item.bytes_received + draw(st.integers(0, 3)),
+                                          bytes_acked=item.bytes_acked + draw(st.integers(0, 3)),
+                                          state=draw(st.sampled_from([OPEN, OPEN, ConnectionState.CLOSE_WAIT])))
+        closed, late, dumped = late, [], []
+        for cookie in draw(st.lists(st.sampled_from(sorted(flows)), unique=True)) if flows else []:
+            item = flows.pop(cookie)
+            final = item._replace(bytes_received=item.bytes_received + 1, state=ConnectionState.CLOSE)
+            (late if draw(st.booleans()) else closed).append(final)
+            if final in closed and draw(st.booleans()):
+                dumped.append(item)  # it closed after the dump
+        live = draw(st.permutations([*flows.values(), *dumped]))
+        found.append((live, closed))
+    return found
+
+
+@given(samples())
+def test_meter_agrees_with_a_lookup_per_connection(sequence: list[tuple[list[TcpFlow], list[TcpFlow]]]) -> None:
+    meter = Meter()
+    got = [{where: moved for where, moved in meter.count(live, closed).items() if any(moved)}
+           for live, closed in sequence]
+    assert got == reference(sequence)

@@ -105,7 +105,8 @@ def follow(protocols: tuple[Protocol, ...] = (Protocol.TCP, Protocol.UDP), backe
            ) -> Callable[[], Inventory]:
     """A function that takes the inventory anew at each call, for `watch`. On Linux its owner walk
     remembers each process's fds between calls (see _tracker.py: cheap passes, a full walk every 10 s
-    or when a new socket's owner is unknown); elsewhere each call is a whole `inventory`."""
+    or when a new socket's owner is unknown), and when nothing it read changed since the last call it
+    returns that call's Inventory again, the same object; elsewhere each call is a whole `inventory`."""
     from portside.inventory._users import user_name
 
     if choose_backend(backend) != "linux":
@@ -114,10 +115,16 @@ def follow(protocols: tuple[Protocol, ...] = (Protocol.TCP, Protocol.UDP), backe
     from portside.inventory._tracker import OwnerTracker
 
     tracker = OwnerTracker()
+    last: list[tuple[Snapshot, dict[int, str], Inventory]] = []
 
     def take() -> Inventory:
         snap = linux.snapshot(protocols, False, tracker)
-        return assemble(snap, {uid: user_name(uid) for uid in {s.uid for s in snap.sockets if s.uid is not None}})
+        users = {uid: user_name(uid) for uid in {s.uid for s in snap.sockets if s.uid is not None}}
+        if last and last[0][0] == snap and last[0][1] == users:
+            return last[0][2]  # the same inventory object: callers may compare by identity
+        found = assemble(snap, users)
+        last[:] = [(snap, users, found)]
+        return found
 
     return take
 

@@ -17,6 +17,8 @@ counts a FIN (and the SYN of a connection this machine opened) as one byte.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from itertools import chain, compress
+from operator import itemgetter, ne
 
 from portside._typing import NamedTuple
 from portside.inventory.match import accepts
@@ -36,41 +38,67 @@ class Moved(NamedTuple):
 
 
 class Meter:
-    """The counters last seen per connection; `count` turns one sample into bytes moved."""
+    """The connections last seen, kept between calls; `count` turns one sample into bytes moved.
+
+    At every sample most connections are idle, and the kernel lists them in the same order as
+    before (its hash table's). So a sample is compared with the last one place by place (in C),
+    and only flows that differ from the flow at their place last time are looked at in Python:
+    new connections, new counters or states, and those that went or changed place. Established
+    connections per endpoint are kept as counts that those changes adjust.
+    """
 
     def __init__(self) -> None:
-        self.seen: dict[int, TcpFlow] = {}
+        self.live: list[TcpFlow] = []
+        self.gone: dict[int, TcpFlow] = {}
+        self.established: dict[Endpoint, int] = {}
 
     def count(self, live: Iterable[TcpFlow], closed: Iterable[TcpFlow]) -> dict[Endpoint, Moved]:
         """What moved per local endpoint since the last call: `live` connections as dumped now,
         then `closed` ones with their final counters (a connection may be in both, when it closed
-        between the dump and the read of the notices). Runs for every connection at every sample."""
-        previous = self.seen
-        seen: dict[int, TcpFlow] = {}
-        totals: dict[Endpoint, list[int]] = {}
+        between the dump and the read of the notices)."""
+        now = list(live)
+        before = self.live
+        shared = min(len(now), len(before))
+        places = list(compress(range(shared), map(ne, now, before)))
+        news = {flow.cookie: flow for flow in chain((now[at] for at in places), now[shared:])}
+        olds = {flow.cookie: flow for flow in chain((before[at] for at in places), before[shared:])}
+        counts = self.established
+        moved: dict[Endpoint, list[int]] = {}
         established = ConnectionState.ESTABLISHED
-        for flow in live:
-            cookie, state, address, port, received, acked = flow
-            last = previous.get(cookie)
-            seen[cookie] = flow
-            sums = totals.get((address, port))
-            if sums is None:
-                sums = totals[(address, port)] = [0, 0, 0]
-            if state is established:
-                sums[0] += 1
-            if last is None:
-                sums[1] += received
-                sums[2] += acked
-            elif received != last[4] or acked != last[5]:
-                sums[1] += received - last[4]
-                sums[2] += acked - last[5]
+        for cookie in news.keys() | olds.keys():
+            new, old = news.get(cookie), olds.get(cookie)
+            if new == old:
+                continue  # the same connection at another place
+            if old is not None and old.state is established:
+                counts[(old.address, old.port)] -= 1
+            if new is not None:
+                where = (new.address, new.port)
+                if new.state is established:
+                    counts[where] = counts.get(where, 0) + 1
+                _add(moved, where, new, old)
+        gone = {cookie: flow for cookie, flow in olds.items() if cookie not in news}
+        index: dict[int, TcpFlow] | None = None
         for flow in closed:
-            last = seen.pop(flow.cookie, None) or previous.get(flow.cookie)
-            sums = totals.setdefault((flow.address, flow.port), [0, 0, 0])
-            sums[1] += max(0, flow.bytes_received - (last.bytes_received if last else 0))
-            sums[2] += max(0, flow.bytes_acked - (last.bytes_acked if last else 0))
-        self.seen = seen
-        return {where: Moved(*sums) for where, sums in totals.items()}
+            if index is None:
+                index = dict(zip(map(itemgetter(0), now), now))
+            last = index.pop(flow.cookie, None) or gone.get(flow.cookie) or self.gone.get(flow.cookie)
+            _add(moved, (flow.address, flow.port), flow, last)
+        self.live, self.gone = now, gone  # a close notice may come a sample after its connection went
+        result = {where: Moved(number, 0, 0) for where, number in counts.items() if number}
+        for where, (received, acked) in moved.items():
+            result[where] = Moved(counts.get(where, 0), received, acked)
+        for where in [where for where, number in counts.items() if not number]:
+            del counts[where]
+        return result
+
+
+def _add(moved: dict[Endpoint, list[int]], where: Endpoint, flow: TcpFlow, last: TcpFlow | None) -> None:
+    """Add what `flow` moved since `last` (all it moved when None) to `where`'s sums."""
+    sums = moved.get(where)
+    if sums is None:
+        sums = moved[where] = [0, 0]
+    sums[0] += max(0, flow.bytes_received - (last.bytes_received if last else 0))
+    sums[1] += max(0, flow.bytes_acked - (last.bytes_acked if last else 0))
 
 
 def per_listener(listeners: Iterable[Listener], moved: dict[Endpoint, Moved], seconds: float

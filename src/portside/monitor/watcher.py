@@ -82,7 +82,7 @@ class Watcher:
         events: list[Event] = []
         if self.listeners is None:
             self.notes[:0] = found.notes
-        else:
+        elif found.listeners is not self.listeners:  # `follow` hands back the same tuple when nothing changed
             events.extend(diff(self.listeners, found.listeners, now))
         traffic = self._traffic(found.listeners) if self.traffic else {}
         moving = [key for key, figures in traffic.items()
