@@ -141,7 +141,8 @@ def test_node_exporter_reads_the_textfile(tmp_path: Path, cli, hold, servers) ->
 
     text = wait_until(scrape, 20, "node_exporter answers /metrics")
     assert samples(text, "node_textfile_scrape_error") == [({}, 0.0)]
-    ours = [labels for labels, value in samples(text, "portside_listener_info") if labels["port"] == str(held.port)]
+    ours = [labels for labels, value in samples(text, "portside_listener_info") if labels["port"] == str(held.port)
+            and labels["address"] == "::1"]
     assert ours == [{"protocol": "tcp", "address": "::1", "port": str(held.port), "exposure": "loopback",
                      "process": ours[0]["process"], "container": ""}]
 

@@ -164,11 +164,11 @@ def test_the_remembering_owner_walk_agrees_with_a_whole_inventory(hold) -> None:
     take = follow((Protocol.TCP,))
     take()
     held = hold("tcp:127.0.0.1:0", "tcp:[::1]:0", fork=True)
-    ports = set(held.ports)
+    mine = set(zip(("127.0.0.1", "::1"), held.ports, strict=True))
 
     def owners(inventory: portside.Inventory) -> dict[tuple[str, int], list[int]]:
         return {(item.address, item.port): [p.pid for p in item.processes] for item in inventory.listeners
-                if item.port in ports}
+                if (item.address, item.port) in mine}
 
     followed = owners(take())
     assert followed == owners(portside.take_inventory(protocols=(Protocol.TCP,)))

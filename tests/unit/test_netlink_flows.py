@@ -162,3 +162,64 @@ def test_a_filter_too_long_for_16_bit_jumps_is_not_made() -> None:
     request = netlink.encode_flow_request(socket.AF_INET, {8000})
     assert struct.unpack_from("=I", request)[0] == len(request)
     assert struct.unpack_from("=HH", request, HDR.size + 56) == (4 + 12, netlink.INET_DIAG_REQ_BYTECODE)
+
+
+Conn = tuple[int, int, int, int, int]  # cookie, family, port, received, state
+
+
+def message_of(conn: Conn) -> bytes:
+    cookie, family, port, received, state = conn
+    src = "127.0.0.1" if family == socket.AF_INET else "::1"
+    return flow_message(family, state, src, port, src, 40000, cookie, tcp_info(7, received))
+
+
+def read_dump(buffers: list[bytes], ports: frozenset[int] | None, memo: tuple[list, list]) -> tuple[list, list, list]:
+    """What `flows` does with a dump's buffers: decode each, the memo giving last time's rows and flows."""
+    rows: list = []
+    made: list = []
+    for data in buffers:
+        made.extend(netlink._decode_flows(data, ports, memo[0], memo[1], rows)[0])
+    return rows, made, [flow for flow in made if flow is not None]
+
+
+connections = st.lists(st.tuples(st.integers(1, 40), st.sampled_from([socket.AF_INET, socket.AF_INET6]),
+                                 st.sampled_from([8000, 8001, 8002]), st.integers(0, 3), st.sampled_from([1, 8])),
+                       max_size=12, unique_by=lambda conn: conn[0])
+
+
+@given(connections, st.sampled_from([None, frozenset({8000, 8002})]), st.data())
+def test_a_memo_never_changes_what_a_dump_decodes_to(conns: list[Conn], ports: frozenset[int] | None,
+                                                     data: st.DataObject) -> None:
+    """Successive dumps (connections come, go, move and change counters between them; IPv4 and IPv6 messages,
+    whose layouts differ; buffers cut anywhere between messages): decoded with the last dump's memo, each gives
+    what a fresh decode gives, and rows found again at their place give the very same flow objects."""
+    memo: tuple[list, list] = ([], [])
+    for _ in range(data.draw(st.integers(1, 4))):
+        messages = [message_of(conn) for conn in conns]
+        points = sorted(data.draw(st.lists(st.integers(0, len(messages)), max_size=4)))
+        buffers = [b"".join(messages[a:b]) for a, b in zip([0, *points], [*points, len(messages)], strict=True)]
+        rows, made, flows = read_dump([buffer for buffer in buffers if buffer] + [DONE], ports, memo)
+        assert flows == read_dump([b"".join(messages), DONE], ports, ([], []))[2]
+        again = [at for at, row in enumerate(rows[: len(memo[0])]) if row is not None and row == memo[0][at]]
+        assert all(made[at] is memo[1][at] for at in again)
+        memo = (rows, made)
+        changed = data.draw(st.lists(st.integers(0, max(0, len(conns) - 1)), max_size=3)) if conns else []
+        conns = [(cookie, family, port, received + (at in changed), state)
+                 for at, (cookie, family, port, received, state) in enumerate(conns)]
+        if conns and data.draw(st.booleans()):
+            del conns[data.draw(st.integers(0, len(conns) - 1))]
+        conns.extend(data.draw(st.lists(st.tuples(st.integers(41, 60), st.sampled_from([socket.AF_INET]),
+                                                  st.sampled_from([8000, 8002]), st.integers(0, 3), st.just(1)),
+                                        max_size=2, unique_by=lambda conn: conn[0])))
+        conns = list({conn[0]: conn for conn in conns}.values())
+
+
+def test_a_dump_found_again_is_not_decoded_again() -> None:
+    conns = [(cookie, socket.AF_INET, 8000, cookie, 1) for cookie in range(1, 30)]
+    buffers = [b"".join(message_of(conn) for conn in conns[:17]), b"".join(message_of(conn) for conn in conns[17:]),
+               DONE]
+    rows, made, first = read_dump(buffers, None, ([], []))
+    again = read_dump(buffers, None, (rows, made))[2]
+    assert again == first and all(a is b for a, b in zip(again, first, strict=True))
+    moved = read_dump([buffers[0][:-len(message_of(conns[16]))], buffers[1], DONE], None, (rows, made))[2]
+    assert moved == first[:16] + first[17:] and all(a is b for a, b in zip(moved[:16], first[:16], strict=True))

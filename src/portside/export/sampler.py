@@ -15,7 +15,7 @@ from __future__ import annotations
 from portside._typing import TYPE_CHECKING, NamedTuple
 from portside.errors import InventoryError
 from portside.export.prometheus import Totals
-from portside.inventory import destroyed_flows, follow
+from portside.inventory import destroyed_flows, flow_memo, follow
 from portside.model import LeaseState, Listener, Protocol
 from portside.monitor.events import ListenerKey
 from portside.monitor.traffic import Meter, per_listener
@@ -38,6 +38,7 @@ class Sampler:
         self.take = follow((Protocol.TCP, Protocol.UDP), backend)
         self.traffic = traffic
         self.meter = Meter()
+        self.memo = flow_memo()
         self.totals: dict[ListenerKey, list[int]] = {}
         self.closing: DestroyedFlows | None = None
         if traffic and follow_closes:
@@ -54,7 +55,7 @@ class Sampler:
 
     def _traffic(self, listeners: tuple[Listener, ...]) -> dict[ListenerKey, Totals]:
         try:
-            live, closed = read_flows(listeners, self.closing)
+            live, closed = read_flows(listeners, self.closing, self.memo)
         except InventoryError:
             return {}
         figures = per_listener(listeners, self.meter.count(live, closed), 0.0)

@@ -51,7 +51,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from portside.inventory._netlink import DestroyedFlows
+    from portside.inventory._netlink import DestroyedFlows, FlowMemo
 
 BACKENDS = ("linux", "portable")
 
@@ -161,10 +161,11 @@ def elsewhere_note(port: int, found: tuple[ForeignListener, ...], verb: str) -> 
             f"nsenter --net --target {found[0].pid} portside {verb} {port}")
 
 
-def tcp_flows(ports: Mapping[Family, Collection[int]] | None = None) -> list[TcpFlow]:
+def tcp_flows(ports: Mapping[Family, Collection[int]] | None = None, memo: FlowMemo | None = None) -> list[TcpFlow]:
     """Every TCP connection of both families with a peer (established or closing) and its byte counters;
     with `ports`, only those on the local ports given for their family (a family not given is not read).
-    Raises InventoryError where netlink cannot be read."""
+    A caller that reads again and again passes the same `memo` (`flow_memo()`): what it kept of the last
+    read spares decoding the connections found unchanged. Raises InventoryError where netlink cannot be read."""
     import socket
 
     from portside.inventory import _netlink
@@ -175,10 +176,17 @@ def tcp_flows(ports: Mapping[Family, Collection[int]] | None = None) -> list[Tcp
         if ports is not None and not wanted:
             continue
         try:
-            found.extend(_netlink.flows(number, wanted))
+            found.extend(_netlink.flows(number, wanted, memo))
         except OSError as error:
             raise InventoryError(f"cannot read TCP connections: {error}") from error
     return found
+
+
+def flow_memo() -> FlowMemo:
+    """A memo for `tcp_flows` called again and again (watch, the exporter)."""
+    from portside.inventory._netlink import FlowMemo
+
+    return FlowMemo()
 
 
 def destroyed_flows() -> DestroyedFlows:

@@ -69,6 +69,7 @@ class OwnerTracker:
         self.counts: dict[int, int] = {}
         self.orphans: frozenset[int] = frozenset()
         self.next_full = 0.0
+        self.held: tuple[Collection[int], dict[int, tuple[int, ...]]] | None = None  # the last holders, and asked of
 
     def walk(self, wanted: Collection[int]) -> OwnerWalk:
         """Who holds each of the `wanted` socket inodes now, and whose fds could not be read."""
@@ -106,10 +107,15 @@ class OwnerTracker:
                 continue  # exited
             links[pid] = found
             counts[pid] = count
+        if full or links.keys() != self.links.keys() or any(found is not self.links[pid] for pid, found in links.items()):
+            self.held = None
         self.links, self.counts = links, counts
         return unreadable
 
     def _holders(self, wanted: Collection[int]) -> dict[int, tuple[int, ...]]:
+        """Who holds each of `wanted`; the last answer again when no process's fds were read anew since."""
+        if self.held is not None and self.held[0] == wanted:
+            return self.held[1]
         holders: dict[int, tuple[int, ...]] = {}
         for pid, fds in self.links.items():  # pids ascend, so each holder tuple is sorted
             for inode in fds.values():
@@ -119,4 +125,5 @@ class OwnerTracker:
                         holders[inode] = (pid,)
                     elif pids[-1] != pid:
                         holders[inode] = (*pids, pid)
+        self.held = (wanted, holders)
         return holders

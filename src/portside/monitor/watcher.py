@@ -17,24 +17,26 @@ from collections.abc import Callable, Generator
 
 from portside._typing import TYPE_CHECKING, NamedTuple
 from portside.errors import InventoryError
-from portside.inventory import destroyed_flows, follow, tcp_flows
+from portside.inventory import destroyed_flows, flow_memo, follow, tcp_flows
 from portside.model import Family, Listener, Protocol
 from portside.monitor.events import Event, EventKind, ListenerKey, Traffic, diff, exposed, key_of
 from portside.monitor.traffic import Meter, per_listener
 
 if TYPE_CHECKING:
-    from portside.inventory._netlink import DestroyedFlows
+    from portside.inventory._netlink import DestroyedFlows, FlowMemo
     from portside.inventory.snapshot import TcpFlow
 
 
-def read_flows(listeners: tuple[Listener, ...], closing: DestroyedFlows | None) -> tuple[list[TcpFlow], list[TcpFlow]]:
-    """The TCP connections on `listeners`' ports now, and those the kernel destroyed since `closing` was last
-    drained (none without a subscription). InventoryError when they cannot be read."""
+def read_flows(listeners: tuple[Listener, ...], closing: DestroyedFlows | None, memo: FlowMemo | None = None
+               ) -> tuple[list[TcpFlow], list[TcpFlow]]:
+    """The TCP connections on `listeners`' ports now (read with `memo`, see `tcp_flows`), and those the kernel
+    destroyed since `closing` was last drained (none without a subscription). InventoryError when they cannot
+    be read."""
     ports: dict[Family, set[int]] = {Family.IPV4: set(), Family.IPV6: set()}
     for item in listeners:
         if item.protocol is Protocol.TCP:
             ports[item.family].add(item.port)
-    live = tcp_flows(ports)
+    live = tcp_flows(ports, memo)
     return live, closing.drain(ports[Family.IPV4] | ports[Family.IPV6]) if closing is not None else []
 
 
@@ -62,6 +64,7 @@ class Watcher:
         self.take = follow(protocols, backend)
         self.traffic = traffic and Protocol.TCP in protocols
         self.meter = Meter()
+        self.memo = flow_memo()
         self.closing: DestroyedFlows | None = None
         self.notes: list[str] = []
         self.listeners: tuple[Listener, ...] | None = None
@@ -99,7 +102,7 @@ class Watcher:
 
     def _traffic(self, listeners: tuple[Listener, ...]) -> dict[ListenerKey, Traffic]:
         try:
-            live, closed = read_flows(listeners, self.closing)
+            live, closed = read_flows(listeners, self.closing, self.memo)
         except InventoryError as error:
             self.traffic = False
             self.close()
