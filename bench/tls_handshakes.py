@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from inventory import first_line, host, log, table
-from proxy import TOOL_TIMEOUT, Processes, free_port, wait_until
+from proxy import TOOL_TIMEOUT, Processes, export_src, free_port, wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = "c9d7785"
@@ -249,10 +249,8 @@ def main() -> None:
     runs: dict[str, list[dict[str, Measured]]] = {"baseline": [], "current": []}
     memory: dict[str, list[InMemory]] = {"baseline": [], "current": []}
     with tempfile.TemporaryDirectory(prefix="portside-tls-baseline-") as exported:
-        archive = subprocess.run(["git", "-C", str(ROOT), "archive", args.baseline, "src"], check=True,
-                                 capture_output=True, timeout=TOOL_TIMEOUT).stdout
-        subprocess.run(["tar", "-x", "-C", exported], input=archive, check=True, timeout=TOOL_TIMEOUT)
-        checkouts: list[tuple[str, Path | None]] = [("baseline", Path(exported) / "src"), ("current", None)]
+        checkouts: list[tuple[str, Path | None]] = [("baseline", export_src(Path(exported), args.baseline)),
+                                                    ("current", None)]
         for run in range(args.runs):
             for checkout, src in checkouts if run % 2 == 0 else checkouts[::-1]:
                 log(f"run {run + 1}/{args.runs}: {checkout}")
