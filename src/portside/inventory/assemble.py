@@ -124,23 +124,23 @@ def assemble(snapshot: Snapshot, user_names: dict[int, str]) -> Inventory:
         if judgement is None:
             judgement = judged[binding] = judge(family, address, first.v6only, snapshot.interfaces,
                                                 first.bound_interface, snapshot.local_routes)
-        if group is first:
-            processes = owner_sets[pids_of(first.inode, ())]
-            inodes: tuple[int, ...] = (first.inode,)
-            users = users_of.get(first.uid)
-            if users is None:
-                users = users_of[first.uid] = _users((first,), user_names)
-            accept_queue = first.accept_queue
-        else:
-            socks = group if isinstance(group, list) else [group]
+        if isinstance(group, list):
             seen: dict[int, ProcessInfo] = {}
-            for sock in socks:
+            for sock in group:
                 for info in owner_sets[pids_of(sock.inode, ())]:
                     seen.setdefault(info.pid, info)
             processes = tuple(seen[pid] for pid in sorted(seen))
-            inodes = tuple(sorted(sock.inode for sock in socks))
-            users = _users(socks, user_names)
-            accept_queue = sum(s.accept_queue or 0 for s in socks) if first.accept_queue is not None else None
+            inodes: tuple[int, ...] = tuple(sorted(sock.inode for sock in group))
+            users = _users(group, user_names)
+            accept_queue = sum(s.accept_queue or 0 for s in group) if first.accept_queue is not None else None
+        else:
+            processes = owner_sets[pids_of(first.inode, ())]
+            inodes = (first.inode,)
+            known = users_of.get(first.uid)
+            if known is None:
+                known = users_of[first.uid] = _users((first,), user_names)
+            users = known
+            accept_queue = first.accept_queue
         note = judgement.note if processes else "; ".join(filter(None, (hidden, judgement.note)))
         append(new(Listener, (
             protocol, family, address, port, judgement.dual_stack, judgement.exposure, judgement.reachable_on,
