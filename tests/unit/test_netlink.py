@@ -12,13 +12,15 @@ from hypothesis import strategies as st
 
 from portside.errors import InventoryError
 from portside.inventory import _netlink as netlink
+from portside.inventory.snapshot import RawSocket
 from portside.model import Family, Protocol
 
 HDR = struct.Struct("=IHHII")
 
 
 def diag_message(family: int, state: int, src: str, sport: int, dst: str, dport: int,
-                 inode: int, uid: int = 0, v6only: int | None = None, rqueue: int = 0, wqueue: int = 128) -> bytes:
+                 inode: int, uid: int = 0, v6only: int | None = None, rqueue: int = 0, wqueue: int = 128,
+                 extra: bytes = b"") -> bytes:
     width = 4 if family == socket.AF_INET else 16
     raw_src = socket.inet_pton(family, src).ljust(16, b"\0")[:16] if width == 16 else socket.inet_pton(family, src) + bytes(12)
     raw_dst = socket.inet_pton(family, dst) + bytes(16 - width)
@@ -27,6 +29,7 @@ def diag_message(family: int, state: int, src: str, sport: int, dst: str, dport:
     body += struct.pack("=HHB3x", 5, 8, 0)  # INET_DIAG_SHUTDOWN, always sent first
     if v6only is not None:
         body += struct.pack("=HHB3x", 5, netlink.INET_DIAG_SKV6ONLY, v6only)
+    body += extra
     return HDR.pack(HDR.size + len(body), netlink.SOCK_DIAG_BY_FAMILY, 2, 1, 0) + body
 
 
@@ -104,6 +107,30 @@ def test_round_trip_any_listeners(items: list) -> None:  # type: ignore[type-arg
         assert sock.local.port == port and sock.inode == inode and sock.uid == uid
         assert ipaddress.ip_address(sock.local.address) == (v4 if family == socket.AF_INET else v6)
         assert sock.v6only == (flag if family == socket.AF_INET6 else None)
+
+
+layouts = st.tuples(
+    st.sampled_from([socket.AF_INET, socket.AF_INET6]),
+    st.sampled_from([netlink.TCP_LISTEN, netlink.TCP_ESTABLISHED]),
+    st.integers(1, 65535),
+    st.sampled_from([None, 0, 1]),
+    st.booleans(),
+)
+
+
+@given(st.lists(layouts, max_size=12))
+def test_runs_of_one_layout_decode_as_messages_one_by_one(items: list) -> None:  # type: ignore[type-arg]
+    """The fast path (a run of messages of the first one's layout) and the fallback agree on any mix of
+    families, states, attribute sets and lengths."""
+    data = b"".join(
+        diag_message(family, state, "127.0.0.1" if family == socket.AF_INET else "::1", port,
+                     "127.0.0.2" if family == socket.AF_INET else "::2", 4000, port, v6only=v6only,
+                     extra=struct.pack("=HHI", 8, 15, 7) if extra else b"")  # another attribute, as INET_DIAG_MARK
+        for family, state, port, v6only, extra in items
+    ) + DONE
+    reference: list[RawSocket] = []
+    assert netlink._DiagReader(Protocol.TCP).one_by_one(data, 0, reference)
+    assert netlink.decode_diag_messages(data, Protocol.TCP) == (reference, True)
 
 
 @given(st.binary(max_size=400))

@@ -12,20 +12,17 @@ import socket
 from portside.inventory import _netlink, _owners, _procfs
 from portside.inventory._tracker import OwnerTracker
 from portside.inventory.snapshot import RawSocket, Snapshot
-from portside.model import Family, InterfaceAddress, ProcessInfo, Protocol
+from portside.model import InterfaceAddress, ProcessInfo, Protocol
 
 LISTEN_STATES = 1 << _netlink.TCP_LISTEN
 UDP_BOUND_STATES = 1 << _netlink.TCP_CLOSE
 CONNECTED_STATES = 1 << _netlink.TCP_ESTABLISHED
 
-FAMILY_NAMES: dict[int, Family] = {socket.AF_INET: Family.IPV4, socket.AF_INET6: Family.IPV6}
-
-
 def interfaces(names: dict[int, str]) -> tuple[InterfaceAddress, ...]:
     """Every address of every interface in this network namespace; `names` names the interfaces by index."""
     return tuple(
         InterfaceAddress(
-            family=FAMILY_NAMES[found.family],
+            family=_netlink.FAMILY_NAMES[found.family],
             address=found.address,
             interface=found.label or names.get(found.if_index, str(found.if_index)),
             if_index=found.if_index,

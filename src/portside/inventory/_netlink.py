@@ -79,6 +79,7 @@ INET_DIAG_REQ_V2 = struct.Struct("=BBBxI48x")
 # native and swapped) | src, dst | interface, cookie | expires, rqueue, wqueue, uid, inode.
 DIAG_MESSAGE = struct.Struct("=16xBBxxHH16s16sI8x4xIIII")
 NLMSG_LEN_TYPE = struct.Struct("=IH")
+FAMILY_NAMES: dict[int, Family] = {AF_INET: Family.IPV4, AF_INET6: Family.IPV6}
 # ifaddrmsg: family, prefixlen, flags, scope, index.
 IFADDRMSG = struct.Struct("=BBBBI")
 # rtmsg: family, dst_len, src_len, tos, table, protocol, scope, type, flags.
@@ -184,71 +185,130 @@ class _AddressCache(dict[bytes, str]):
 
 
 def _v6only(data: bytes | memoryview, offset: int, end: int) -> bool | None:
-    while offset + 4 <= end:
-        length, atype = RTATTR.unpack_from(data, offset)
-        if length < 4:
-            return None
-        if atype == INET_DIAG_SKV6ONLY and length >= 5 and offset + 5 <= end:
-            return bool(data[offset + 4])
-        offset += (length + 3) & ~3
-    return None
+    at = _attribute_at(data, offset, end, INET_DIAG_SKV6ONLY)
+    return None if at < 0 else bool(data[at + 4])
 
 
 def decode_diag_messages(data: bytes | memoryview, protocol: Protocol) -> tuple[list[RawSocket], bool]:
     """Decode one buffer of sock_diag replies; returns the sockets and whether DONE came.
 
-    One `struct` call reads each message's fixed part; ports arrive big-endian among
-    native fields and are swapped by hand. This loop is the inventory's hot path.
+    This is the inventory's hot path. A dump's buffer is mostly messages of one length and one
+    layout: that run is read by one `struct.iter_unpack` (`_diag_uniform`), each message checked
+    against the layout; what does not fit is read message by message (`_diag_one_by_one`).
+    Ports arrive big-endian among native fields and are swapped by hand.
     """
     found: list[RawSocket] = []
-    append = found.append
-    caches = {AF_INET: _AddressCache(AF_INET), AF_INET6: _AddressCache(AF_INET6)}
-    families = {AF_INET: Family.IPV4, AF_INET6: Family.IPV6}
-    states = dict(TCP_STATES)
-    bound_state = TCP_LISTEN
-    if protocol is Protocol.UDP:
-        states[TCP_CLOSE] = ConnectionState.UNCONNECTED
-        bound_state = TCP_CLOSE
-    is_tcp = protocol is Protocol.TCP
-    bound_name = states[bound_state]
-    unpack = DIAG_MESSAGE.unpack_from
-    header = NLMSG_LEN_TYPE.unpack_from
-    fixed = DIAG_MESSAGE.size
-    offset = 0
-    end = len(data)
-    while offset + 16 <= end:
-        length, mtype = header(data, offset)
-        if length < 16 or offset + length > end:
-            raise InventoryError(f"malformed netlink message (length {length})")
-        if mtype == SOCK_DIAG_BY_FAMILY and length >= fixed:
-            family, state, sport, dport, src, dst, interface, rqueue, wqueue, uid, inode = unpack(data, offset)
-            cache = caches.get(family)
-            if cache is not None:
-                v6only = _v6only(data, offset + fixed, offset + length) if family == AF_INET6 else None
-                local = Endpoint(cache[src], ((sport & 0xFF) << 8) | (sport >> 8))
-                if state == bound_state:
-                    append(
-                        RawSocket(
-                            protocol, families[family], bound_name, local, None, inode, uid, v6only, interface,
-                            rqueue if is_tcp else None, wqueue if is_tcp else None,
-                        )
-                    )
-                elif state in states:  # the kernel sends only the states asked for; a newer one is left out
-                    remote = Endpoint(cache[dst], ((dport & 0xFF) << 8) | (dport >> 8))
-                    append(
-                        RawSocket(
-                            protocol, families[family], states[state], local, remote, inode, uid,
-                            v6only, interface, None, None,
-                        )
-                    )
-        elif mtype == NLMSG_DONE:
-            return found, True
-        elif mtype == NLMSG_ERROR:
-            (code,) = NLMSGERR.unpack_from(data, offset + 16)
-            if code:
-                raise InventoryError(f"netlink error: {os.strerror(-code)}")
+    reader = _DiagReader(protocol)
+    offset = reader.uniform(data, found)
+    return found, reader.one_by_one(data, offset, found)
+
+
+@lru_cache(maxsize=8)
+def _diag_layout(length: int, at: int) -> str:
+    """A whole sock_diag message of `length` bytes read with the attribute header and first payload byte
+    found `at` bytes after the fixed part: the fixed fields of DIAG_MESSAGE, alen, atype, that byte."""
+    rest = length - DIAG_MESSAGE.size - at - 5
+    return f"=IH10xBBxxHH16s16sI8x4xIIII{at}xHHB{rest}x"
+
+
+class _DiagReader:
+    """What decoding one protocol's sock_diag messages needs: state names and an address cache per family."""
+
+    def __init__(self, protocol: Protocol) -> None:
+        self.protocol = protocol
+        self.caches: dict[int, _AddressCache] = {AF_INET: _AddressCache(AF_INET), AF_INET6: _AddressCache(AF_INET6)}
+        self.states = dict(TCP_STATES)
+        self.bound_state = TCP_LISTEN
+        if protocol is Protocol.UDP:
+            self.states[TCP_CLOSE] = ConnectionState.UNCONNECTED
+            self.bound_state = TCP_CLOSE
+        self.is_tcp = protocol is Protocol.TCP
+
+    def uniform(self, data: bytes | memoryview, found: list[RawSocket]) -> int:
+        """Read the leading run of messages sharing the first one's length, family and attribute at the
+        place the first one has it (IPV6_V6ONLY for IPv6, the first attribute for IPv4); where it ends."""
+        fixed = DIAG_MESSAGE.size
+        end = len(data)
+        if end < fixed:
+            return 0
+        length, mtype = NLMSG_LEN_TYPE.unpack_from(data, 0)
+        family = data[16]
+        if mtype != SOCK_DIAG_BY_FAMILY or length > end or length % 4 or family not in self.caches:
+            return 0
+        at = _attribute_at(data, fixed, length, INET_DIAG_SKV6ONLY if family == AF_INET6 else None)
+        if at < 0:
+            return 0
+        known = RTATTR.unpack_from(data, at)
+        protocol, cache, states = self.protocol, self.caches[family], self.states
+        name = FAMILY_NAMES[family]
+        is_v6, is_tcp = family == AF_INET6, self.is_tcp
+        bound_state = self.bound_state
+        bound_name = states[bound_state]
+        append = found.append
+        new = tuple.__new__
+        read = 0
+        for (size, kind, fam, state, sport, dport, src, dst, interface, rqueue, wqueue, uid, inode, alen, atype,
+             first) in struct.iter_unpack(_diag_layout(length, at - fixed), memoryview(data)[: end // length * length]):
+            if size != length or kind != SOCK_DIAG_BY_FAMILY or fam != family or (alen, atype) != known:
+                break
+            read += length
+            local = new(Endpoint, (cache[src], ((sport & 0xFF) << 8) | (sport >> 8)))
+            v6only = bool(first) if is_v6 else None
+            if state == bound_state:
+                append(new(RawSocket, (protocol, name, bound_name, local, None, inode, uid, v6only, interface,
+                                       rqueue if is_tcp else None, wqueue if is_tcp else None)))
+            elif state in states:  # the kernel sends only the states asked for; a newer one is left out
+                remote = new(Endpoint, (cache[dst], ((dport & 0xFF) << 8) | (dport >> 8)))
+                append(new(RawSocket, (protocol, name, states[state], local, remote, inode, uid, v6only, interface,
+                                       None, None)))
+        return read
+
+    def one_by_one(self, data: bytes | memoryview, offset: int, found: list[RawSocket]) -> bool:
+        """Read messages from `offset` each by its own layout; whether DONE came."""
+        append = found.append
+        protocol, caches, states, is_tcp = self.protocol, self.caches, self.states, self.is_tcp
+        bound_state = self.bound_state
+        fixed = DIAG_MESSAGE.size
+        end = len(data)
+        while offset + 16 <= end:
+            length, mtype = NLMSG_LEN_TYPE.unpack_from(data, offset)
+            if length < 16 or offset + length > end:
+                raise InventoryError(f"malformed netlink message (length {length})")
+            if mtype == SOCK_DIAG_BY_FAMILY and length >= fixed:
+                family, state, sport, dport, src, dst, interface, rqueue, wqueue, uid, inode = DIAG_MESSAGE.unpack_from(
+                    data, offset)
+                cache = caches.get(family)
+                if cache is not None:
+                    v6only = _v6only(data, offset + fixed, offset + length) if family == AF_INET6 else None
+                    local = Endpoint(cache[src], ((sport & 0xFF) << 8) | (sport >> 8))
+                    if state == bound_state:
+                        append(RawSocket(protocol, FAMILY_NAMES[family], states[state], local, None, inode, uid,
+                                         v6only, interface, rqueue if is_tcp else None, wqueue if is_tcp else None))
+                    elif state in states:  # the kernel sends only the states asked for; a newer one is left out
+                        remote = Endpoint(cache[dst], ((dport & 0xFF) << 8) | (dport >> 8))
+                        append(RawSocket(protocol, FAMILY_NAMES[family], states[state], local, remote, inode, uid,
+                                         v6only, interface, None, None))
+            elif mtype == NLMSG_DONE:
+                return True
+            elif mtype == NLMSG_ERROR:
+                (code,) = NLMSGERR.unpack_from(data, offset + 16)
+                if code:
+                    raise InventoryError(f"netlink error: {os.strerror(-code)}")
+            offset += (length + 3) & ~3
+        return False
+
+
+def _attribute_at(data: bytes | memoryview, offset: int, end: int, wanted: int | None) -> int:
+    """Where the attribute of type `wanted` (the first one when None) starts, with at least one payload
+    byte within `end`; -1 when there is none."""
+    while offset + 4 <= end:
+        length, atype = RTATTR.unpack_from(data, offset)
+        if length < 4:
+            return -1
+        if wanted is None or atype == wanted:
+            return offset if length >= 5 and offset + 5 <= end else -1
         offset += (length + 3) & ~3
-    return found, False
+    return -1
 
 
 def decode_addr_messages(data: bytes | memoryview) -> tuple[list[AssignedAddress], bool]:

@@ -17,21 +17,14 @@ from portside.model import Connection, Endpoint, Family, Inventory, Listener, Pr
 from portside.net.addresses import scoped
 
 
-class _OwnerCache(dict[int, tuple[ProcessInfo, ...]]):
-    """inode -> owning processes; sockets with the same owners share one tuple."""
-
-    def __init__(self, snapshot: Snapshot) -> None:
-        super().__init__()
-        self.snapshot = snapshot
-        self.by_pids: dict[tuple[int, ...], tuple[ProcessInfo, ...]] = {(): ()}
-
-    def __missing__(self, inode: int) -> tuple[ProcessInfo, ...]:
-        pids = self.snapshot.owners.get(inode, ())
-        found = self.by_pids.get(pids)
-        if found is None:
-            processes = self.snapshot.processes
-            found = self.by_pids[pids] = tuple(processes[pid] for pid in pids if pid in processes)
-        return found
+def _owner_sets(snapshot: Snapshot) -> dict[tuple[int, ...], tuple[ProcessInfo, ...]]:
+    """Each distinct owner pid tuple -> its processes, one shared tuple per set (owners that exited are left
+    out). A busy machine has thousands of sockets but few owner sets."""
+    processes = snapshot.processes
+    found: dict[tuple[int, ...], tuple[ProcessInfo, ...]] = {(): ()}
+    for pids in set(snapshot.owners.values()):
+        found[pids] = tuple(processes[pid] for pid in pids if pid in processes)
+    return found
 
 
 def _users(socks: tuple[RawSocket, ...] | list[RawSocket], user_names: dict[int, str]) -> tuple[str, ...]:
@@ -83,10 +76,13 @@ def _unreadable_note(snapshot: Snapshot) -> str | None:
 
 def assemble(snapshot: Snapshot, user_names: dict[int, str]) -> Inventory:
     """Build the inventory from a snapshot; `user_names` maps socket uids to names."""
-    groups: dict[tuple[int, Protocol, Family, str], list[RawSocket]] = {}
-    connections: list[Connection] = []
-    owners_of = _OwnerCache(snapshot)
+    owner_sets = _owner_sets(snapshot)
+    pids_of = snapshot.owners.get
     devices = dict(snapshot.devices)
+    # One socket per key is the rule and SO_REUSEPORT the exception: a group is the socket itself until
+    # a second one joins it.
+    groups: dict[tuple[int, Protocol, Family, str], RawSocket | list[RawSocket]] = {}
+    connections: list[Connection] = []
     for sock in snapshot.sockets:
         if sock.remote is not None:
             connections.append(
@@ -96,57 +92,60 @@ def assemble(snapshot: Snapshot, user_names: dict[int, str]) -> Inventory:
                     state=sock.state,
                     local=_zoned(sock.local, sock, devices),
                     remote=_zoned(sock.remote, sock, devices),
-                    processes=owners_of[sock.inode],
+                    processes=owner_sets[pids_of(sock.inode, ())],
                     inode=sock.inode,
                 )
             )
             continue
-        address = _zoned(sock.local, sock, devices).address if sock.bound_interface else sock.local.address
-        key = (sock.local.port, sock.protocol, sock.family, address)
+        local = sock.local
+        address = _zoned(local, sock, devices).address if sock.bound_interface else local.address
+        key = (local.port, sock.protocol, sock.family, address)
         group = groups.get(key)
         if group is None:
-            groups[key] = [sock]
-        else:
+            groups[key] = sock
+        elif isinstance(group, list):
             group.append(sock)
+        else:
+            groups[key] = [group, sock]
 
     judged: dict[tuple[Family, str, bool | None, int], Judgement] = {}
     hidden = _hidden_note(snapshot)
     users_of: dict[int | None, tuple[str, ...]] = {}
     listeners: list[Listener] = []
+    append = listeners.append
+    new = tuple.__new__
     # Sorting the group keys (port, protocol, family, address) orders the listeners.
     for key in sorted(groups):
         port, protocol, family, address = key
-        socks = groups[key]
-        first = socks[0]
+        group = groups[key]
+        first = group[0] if isinstance(group, list) else group
         binding = (family, address, first.v6only, first.bound_interface)
         judgement = judged.get(binding)
         if judgement is None:
-            judgement = judge(family, address, first.v6only, snapshot.interfaces, first.bound_interface,
-                              snapshot.local_routes)
-            judged[binding] = judgement
-        if len(socks) == 1:
-            processes = owners_of[first.inode]
-            inodes: tuple[int, ...] = (first.inode,)
-            users = users_of.get(first.uid)
-            if users is None:
-                users = users_of[first.uid] = _users((first,), user_names)
-            accept_queue = first.accept_queue
-        else:
+            judgement = judged[binding] = judge(family, address, first.v6only, snapshot.interfaces,
+                                                first.bound_interface, snapshot.local_routes)
+        if isinstance(group, list):
             seen: dict[int, ProcessInfo] = {}
-            for sock in socks:
-                for info in owners_of[sock.inode]:
+            for sock in group:
+                for info in owner_sets[pids_of(sock.inode, ())]:
                     seen.setdefault(info.pid, info)
             processes = tuple(seen[pid] for pid in sorted(seen))
-            inodes = tuple(sorted(sock.inode for sock in socks))
-            users = _users(socks, user_names)
-            accept_queue = sum(s.accept_queue or 0 for s in socks) if first.accept_queue is not None else None
+            inodes: tuple[int, ...] = tuple(sorted(sock.inode for sock in group))
+            users = _users(group, user_names)
+            accept_queue = sum(s.accept_queue or 0 for s in group) if first.accept_queue is not None else None
+        else:
+            processes = owner_sets[pids_of(first.inode, ())]
+            inodes = (first.inode,)
+            known = users_of.get(first.uid)
+            if known is None:
+                known = users_of[first.uid] = _users((first,), user_names)
+            users = known
+            accept_queue = first.accept_queue
         note = judgement.note if processes else "; ".join(filter(None, (hidden, judgement.note)))
-        listeners.append(
-            Listener(
-                protocol, family, address, port, judgement.dual_stack, judgement.exposure, judgement.reachable_on,
-                processes, inodes, users, accept_queue, first.backlog, note,
-            )
-        )
+        append(new(Listener, (
+            protocol, family, address, port, judgement.dual_stack, judgement.exposure, judgement.reachable_on,
+            processes, inodes, users, accept_queue, first.backlog, note, None,
+        )))
     connections.sort(key=lambda item: (item.local.port, item.remote.address, item.remote.port))
     notes = list(snapshot.notes)
     unreadable = _unreadable_note(snapshot)

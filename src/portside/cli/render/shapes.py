@@ -180,43 +180,37 @@ def _encode_owners(processes: tuple[ProcessInfo, ...]) -> str:
     return _encode([process_json(info) for info in processes])
 
 
-def _number(value: int | None) -> str:
-    return "null" if value is None else str(value)
-
-
 def inventory_text(inventory: Inventory, with_connections: bool = False, with_namespaces: bool = False) -> str:
     """`inventory_json` encoded as compact JSON text, built piecewise for speed."""
     plain = _Encoded(_encode).of
     owners = _Encoded(_encode_owners).of
-    heads: dict[tuple[str, str, int], str] = {}
+    heads: dict[tuple[str, str, str], str] = {}
     middles: dict[tuple[bool, str, int, int, int], str] = {}
-    parts = []
+    parts: list[str] = []
+    append = parts.append
     # Listeners differ mostly in port and inode: the text before the port ("head") and
     # between port and inodes ("middle") is built once per distinct combination.
     # StrEnum members format as their values.
-    for item in inventory.listeners:
-        head_key = (item.protocol, item.family, id(item.address))
-        head = heads.get(head_key)
+    for (protocol, family, address, port, dual_stack, exposure, reachable_on, processes, inodes, socket_users,
+         accept_queue, backlog, note, container) in inventory.listeners:
+        head = heads.get((protocol, family, address))
         if head is None:
-            head = heads[head_key] = (
-                f'{{"protocol":"{item.protocol}","family":"{item.family}","address":{plain(item.address)},"port":'
+            head = heads[protocol, family, address] = (
+                f'{{"protocol":"{protocol}","family":"{family}","address":{plain(address)},"port":'
             )
-        middle_key = (
-            item.dual_stack, item.exposure, id(item.reachable_on), id(item.processes), id(item.socket_users)
-        )
+        middle_key = (dual_stack, exposure, id(reachable_on), id(processes), id(socket_users))
         middle = middles.get(middle_key)
         if middle is None:
             middle = middles[middle_key] = (
-                f',"dual_stack":{"true" if item.dual_stack else "false"},"exposure":"{item.exposure}",'
-                f'"reachable_on":{plain(item.reachable_on)},"processes":{owners(item.processes)},'
-                f'"socket_users":{plain(item.socket_users)},"inodes":'
+                f',"dual_stack":{"true" if dual_stack else "false"},"exposure":"{exposure}",'
+                f'"reachable_on":{plain(reachable_on)},"processes":{owners(processes)},'
+                f'"socket_users":{plain(socket_users)},"inodes":'
             )
-        inodes = f"[{item.inodes[0]}]" if len(item.inodes) == 1 else _encode(list(item.inodes))
-        note = "null" if item.note is None else _encode(item.note)
-        container = "null" if item.container is None else _encode(container_json(item.container))
-        parts.append(
-            f'{head}{item.port}{middle}{inodes},"accept_queue":{_number(item.accept_queue)},'
-            f'"backlog":{_number(item.backlog)},"note":{note},"container":{container}}}'
+        append(
+            f'{head}{port}{middle}{f"[{inodes[0]}]" if len(inodes) == 1 else _encode(list(inodes))},'
+            f'"accept_queue":{"null" if accept_queue is None else accept_queue},'
+            f'"backlog":{"null" if backlog is None else backlog},"note":{"null" if note is None else _encode(note)},'
+            f'"container":{"null" if container is None else _encode(container_json(container))}}}'
         )
     text = '{"listeners":[' + ",".join(parts) + "]"
     if with_connections:
