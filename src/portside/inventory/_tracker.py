@@ -70,6 +70,8 @@ class OwnerTracker:
         self.orphans: frozenset[int] = frozenset()
         self.next_full = 0.0
         self.held: tuple[Collection[int], dict[int, tuple[int, ...]]] | None = None  # the last holders, and asked of
+        # Whether this kernel gives fd counts as the size of /proc/PID/fd (6.2+): this process always has fds open.
+        self.sized = os.stat(f"{PROC}/self/fd").st_size > 0
 
     def walk(self, wanted: Collection[int]) -> OwnerWalk:
         """Who holds each of the `wanted` socket inodes now, and whose fds could not be read."""
@@ -92,13 +94,13 @@ class OwnerTracker:
         counts: dict[int, int] = {}
         unreadable: list[int] = []
         for pid in sorted(all_pids()):
-            known = {} if full else self.links.get(pid, {})
+            known = None if full else self.links.get(pid)
             try:
-                if known and self.counts.get(pid) and os.stat(f"{PROC}/{pid}/fd").st_size == self.counts[pid]:
+                if known is not None and self.sized and os.stat(f"{PROC}/{pid}/fd").st_size == self.counts[pid]:
                     found, count = known, self.counts[pid]
                 else:
                     # Links that pointed to a wanted socket are read again: that fd may have been reused.
-                    reuse = {name: inode for name, inode in known.items() if inode not in wanted}
+                    reuse = {name: inode for name, inode in (known or {}).items() if inode not in wanted}
                     found, count = _links(pid, reuse)
             except Unreadable:
                 unreadable.append(pid)
