@@ -377,11 +377,14 @@ def _dump(protocol: int, request: bytes, decode: Callable[[bytes], tuple[list[T]
             except OSError:
                 pass  # an older kernel: the whole dump comes, and the decoder filters it
         sock.sendall(request)
+        # Read into one buffer: recv(RECV_BUFFER) would allocate and shrink a buffer that large at every read.
+        buffer = bytearray(RECV_BUFFER)
+        view = memoryview(buffer)
         while True:
-            chunk = sock.recv(RECV_BUFFER)
-            if not chunk:
+            size = sock.recv_into(buffer)
+            if not size:
                 raise InventoryError("netlink dump ended without NLMSG_DONE")
-            decoded, done = decode(chunk)
+            decoded, done = decode(bytes(view[:size]))
             found.extend(decoded)
             if done:
                 return found
