@@ -15,6 +15,7 @@ from support import SRC
 
 import portside
 from portside.inventory import follow
+from portside.inventory._tracker import FULL_SHARE, OwnerTracker
 from portside.model import Family, Protocol
 from portside.monitor.events import EventKind, Traffic
 from portside.monitor.watcher import Watcher
@@ -228,3 +229,15 @@ def test_the_kernel_sends_the_server_ends_of_the_ports_asked_for(others: int) ->
             found = [flow for flow in tcp_flows({Family.IPV4: wanted})
                      if flow.port == port or flow.port == client.getsockname()[1]]
             assert [(flow.address, flow.port, flow.state) for flow in found] == [("127.0.0.1", port, "established")]
+
+
+def test_a_dear_full_walk_comes_less_often() -> None:
+    """Full walks at least `full_every` apart, and further apart when one took more than FULL_SHARE of that."""
+    times = iter([0.0, 0.5, 20.0, 260.0, 260.01])
+    tracker = OwnerTracker(full_every=10.0, clock=lambda: next(times))
+    tracker.walk(set())  # a full walk that took 0.5 s
+    assert tracker.next_full == 0.5 + 0.5 / FULL_SHARE
+    tracker.walk(set())  # at 20 s: a cheap pass
+    assert tracker.next_full == 0.5 + 0.5 / FULL_SHARE
+    tracker.walk(set())  # at 260 s: a full walk of 10 ms, so the next in 10 s
+    assert tracker.next_full == 260.01 + 10.0
