@@ -10,8 +10,10 @@ the wildcard it is bound to).
 
 What is missed: bytes of connections that closed since the last sample when the kernel's
 close notices are not received (no subscription, or its buffer overflowed), and connections
-that outlived their listener count in full once a new listener takes the port. The kernel
-counts a FIN (and the SYN of a connection this machine opened) as one byte.
+that outlived their listener count in full once a new listener takes the port. A close notice
+is matched with the counters of the last two samples (the kernel sends notices from a work queue,
+so one may come a sample late); one later still would count its connection from the start. The
+kernel counts a FIN (and the SYN of a connection this machine opened) as one byte.
 """
 
 from __future__ import annotations
