@@ -95,3 +95,20 @@ def test_sock_diag_finds_the_listener_a_connect_would_reach() -> None:
         for sock in opened:
             sock.close()
         diag.close()
+
+
+def test_repeated_lookups_see_a_listener_come_and_go() -> None:
+    """`wait`'s rounds (sockdiag.Lookups): the same request bytes asked again answer for the socket of that moment,
+    in order, one answer per request."""
+    diag = SockDiag()
+    try:
+        server = socket.create_server(("127.0.0.1", 0))
+        port = server.getsockname()[1]
+        ours = diag.request("127.0.0.1", port, interface=1)
+        lookups = diag.lookups([ours, ours])
+        assert lookups.found() == [True, True]
+        server.close()  # held by us until now: nothing else listens on 127.0.0.1 at this port
+        assert lookups.found() == [False, False]
+        assert lookups.found() == [False, False]
+    finally:
+        diag.close()

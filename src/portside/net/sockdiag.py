@@ -6,8 +6,8 @@ to, found the way the TCP stack finds it: the established table first, then the 
 (a wildcard or dual-stack listener included). So, without a connect and without reading
 every socket on a busy machine:
   - `listener(address, port)`: would a connect to ADDRESS:PORT find a listening socket?
-    (`wait` asks this every few milliseconds: a round trip on one open netlink socket,
-    cheaper than a TCP handshake and its reset);
+    (`wait` asks this every few milliseconds through `Lookups`: the same request bytes sent
+    again and the answers read into one buffer, nothing decoded when nothing is there);
   - `server_side(...)` of an open connection: its state and inode, and an inode of 0 means
     the server has not accepted it yet (`doctor` asks this of a silent port).
 The kernel does not know about packet filters, NAT or BPF socket lookup: callers confirm
@@ -38,6 +38,8 @@ PORTS = struct.Struct("!HH")
 TAIL = struct.Struct("=III")
 REQUEST_SIZE = HEADER.size + REQUEST.size + PORTS.size + 32 + TAIL.size
 ERROR = struct.Struct("=i")
+# An answer's kind and, for NLMSG_ERROR, its code (0: an ack, -ENOENT: no such socket).
+ANSWER = struct.Struct("=4xH10xi")
 # inet_diag_msg after the nlmsghdr: family, state, ... then expires, rqueue, wqueue, uid, inode.
 MESSAGE = struct.Struct("=BBxxHH16s16sI8xIIIII")
 
@@ -98,6 +100,10 @@ class SockDiag:
             answers.append(Found(state, MESSAGE.unpack_from(data, HEADER.size)[-1]))
         return answers
 
+    def lookups(self, requests: list[bytes]) -> Lookups:
+        """`requests` ready to be asked again and again, answered yes or no."""
+        return Lookups(self.sock, requests)
+
     def listener(self, address: str, port: int, interface: int = 0) -> Found | None:
         """The listening socket a connect to `address`:`port` (arriving on `interface`) would reach, if any."""
         return self.ask([self.request(address, port, interface=interface)])[0]
@@ -105,3 +111,29 @@ class SockDiag:
     def server_side(self, server: tuple[str, int], client: tuple[str, int]) -> Found | None:
         """The server's end of the connection from `client` to `server`, if the kernel still has it."""
         return self.ask([self.request(server[0], server[1], client[0], client[1])])[0]
+
+
+class Lookups:
+    """The same lookups asked every few milliseconds (`wait`), at the least CPU a round can cost in Python.
+
+    The message is joined once, each answer is read into one reused buffer, and only its kind and error code are
+    read: a round where nothing is there creates no object but the answer list.
+    """
+
+    def __init__(self, sock: socket.socket, requests: list[bytes]) -> None:
+        self.sock = sock
+        self.message = b"".join(requests)
+        self.count = len(requests)
+        self.buffer = bytearray(4096)
+
+    def found(self) -> list[bool]:
+        """Whether each request found a socket, in order; OSError if the kernel refused one."""
+        self.sock.send(self.message)
+        answers: list[bool] = []
+        for _ in range(self.count):
+            self.sock.recv_into(self.buffer)
+            kind, code = ANSWER.unpack_from(self.buffer)
+            if kind == NLMSG_ERROR and -code != errno.ENOENT:
+                raise OSError(-code, f"sock_diag lookup failed: {errno.errorcode.get(-code, -code)}")
+            answers.append(kind != NLMSG_ERROR)
+        return answers

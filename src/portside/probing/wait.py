@@ -5,7 +5,9 @@ Each target is dialled on every address it resolves to (`localhost` on both ::1 
 A loopback address is first looked up in the kernel's socket tables (net/sockdiag.py: one
 netlink round trip for all of a target's addresses, where a connect costs a TCP handshake
 or its reset); it is dialled only when a listener is there, so a 3 ms interval detects a new
-listener within a few milliseconds at a fraction of the cost of a connect loop. What the
+listener within a few milliseconds at a fraction of the cost of a connect loop. While no
+target's lookups find anything, the loop does nothing else: it sleeps, sends the same request
+bytes and reads the answers into one buffer (`watch`), since every wake costs CPU. What the
 tables cannot show (a NAT redirect on loopback, a container published without its proxy)
 is caught by a round that dials every address at least every CONFIRM_EVERY seconds, and
 wherever sock_diag is unavailable every round dials. An open target is ready the moment one
@@ -25,7 +27,7 @@ from portside._typing import NamedTuple
 from portside.model import TcpOutcome
 from portside.net.addresses import AddressKind, Target, classify
 from portside.net.resolve import dial_addresses
-from portside.net.sockdiag import SockDiag
+from portside.net.sockdiag import Lookups, SockDiag
 from portside.probing.dialling import dial, tcp_outcome
 
 INTERVAL = 0.003
@@ -75,7 +77,10 @@ class _Target:
         self.in_flight: dict[str, socket.socket] = {}
         # The loopback addresses, looked up in the kernel's tables before they are dialled.
         self.looked_up = [address for address in self.addresses if _lookable(address)]
-        self.lookups: list[bytes] = []
+        self.requests: list[bytes] = []
+        self.lookups: Lookups | None = None
+        # The last round dialled nothing: the tables held no listener on any address.
+        self.quiet = False
 
 
 def _lookable(address: str) -> bool:
@@ -164,6 +169,9 @@ class _Waiter:
                 waiting = [item for item in waiting if item.ready_at is None]
                 if not waiting:
                     return
+                if self.diag is not None and all(item.quiet for item in waiting):
+                    self.watch(self.diag, waiting)
+                    continue
                 wakes = [item.next_round for item in waiting if not item.in_flight]
                 wakes += [item.round_began + ATTEMPT_TIMEOUT for item in waiting if item.in_flight]
                 if self.deadline is not None:
@@ -192,15 +200,43 @@ class _Waiter:
         if self.diag is None or not item.looked_up:
             return set()
         try:
-            if not item.lookups:
-                item.lookups = [self.diag.request(address, item.target.port, interface=LOOPBACK_INDEX)
-                                for address in item.looked_up]
-            found = self.diag.ask(item.lookups)
+            if item.lookups is None:
+                item.requests = [self.diag.request(address, item.target.port, interface=LOOPBACK_INDEX)
+                                 for address in item.looked_up]
+                item.lookups = self.diag.lookups(item.requests)
+            found = item.lookups.found()
         except OSError:
-            self.diag.close()
-            self.diag = None
+            self.lose_diag()
             return set()
-        return {address for address, socket_found in zip(item.looked_up, found, strict=True) if socket_found is None}
+        return {address for address, there in zip(item.looked_up, found, strict=True) if not there}
+
+    def lose_diag(self) -> None:
+        """sock_diag failed: from now on every round dials."""
+        if self.diag is not None:
+            self.diag.close()
+        self.diag = None
+
+    def watch(self, diag: SockDiag, items: list[_Target]) -> None:
+        """Rounds of lookups alone while every target is quiet, until one finds a listener, a round must dial
+        every address, or the deadline: per round a sleep, one netlink exchange and nothing else."""
+        until = min(item.next_dial_all for item in items)
+        if self.deadline is not None:
+            until = min(until, self.deadline)
+        next_round = min(item.next_round for item in items)
+        try:
+            found = diag.lookups([request for item in items for request in item.requests]).found
+            while next_round < until:
+                time.sleep(max(0.0, next_round - time.monotonic()))
+                now = time.monotonic()
+                if any(found()):
+                    next_round = now  # a round now: it looks again and dials what is there
+                    break
+                next_round = now + self.interval
+        except OSError:
+            self.lose_diag()
+        for item in items:
+            item.next_round = next_round
+            item.quiet = False
 
     def start_round(self, item: _Target, now: float) -> None:
         item.next_round = now + self.interval
@@ -210,6 +246,7 @@ class _Waiter:
             item.next_dial_all = now + CONFIRM_EVERY
         else:
             absent = self.absent(item)
+        item.quiet = len(absent) == len(item.addresses)
         for address in item.addresses:
             if address in absent:
                 if item.seen.get(address, TcpOutcome.REFUSED) == TcpOutcome.REFUSED:
