@@ -66,17 +66,35 @@ def test_live_local_routes_match_ip_route_show_table_local() -> None:
     assert decoded == listed
 
 
+def listeners_with_the_other_family_bound() -> tuple[socket.socket, socket.socket, list[socket.socket]]:
+    """A listener on 127.0.0.1 and one on ::1, each port also bound (not listening) on the other address."""
+    for _ in range(50):
+        made: list[socket.socket] = []
+        try:
+            only4 = socket.create_server(("127.0.0.1", 0))
+            made.append(only4)
+            only6 = socket.create_server(("::1", 0), family=socket.AF_INET6)
+            made.append(only6)
+            for family, address, port in ((socket.AF_INET6, "::1", only4.getsockname()[1]),
+                                          (socket.AF_INET, "127.0.0.1", only6.getsockname()[1])):
+                blocker = socket.socket(family)
+                made.append(blocker)
+                blocker.bind((address, port))
+            return only4, only6, made[2:]
+        except OSError:
+            for sock in made:
+                sock.close()
+    raise AssertionError("no pair of ports free on both loopback addresses")
+
+
 def test_sock_diag_finds_the_listener_a_connect_would_reach() -> None:
     """Exact lookups (net/sockdiag.py, what `wait` asks before it dials loopback) against real sockets."""
     diag = SockDiag()
     opened: list[socket.socket] = []
     try:
-        only4 = socket.create_server(("127.0.0.1", 0))
-        opened.append(only4)
-        port4 = only4.getsockname()[1]
-        only6 = socket.create_server(("::1", 0), family=socket.AF_INET6)
-        opened.append(only6)
-        port6 = only6.getsockname()[1]
+        only4, only6, blockers = listeners_with_the_other_family_bound()
+        opened += [only4, only6, *blockers]  # each port bound, not listening, in the other family: no one else's
+        port4, port6 = only4.getsockname()[1], only6.getsockname()[1]
         found = diag.ask([diag.request("127.0.0.1", port4), diag.request("::1", port4),
                           diag.request("127.0.0.1", port6), diag.request("::1", port6, interface=1)])
         inode4, inode6 = (os.fstat(sock.fileno()).st_ino for sock in (only4, only6))
