@@ -74,38 +74,31 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
-
-
 def trial(command: list[str], idle: float) -> tuple[float, float]:
     """(detection latency in ms, CPU percent of one core while waiting)."""
-    port = free_port()
-    env = {**os.environ, "NODE_PATH": str(NODE_MODULES)}
-    proc = subprocess.Popen([arg.replace("{port}", str(port)) for arg in command], stdout=subprocess.PIPE,
-                            text=True, env=env)
-    try:
-        time.sleep(1.0)
-        before = cpu_seconds(proc.pid)
-        time.sleep(idle)
-        cpu = 100 * (cpu_seconds(proc.pid) - before) / idle
-        time.sleep(random.uniform(0, 0.3))  # no fixed phase between the waiter's polls and the listen
-        with socket.socket() as server:
-            server.bind(("127.0.0.1", port))
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))  # held from the start, listening only later: no one else can take it
+        port = server.getsockname()[1]
+        env = {**os.environ, "NODE_PATH": str(NODE_MODULES)}
+        proc = subprocess.Popen([arg.replace("{port}", str(port)) for arg in command], stdout=subprocess.PIPE,
+                                text=True, env=env)
+        try:
+            time.sleep(1.0)
+            before = cpu_seconds(proc.pid)
+            time.sleep(idle)
+            cpu = 100 * (cpu_seconds(proc.pid) - before) / idle
+            time.sleep(random.uniform(0, 0.3))  # no fixed phase between the waiter's polls and the listen
             server.listen(16)
             began = time.perf_counter()
             assert proc.stdout is not None
             line = proc.stdout.readline()
             latency = 1000 * (time.perf_counter() - began)
-        if not line:
-            raise RuntimeError(f"{command[0]} ended without reporting")
-        return latency, cpu
-    finally:
-        proc.kill()
-        proc.wait()
+            if not line:
+                raise RuntimeError(f"{command[0]} ended without reporting")
+            return latency, cpu
+        finally:
+            proc.kill()
+            proc.wait()
 
 
 def main() -> None:
