@@ -18,7 +18,8 @@ import pytest
 from portside.inventory import _netlink as netlink
 from portside.inventory._namespaces import parse_net_tcp
 from portside.model import Protocol
-from portside.net.sockdiag import TCP_ESTABLISHED, TCP_LISTEN, Found, SockDiag
+from portside.net.netlink import TCP_ESTABLISHED, TCP_LISTEN
+from portside.net.sockdiag import Found, SockDiag
 
 
 def test_live_dump_matches_proc_net_tcp() -> None:

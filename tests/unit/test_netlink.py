@@ -14,6 +14,7 @@ from portside.errors import InventoryError
 from portside.inventory import _netlink as netlink
 from portside.inventory.snapshot import RawSocket
 from portside.model import Family, Protocol
+from portside.net.netlink import TCP_ESTABLISHED
 
 HDR = struct.Struct("=IHHII")
 
@@ -60,7 +61,7 @@ def test_decodes_ipv6_v6only_flag(flag: int) -> None:
 def test_udp_unconnected_and_established_connection() -> None:
     data = (
         diag_message(socket.AF_INET, netlink.TCP_CLOSE, "0.0.0.0", 53, "0.0.0.0", 0, 1)
-        + diag_message(socket.AF_INET, netlink.TCP_ESTABLISHED, "127.0.0.1", 5000, "127.0.0.1", 41000, 2)
+        + diag_message(socket.AF_INET, TCP_ESTABLISHED, "127.0.0.1", 5000, "127.0.0.1", 41000, 2)
     )
     unconnected, connected = netlink.decode_diag_messages(data, Protocol.UDP)[0]
     assert unconnected.state == "unconnected" and unconnected.remote is None
@@ -111,7 +112,7 @@ def test_round_trip_any_listeners(items: list) -> None:  # type: ignore[type-arg
 
 layouts = st.tuples(
     st.sampled_from([socket.AF_INET, socket.AF_INET6]),
-    st.sampled_from([netlink.TCP_LISTEN, netlink.TCP_ESTABLISHED]),
+    st.sampled_from([netlink.TCP_LISTEN, TCP_ESTABLISHED]),
     st.integers(1, 65535),
     st.sampled_from([None, 0, 1]),
     st.booleans(),

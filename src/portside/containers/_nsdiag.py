@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from portside.inventory import _netlink
 from portside.inventory.snapshot import RawSocket
 from portside.model import Protocol
+from portside.net.netlink import TCP_LISTEN
 
 CLONE_NEWNET = 0x40000000
 
@@ -45,7 +46,7 @@ def _setns() -> Callable[[int, int], None] | None:
 
 
 def _dump() -> tuple[RawSocket, ...]:
-    listening = 1 << _netlink.TCP_LISTEN
+    listening = 1 << TCP_LISTEN
     return tuple(s for family in (socket.AF_INET, socket.AF_INET6)
                  for s in _netlink.sockets(family, Protocol.TCP, listening))
 

@@ -19,7 +19,8 @@ from portside.errors import InventoryError
 from portside.inventory import tcp_sockets_in
 from portside.model import ConnectionState, TcpOutcome
 from portside.net.addresses import Target
-from portside.net.sockdiag import TCP_ESTABLISHED, TCP_SYN_RECV, SockDiag
+from portside.net.netlink import TCP_ESTABLISHED, TCP_SYN_RECV
+from portside.net.sockdiag import SockDiag
 from portside.probing.dialling import CONNECT_TIMEOUT, connect
 from portside.probing.fingerprints import Http, Tls, Verdict, unverified_context
 from portside.probing.runner import REPLY_WAIT, converse, talk

@@ -13,10 +13,11 @@ from portside.inventory import _netlink, _owners, _procfs
 from portside.inventory._tracker import OwnerTracker
 from portside.inventory.snapshot import RawSocket, Snapshot
 from portside.model import InterfaceAddress, ProcessInfo, Protocol
+from portside.net.netlink import TCP_CLOSE, TCP_ESTABLISHED, TCP_LISTEN
 
-LISTEN_STATES = 1 << _netlink.TCP_LISTEN
-UDP_BOUND_STATES = 1 << _netlink.TCP_CLOSE
-CONNECTED_STATES = 1 << _netlink.TCP_ESTABLISHED
+LISTEN_STATES = 1 << TCP_LISTEN
+UDP_BOUND_STATES = 1 << TCP_CLOSE
+CONNECTED_STATES = 1 << TCP_ESTABLISHED
 
 def interfaces(names: dict[int, str]) -> tuple[InterfaceAddress, ...]:
     """Every address of every interface in this network namespace; `names` names the interfaces by index."""

@@ -25,20 +25,27 @@ from portside._typing import TYPE_CHECKING, NamedTuple
 from portside.errors import InventoryError
 from portside.inventory.snapshot import LocalRoute, RawSocket, TcpFlow
 from portside.model import ConnectionState, Endpoint, Family, Protocol
+from portside.net.netlink import (
+    DIAG_MESSAGE,
+    NETLINK_SOCK_DIAG,
+    NLM_F_DUMP,
+    NLM_F_REQUEST,
+    NLMSG_DONE,
+    NLMSG_ERROR,
+    NLMSGERR,
+    NLMSGHDR,
+    SOCK_DIAG_BY_FAMILY,
+    TCP_CLOSE,
+    TCP_LISTEN,
+)
 
 AF_INET = socket.AF_INET
 AF_INET6 = socket.AF_INET6
 
 NETLINK_ROUTE = 0
-NETLINK_SOCK_DIAG = 4
 SOL_NETLINK = 270
 NETLINK_GET_STRICT_CHK = 12
 
-NLMSG_ERROR = 2
-NLMSG_DONE = 3
-NLM_F_REQUEST = 0x1
-NLM_F_DUMP = 0x300
-SOCK_DIAG_BY_FAMILY = 20
 RTM_GETADDR = 22
 RTM_NEWADDR = 20
 RTM_GETROUTE = 26
@@ -56,9 +63,6 @@ RT_TABLE_LOCAL = 255
 # Route types through which the kernel takes a packet as its own: local, broadcast, anycast.
 DELIVERED_HERE = frozenset({2, 3, 4})
 
-TCP_ESTABLISHED = 1
-TCP_CLOSE = 7
-TCP_LISTEN = 10
 
 TCP_STATES = {
     1: ConnectionState.ESTABLISHED, 2: ConnectionState.SYN_SENT, 3: ConnectionState.SYN_RECV,
@@ -68,16 +72,9 @@ TCP_STATES = {
 }
 TCP_NUMBERS = {state: number for number, state in TCP_STATES.items()}
 
-NLMSGHDR = struct.Struct("=IHHII")  # len, type, flags, seq, pid
-NLMSGERR = struct.Struct("=i")
 RTATTR = struct.Struct("=HH")  # len, type
 # inet_diag_req_v2: family, protocol, ext, pad, states, then a 48-byte zero sockid.
 INET_DIAG_REQ_V2 = struct.Struct("=BBBxI48x")
-# inet_diag_msg: family, state, timer, retrans | sport, dport (big-endian) | src, dst |
-# interface, cookie | expires, rqueue, wqueue, uid, inode.
-# nlmsghdr, then family, state, timer, retrans | sport, dport (big-endian, read as
-# native and swapped) | src, dst | interface, cookie | expires, rqueue, wqueue, uid, inode.
-DIAG_MESSAGE = struct.Struct("=16xBBxxHH16s16sI8x4xIIII")
 NLMSG_LEN_TYPE = struct.Struct("=IH")
 FAMILY_NAMES: dict[int, Family] = {AF_INET: Family.IPV4, AF_INET6: Family.IPV6}
 # ifaddrmsg: family, prefixlen, flags, scope, index.

@@ -21,27 +21,27 @@ import socket
 import struct
 
 from portside._typing import NamedTuple
+from portside.net.netlink import (
+    DIAG_MESSAGE,
+    NETLINK_SOCK_DIAG,
+    NLM_F_REQUEST,
+    NLMSG_ERROR,
+    NLMSGERR,
+    NLMSGHDR,
+    SOCK_DIAG_BY_FAMILY,
+)
 
-NETLINK_SOCK_DIAG = 4
-SOCK_DIAG_BY_FAMILY = 20
-NLMSG_ERROR = 2
-NLM_F_REQUEST = 0x1
 ALL_STATES = 0xFFFFFFFF
 NO_COOKIE = 0xFFFFFFFF  # INET_DIAG_NOCOOKIE: match whatever socket the addresses name
-TCP_ESTABLISHED, TCP_SYN_RECV, TCP_LISTEN = 1, 3, 10
 
-# nlmsghdr (len, type, flags, seq, pid); inet_diag_req_v2 (family, protocol, ext, pad, states);
-# inet_diag_sockid: sport, dport (big-endian), src, dst (16 bytes each), interface, cookie (2 words).
-HEADER = struct.Struct("=IHHII")
+# After the nlmsghdr, inet_diag_req_v2 (family, protocol, ext, pad, states), then inet_diag_sockid:
+# sport, dport (big-endian), src, dst (16 bytes each), interface, cookie (2 words).
 REQUEST = struct.Struct("=BBBxI")
 PORTS = struct.Struct("!HH")
 TAIL = struct.Struct("=III")
-REQUEST_SIZE = HEADER.size + REQUEST.size + PORTS.size + 32 + TAIL.size
-ERROR = struct.Struct("=i")
+REQUEST_SIZE = NLMSGHDR.size + REQUEST.size + PORTS.size + 32 + TAIL.size
 # An answer's kind and, for NLMSG_ERROR, its code (0: an ack, -ENOENT: no such socket).
 ANSWER = struct.Struct("=4xH10xi")
-# inet_diag_msg after the nlmsghdr: family, state, ... then expires, rqueue, wqueue, uid, inode.
-MESSAGE = struct.Struct("=BBxxHH16s16sI8xIIIII")
 
 
 class Found(NamedTuple):
@@ -77,7 +77,7 @@ class SockDiag:
         _, destination = _packed(remote) if remote is not None else (family, bytes(16))
         self.seq = (self.seq + 1) & 0xFFFFFFFF
         return b"".join((
-            HEADER.pack(REQUEST_SIZE, SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST, self.seq, 0),
+            NLMSGHDR.pack(REQUEST_SIZE, SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST, self.seq, 0),
             REQUEST.pack(family, socket.IPPROTO_TCP, 0, ALL_STATES),
             PORTS.pack(local_port, remote_port), source, destination,
             TAIL.pack(interface, NO_COOKIE, NO_COOKIE),
@@ -89,15 +89,15 @@ class SockDiag:
         answers: list[Found | None] = []
         for _ in requests:
             data = self.sock.recv(4096)
-            _, kind, _, _, _ = HEADER.unpack_from(data)
+            _, kind, _, _, _ = NLMSGHDR.unpack_from(data)
             if kind == NLMSG_ERROR:
-                (code,) = ERROR.unpack_from(data, HEADER.size)
+                (code,) = NLMSGERR.unpack_from(data, NLMSGHDR.size)
                 if -code != errno.ENOENT:
                     raise OSError(-code, f"sock_diag lookup failed: {errno.errorcode.get(-code, -code)}")
                 answers.append(None)
                 continue
-            state = MESSAGE.unpack_from(data, HEADER.size)[1]
-            answers.append(Found(state, MESSAGE.unpack_from(data, HEADER.size)[-1]))
+            fields = DIAG_MESSAGE.unpack_from(data)
+            answers.append(Found(fields[1], fields[-1]))
         return answers
 
     def lookups(self, requests: list[bytes]) -> Lookups:
