@@ -131,3 +131,19 @@ def test_repeated_lookups_see_a_listener_come_and_go() -> None:
         assert lookups.found() == [False, False]
     finally:
         diag.close()
+
+
+def test_hundreds_of_lookups_are_answered_in_order() -> None:
+    """Each answer copies its request, so 500 at once would overflow the receive buffer: they go in batches."""
+    diag = SockDiag()
+    try:
+        with socket.create_server(("127.0.0.1", 0)) as server:
+            port = server.getsockname()[1]
+            ours = diag.request("127.0.0.1", port, interface=1)
+            elsewhere = diag.request("127.0.0.2", port, interface=1)  # 127.0.0.1's listener only: never found
+            requests = [elsewhere] * 500
+            requests[137] = requests[499] = ours
+            found = diag.lookups(requests).found()
+        assert len(found) == 500 and [at for at, there in enumerate(found) if there] == [137, 499]
+    finally:
+        diag.close()

@@ -15,7 +15,7 @@ from support import SRC
 
 import portside
 from portside.inventory import follow
-from portside.inventory._tracker import FULL_SHARE, OwnerTracker
+from portside.inventory._tracker import FULL_LONGEST, FULL_SHARE, OwnerTracker
 from portside.model import Family, Protocol
 from portside.monitor.events import EventKind, Traffic
 from portside.monitor.watcher import Watcher
@@ -232,12 +232,15 @@ def test_the_kernel_sends_the_server_ends_of_the_ports_asked_for(others: int) ->
 
 
 def test_a_dear_full_walk_comes_less_often() -> None:
-    """Full walks at least `full_every` apart, and further apart when one took more than FULL_SHARE of that."""
-    times = iter([0.0, 0.5, 20.0, 260.0, 260.01])
+    """Full walks at least `full_every` apart, further apart when one took more than FULL_SHARE of that, and never
+    more than FULL_LONGEST apart."""
+    times = iter([0.0, 0.05, 20.0, 40.0, 40.01, 100.0, 700.0])
     tracker = OwnerTracker(full_every=10.0, clock=lambda: next(times))
-    tracker.walk(set())  # a full walk that took 0.5 s
-    assert tracker.next_full == 0.5 + 0.5 / FULL_SHARE
+    tracker.walk(set())  # a full walk that took 50 ms
+    assert tracker.next_full == 0.05 + 0.05 / FULL_SHARE
     tracker.walk(set())  # at 20 s: a cheap pass
-    assert tracker.next_full == 0.5 + 0.5 / FULL_SHARE
-    tracker.walk(set())  # at 260 s: a full walk of 10 ms, so the next in 10 s
-    assert tracker.next_full == 260.01 + 10.0
+    assert tracker.next_full == 0.05 + 0.05 / FULL_SHARE
+    tracker.walk(set())  # at 40 s: a full walk of 10 ms, so the next in 10 s
+    assert tracker.next_full == 40.01 + 10.0
+    tracker.walk(set())  # at 100 s: a full walk stopped for 10 minutes; the next still comes within FULL_LONGEST
+    assert tracker.next_full == 700.0 + FULL_LONGEST

@@ -42,6 +42,9 @@ CASES: dict[str, tuple[list[tuple[list[TcpFlow], list[TcpFlow]]], Moved]] = {
                                                                           [])], Moved(3, 10, 0)),
     "one gone from the middle": ([([flow(1, 10, 1), flow(2, 20, 2), flow(3, 30, 3)], []),
                                   ([flow(1, 10, 1), flow(3, 31, 3)], [])], Moved(2, 1, 0)),
+    "listed twice by one dump": ([([], []), ([flow(1, 500, 20), flow(1, 500, 20)], []), ([flow(1, 500, 20)], [])],
+                                 Moved(1, 0, 0)),
+    "missed by one dump": ([([flow(1, 500, 20)], []), ([], []), ([flow(1, 700, 20)], [])], Moved(1, 200, 0)),
     "its close notice a sample late": ([([flow(1, 500, 20)], []), ([], []),
                                         ([], [flow(1, 800, 21, state=ConnectionState.CLOSE)])], Moved(0, 300, 1)),
 }
@@ -90,10 +93,10 @@ def reference(samples: list[tuple[list[TcpFlow], list[TcpFlow]]]) -> list[dict[t
     for live, closed in samples:
         totals: dict[tuple[str, int], list[int]] = {}
         now = {item.cookie: item for item in live}
-        for item in live:
+        for item in list(now.values()):
             sums = totals.setdefault((item.address, item.port), [0, 0, 0])
             sums[0] += item.state is OPEN
-            last = seen.get(item.cookie)
+            last = seen.get(item.cookie) or gone.get(item.cookie)
             sums[1] += item.bytes_received - (last.bytes_received if last else 0)
             sums[2] += item.bytes_acked - (last.bytes_acked if last else 0)
         went = {cookie: item for cookie, item in seen.items() if cookie not in now}
@@ -133,6 +136,10 @@ def samples(draw: st.DrawFn) -> list[tuple[list[TcpFlow], list[TcpFlow]]]:
             if final in closed and draw(st.booleans()):
                 dumped.append(item)  # it closed after the dump
         live = draw(st.permutations([*flows.values(), *dumped]))
+        if live and draw(st.booleans()):  # a dump that missed one (it moved in the kernel's table mid-dump)
+            del live[draw(st.integers(0, len(live) - 1))]
+        if live and draw(st.booleans()):  # the kernel resumed its dump after a new connection: one listed twice
+            live.insert(draw(st.integers(0, len(live))), draw(st.sampled_from(live)))
         found.append((live, closed))
     return found
 

@@ -10,7 +10,8 @@ walk, unless it was ownerless at the last full walk too (a socket of another PID
 
 Full walks come every `full_every` seconds, or less often where a full walk is dear: never more
 than FULL_SHARE of the time between them (a 70 ms walk: one every 35 s), so on a crowded machine
-the scrub costs 0.2% of a core rather than the 0.7% a walk every 10 s would.
+the scrub costs 0.2% of a core rather than the 0.7% a walk every 10 s would; and never more than
+FULL_LONGEST apart, so one walk slowed by a stop (SIGSTOP, a paused machine) cannot put the next off.
 
 What it can miss between full walks: a process that gains a
 socket held elsewhere under an fd number it just freed while its fd count stays the same
@@ -29,6 +30,7 @@ from portside.inventory._procfs import PROC
 
 FULL_EVERY = 10.0
 FULL_SHARE = 0.002
+FULL_LONGEST = 60.0
 
 
 class Unreadable(Exception):
@@ -91,7 +93,7 @@ class OwnerTracker:
             full = True
         if full:
             done = self.clock()
-            self.next_full = done + max(self.full_every, (done - now) / FULL_SHARE)
+            self.next_full = done + min(max(self.full_every, (done - now) / FULL_SHARE), FULL_LONGEST)
             self.orphans = frozenset(inode for inode in keep if inode not in holders)
         return OwnerWalk(holders, tuple(unreadable))
 

@@ -59,6 +59,8 @@ class Meter:
         then `closed` ones with their final counters (a connection may be in both, when it closed
         between the dump and the read of the notices)."""
         now = list(live)
+        if len(set(map(itemgetter(0), now))) != len(now):  # a dump may list a connection twice: keep one
+            now = list(dict(zip(map(itemgetter(0), now), now)).values())
         before = self.live
         shared = min(len(now), len(before))
         places = list(compress(range(shared), map(ne, now, before)))
@@ -77,7 +79,7 @@ class Meter:
                 where = (new.address, new.port)
                 if new.state is established:
                     counts[where] = counts.get(where, 0) + 1
-                _add(moved, where, new, old)
+                _add(moved, where, new, old if old is not None else self.gone.get(cookie))  # gone: a dump missed it
         gone = {cookie: flow for cookie, flow in olds.items() if cookie not in news}
         index: dict[int, TcpFlow] | None = None
         for flow in closed:

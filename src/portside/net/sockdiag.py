@@ -42,6 +42,7 @@ TAIL = struct.Struct("=III")
 REQUEST_SIZE = NLMSGHDR.size + REQUEST.size + PORTS.size + 32 + TAIL.size
 # An answer's kind and, for NLMSG_ERROR, its code (0: an ack, -ENOENT: no such socket).
 ANSWER = struct.Struct("=4xH10xi")
+BATCH = 64  # requests sent in one message (each answer copies its request: ~300 overflow 208 KiB)
 
 
 class Found(NamedTuple):
@@ -116,24 +117,27 @@ class SockDiag:
 class Lookups:
     """The same lookups asked every few milliseconds (`wait`), at the least CPU a round can cost in Python.
 
-    The message is joined once, each answer is read into one reused buffer, and only its kind and error code are
-    read: a round where nothing is there creates no object but the answer list.
+    The messages are joined once, each answer is read into one reused buffer, and only its kind and error code are
+    read: a round where nothing is there creates no object but the answer list. The kernel answers every request
+    with a message that copies it, so requests go BATCH at a time, each batch's answers read before the next is
+    sent: hundreds at once overflow the socket's receive buffer (ENOBUFS).
     """
 
     def __init__(self, sock: socket.socket, requests: list[bytes]) -> None:
         self.sock = sock
-        self.message = b"".join(requests)
-        self.count = len(requests)
+        self.batches = [(b"".join(requests[at : at + BATCH]), len(requests[at : at + BATCH]))
+                        for at in range(0, len(requests), BATCH)]
         self.buffer = bytearray(4096)
 
     def found(self) -> list[bool]:
         """Whether each request found a socket, in order; OSError if the kernel refused one."""
-        self.sock.send(self.message)
         answers: list[bool] = []
-        for _ in range(self.count):
-            self.sock.recv_into(self.buffer)
-            kind, code = ANSWER.unpack_from(self.buffer)
-            if kind == NLMSG_ERROR and -code != errno.ENOENT:
-                raise OSError(-code, f"sock_diag lookup failed: {errno.errorcode.get(-code, -code)}")
-            answers.append(kind != NLMSG_ERROR)
+        for message, count in self.batches:
+            self.sock.send(message)
+            for _ in range(count):
+                self.sock.recv_into(self.buffer)
+                kind, code = ANSWER.unpack_from(self.buffer)
+                if kind == NLMSG_ERROR and -code != errno.ENOENT:
+                    raise OSError(-code, f"sock_diag lookup failed: {errno.errorcode.get(-code, -code)}")
+                answers.append(kind != NLMSG_ERROR)
         return answers
