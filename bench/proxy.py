@@ -1,6 +1,6 @@
 """Throughput and latency of portside's .localhost reverse proxy, against nginx and portless, with wrk.
 
-    .venv/bin/python bench/proxy.py [--runs 5] [--duration 5] [--low-duration 10] [--profile PY-SPY]
+    .venv/bin/python bench/proxy.py [--runs 5] [--duration 5] [--low-duration 10] [--baseline REV] [--profile PY-SPY]
 
 One backend for everything: an nginx of its own (worker_processes 1, `return 200 "hello\\n"`,
 keep-alive without a request cap) on a free 127.0.0.1 port. Four targets in front of it, each
@@ -9,6 +9,8 @@ on a free 127.0.0.1 port chosen by binding port 0:
   portside   `python -m portside proxy serve --port P` (PORTSIDE_HOME in a temp dir), the route
              added with `portside alias bench BACKEND` under the same PORTSIDE_HOME and
              PORTSIDE_PROXY_PORT=P
+  portside@REV  the same from REV's src/ (`git archive`, first on PYTHONPATH, a PORTSIDE_HOME of its
+             own), with --baseline: before and after in one run
   nginx      a second nginx (worker_processes 1): proxy_pass to an upstream with `keepalive 64`,
              HTTP/1.1 and `Connection ""` to the upstream, X-Forwarded-For/-Proto/-Host set
   portless   bench/portless (npm ci --prefix bench/portless): `portless proxy start --foreground
@@ -434,13 +436,17 @@ def portside_version() -> str:
 
 
 def start_portside(procs: Processes, tmp: Path, backend: int, name: str = NAME,
-                   ready: Callable[[int], bool] = routed, https: bool = False) -> Target:
+                   ready: Callable[[int], bool] = routed, https: bool = False, label: str = "portside",
+                   src: Path | None = None) -> Target:
     """`portside proxy serve` (with `https`, its CA made under the temp PORTSIDE_HOME) and `alias NAME BACKEND`,
-    once `ready(port)` says the route answers."""
+    once `ready(port)` says the route answers; from `src` when given (first on PYTHONPATH), else this tree."""
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PORTSIDE_")}
-    env.update(PORTSIDE_HOME=str(tmp / "portside-home"), PORTSIDE_PROXY_PORT=str(port))
-    log = tmp / "portside-proxy.log"
+    home = tmp / ("portside-home" if src is None else f"portside-home-{label}")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PORTSIDE_") and k != "PYTHONPATH"}
+    env.update(PORTSIDE_HOME=str(home), PORTSIDE_PROXY_PORT=str(port))
+    if src is not None:
+        env["PYTHONPATH"] = str(src)
+    log = tmp / f"{label}-proxy.log"
     proc = procs.start([sys.executable, "-m", "portside", "proxy", "serve", "--port", str(port),
                         *(["--https"] if https else [])], env=env, log=log, cwd=ROOT)
 
@@ -450,13 +456,13 @@ def start_portside(procs: Processes, tmp: Path, backend: int, name: str = NAME,
 
     wait_until("portside proxy", listening, proc, log)
     # the proxy records itself once it listens; alias finds it there and starts no second proxy
-    wait_until("portside proxy record", lambda: (tmp / "portside-home" / "proxy.json").exists(), proc, log)
+    wait_until("portside proxy record", lambda: (home / "proxy.json").exists(), proc, log)
     alias = subprocess.run([sys.executable, "-m", "portside", "alias", name, str(backend)], env=env, cwd=ROOT,
                            capture_output=True, text=True, timeout=TOOL_TIMEOUT, check=False)
     if alias.returncode != 0:
         raise RuntimeError(f"portside alias failed ({alias.returncode}): {alias.stdout}{alias.stderr}")
     wait_until("portside route", lambda: ready(port), proc, log)
-    return Target("portside", port, (proc.pid,))
+    return Target(label, port, (proc.pid,))
 
 
 def portless_node() -> str:
@@ -527,6 +533,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5, help="timed runs per target in each part (default 5)")
     parser.add_argument("--duration", type=float, default=5, help="seconds per peak run (default 5)")
     parser.add_argument("--low-duration", type=float, default=10, help="seconds per 10%%-load run (default 10)")
+    parser.add_argument("--baseline", metavar="REV", help="also run the proxy of this commit (e.g. main)")
     parser.add_argument("--profile", metavar="PY_SPY", help="py-spy binary: profile portside in one extra run")
     args = parser.parse_args()
     for tool in (NGINX, WRK):
@@ -554,6 +561,9 @@ def main() -> None:
 
         targets = [Target("direct", backend_port, ())]
         targets.append(start_portside(procs, tmp, backend_port))
+        if args.baseline:
+            targets.append(start_portside(procs, tmp, backend_port, label=f"portside@{args.baseline}",
+                                          src=export_src(tmp, args.baseline)))
         nginx_port = free_port()
         nginx = start_nginx(procs, tmp / "nginx-proxy", nginx_port,
                             PROXY_BODY.format(port=nginx_port, backend=backend_port, name=NAME))
@@ -609,7 +619,9 @@ def main() -> None:
         py += ", no uvloop"
     print(f"machine: {os.cpu_count()} cores, kernel {os.uname().release}; {py}; {version([NGINX, '-v'])}; "
           f"{version([WRK, '-v'])}")
-    print(f"portside: {code} (when its proxy started)")
+    print(f"portside: {code} (when its proxy started)"
+          + (f"; portside@{args.baseline} is {version(['git', '-C', str(ROOT), 'rev-parse', '--short', args.baseline])}"
+             if args.baseline else ""))
     if with_portless:
         pkg = json.loads((PORTLESS_DIR / "node_modules" / "portless" / "package.json").read_text())
         print(f"portless {pkg['version']} on node {version([portless_node(), '--version'])}")
