@@ -31,7 +31,7 @@ READ_SIZE = 256 * 1024
 IDLE_PER_PORT = 256  # idle keep-alive connections kept per backend port: a burst of streams from a few pages
 RECHECK_SECONDS = 1.0
 VERSION_CHECK_SECONDS = 0.05
-FORWARDED = (b"x-forwarded-for", b"x-forwarded-proto", b"x-forwarded-host")
+FORWARDED = frozenset({b"x-forwarded-for", b"x-forwarded-proto", b"x-forwarded-host"})
 BACKEND_ADDRESSES = ("127.0.0.1", "::1")
 P = TypeVar("P", bound=asyncio.BaseProtocol)
 DASHBOARD_HOST = b"portside.localhost"
@@ -51,10 +51,12 @@ class Refused(NamedTuple):
 class RouteTable:
     """The live routes, re-read when another process has committed to the store, and at least every second.
 
-    Asking the store's data_version costs two file-lock calls, so per request only the
-    write-ahead log's size and mtime are looked at (one fstat): a commit changes them. The
-    data_version is asked when they change, for a name that is not found, and every 50 ms
-    (two commits within one mtime tick can leave the stat unchanged). `generation` counts
+    Asking the store's data_version costs two file-lock calls, so only the write-ahead log's
+    size and mtime are looked at (one fstat): a commit changes them. The data_version is asked
+    when they change, for a name that is not found, and every 50 ms (two commits within one
+    mtime tick can leave the stat unchanged). In an event loop the log is looked at once per
+    iteration, not once per request: the requests read in one iteration arrived together, so
+    none of them can follow a commit that the first one did not see. `generation` counts
     re-reads.
     """
 
@@ -67,6 +69,7 @@ class RouteTable:
         self.loaded = self.checked = 0.0
         self.generation = 0
         self.by_name: dict[str, Route] = {}
+        self.looked = False  # the log was looked at in this iteration of the running loop
 
     def _stamp(self) -> tuple[int, int] | None:
         if self.wal_fd is None:
@@ -78,6 +81,11 @@ class RouteTable:
         return status.st_mtime_ns, status.st_size
 
     def current(self, fresh: bool = False) -> dict[str, Route]:
+        if self.looked:
+            if not fresh:
+                return self.by_name
+        else:
+            self._look_once_per_iteration()
         now = time.monotonic()
         stamp = self._stamp()
         if fresh or stamp != self.stamp or now - self.checked > VERSION_CHECK_SECONDS:
@@ -90,8 +98,21 @@ class RouteTable:
                 self.generation += 1
         return self.by_name
 
+    def _look_once_per_iteration(self) -> None:
+        """Mark the log as looked at until the running loop's next iteration (outside a loop: every call looks)."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        self.looked = True
+        loop.call_soon(self._unlook)
+
+    def _unlook(self) -> None:
+        self.looked = False
+
     def forget(self, route: Route) -> None:
         self.loaded = self.checked = 0.0
+        self.looked = False
         self.by_name.pop(route.name, None)
 
 
@@ -161,4 +182,4 @@ class Gateway:
             head = head._replace(target=(split.path or "/").encode("latin-1") +
                                  (b"?" + split.query.encode("latin-1") if split.query else b""))
             headers = [(b"Host", split.netloc.encode("latin-1")), *((k, v) for k, v in headers if k.lower() != b"host")]
-        return encode_head(head, [(k, v) for k, v in headers if k.lower() not in FORWARDED], forwarded)
+        return encode_head(head, headers, forwarded, leave_out=FORWARDED)
