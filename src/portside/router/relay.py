@@ -229,8 +229,10 @@ class ClientSide(asyncio.Protocol):
             self.queue.extend(self.reader.upgrade(False))
         self.phase = READING if self.reader.in_message or self.queue else IDLE
         self.since = self.loop.time()
-        self.resume_reading()
-        self._pump()
+        if self.paused:
+            self.resume_reading()
+        if self.queue or self.closing:  # else there is nothing to forward, nor a close to make
+            self._pump()
 
     def upgraded(self) -> None:
         """The backend answered 101: from now on, bytes pass both ways as they are."""
@@ -322,7 +324,8 @@ class ClientSide(asyncio.Protocol):
             elif isinstance(event, End):
                 queue.popleft()
                 self.request_open = False
-                out.append(encode_end(self.request_chunked))
+                if self.request_chunked:
+                    out.append(encode_end(True))
             elif self.answering and not self.request_open:  # a refusal, answered after the response before it
                 self.pause_reading()
                 break
