@@ -171,9 +171,10 @@ class Reader:
             raise self._refuse(431, self._too_large())
 
     def _first_line(self) -> int:
-        if self.response:
+        parser = self._parser
+        if isinstance(parser, httptools.HttpResponseParser):
             return len(self._reason) + 13
-        return len(cast(httptools.HttpRequestParser, self._parser).get_method()) + len(self._target) + 10
+        return len(parser.get_method()) + len(self._target) + 10
 
     # httptools callbacks
     def on_message_begin(self) -> None:
@@ -208,10 +209,10 @@ class Reader:
         headers, self._headers = self._headers, []  # trailers, if any, are counted but not kept
         self._in_head = False
         version = parser.get_http_version()
-        if self.response:
-            method, status = b"", cast(httptools.HttpResponseParser, parser).get_status_code()
+        if isinstance(parser, httptools.HttpResponseParser):
+            method, status = b"", parser.get_status_code()
         else:
-            method, status = cast(httptools.HttpRequestParser, parser).get_method(), 0
+            method, status = parser.get_method(), 0
         if self._head_bytes > self._gate or len(headers) > self._fields:
             self._measure(headers, self._first_line())
         head: Head = _new_head(Head, (method, self._target, status, self._reason, version.encode(), headers,
