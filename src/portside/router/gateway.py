@@ -56,8 +56,9 @@ class RouteTable:
     when they change, for a name that is not found, and every 50 ms (two commits within one
     mtime tick can leave the stat unchanged). In an event loop the log is looked at once per
     iteration, not once per request: the requests read in one iteration arrived together, so
-    none of them can follow a commit that the first one did not see. `generation` counts
-    re-reads.
+    none of them can follow a commit that the first one did not see (a caller that commits
+    and reads back in one iteration passes `fresh`). That holds per loop: a call from another
+    loop or thread, or outside any loop, looks. `generation` counts re-reads.
     """
 
     def __init__(self, store: Store) -> None:
@@ -69,7 +70,7 @@ class RouteTable:
         self.loaded = self.checked = 0.0
         self.generation = 0
         self.by_name: dict[str, Route] = {}
-        self.looked = False  # the log was looked at in this iteration of the running loop
+        self.looked_in: asyncio.AbstractEventLoop | None = None  # the loop whose current iteration looked
 
     def _stamp(self) -> tuple[int, int] | None:
         if self.wal_fd is None:
@@ -81,11 +82,17 @@ class RouteTable:
         return status.st_mtime_ns, status.st_size
 
     def current(self, fresh: bool = False) -> dict[str, Route]:
-        if self.looked:
-            if not fresh:
-                return self.by_name
-        else:
-            self._look_once_per_iteration()
+        try:
+            loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        if loop is not None:
+            if self.looked_in is loop:
+                if not fresh:
+                    return self.by_name
+            else:
+                self.looked_in = loop
+                loop.call_soon(self._unlook)
         now = time.monotonic()
         stamp = self._stamp()
         if fresh or stamp != self.stamp or now - self.checked > VERSION_CHECK_SECONDS:
@@ -98,21 +105,13 @@ class RouteTable:
                 self.generation += 1
         return self.by_name
 
-    def _look_once_per_iteration(self) -> None:
-        """Mark the log as looked at until the running loop's next iteration (outside a loop: every call looks)."""
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            return
-        self.looked = True
-        loop.call_soon(self._unlook)
-
     def _unlook(self) -> None:
-        self.looked = False
+        """The loop's next iteration: its next call looks again."""
+        self.looked_in = None
 
     def forget(self, route: Route) -> None:
         self.loaded = self.checked = 0.0
-        self.looked = False
+        self.looked_in = None
         self.by_name.pop(route.name, None)
 
 
