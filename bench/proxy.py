@@ -418,6 +418,12 @@ def med(results: Sequence[Any], field: str) -> float:
     return float(statistics.median(getattr(result, field) for result in results))
 
 
+def throughput(rows: Sequence[Any]) -> tuple[float, str, float]:
+    """A target's runs: median req/s, the "min–max" req/s cell, and backend connections per 1,000 requests."""
+    per_k = 1000 * sum(r.upstream_conns for r in rows) / max(sum(r.requests for r in rows), 1)
+    return med(rows, "rps"), f"{min(r.rps for r in rows):,.0f}–{max(r.rps for r in rows):,.0f}", per_k
+
+
 def version(command: list[str]) -> str:
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=TOOL_TIMEOUT, check=False)
@@ -519,9 +525,8 @@ def print_peak(targets: list[Target], peak: dict[str, list[Result]]) -> None:
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for target in targets:
         rows = peak[target.name]
-        rps = med(rows, "rps")
-        per_k = 1000 * sum(r.upstream_conns for r in rows) / max(sum(r.requests for r in rows), 1)
-        print(f"| {target.name} | {rps:,.0f} | {min(r.rps for r in rows):,.0f}–{max(r.rps for r in rows):,.0f} "
+        rps, spread, per_k = throughput(rows)
+        print(f"| {target.name} | {rps:,.0f} | {spread} "
               f"| {med(rows, 'p50_ms'):.3f} | {med(rows, 'p99_ms'):.3f} | {ratio(rps, nginx)} | {ratio(rps, portless)} "
               f"| {fmt(med(rows, 'proxy_cpu'), 0)} | {med(rows, 'backend_cpu'):.0f} | {med(rows, 'wrk_cpu'):.0f} "
               f"| {med(rows, 'other_cpu'):.0f} ({max(r.other_cpu for r in rows):.0f}) | {per_k:.1f} "

@@ -69,6 +69,7 @@ from proxy import (
     portside_version,
     routed,
     start_nginx,
+    throughput,
     version,
     wait_until,
 )
@@ -203,9 +204,8 @@ def report(targets: list[Target], results: dict[str, list[Result]], discarded: c
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for target in targets:
         rows = results[target.name]
-        rps = med(rows, "rps")
-        per_k = 1000 * sum(r.upstream_conns for r in rows) / max(sum(r.requests for r in rows), 1)
-        print(f"| {target.name} | {rps:,.0f} | {min(r.rps for r in rows):,.0f}–{max(r.rps for r in rows):,.0f} "
+        rps, spread, per_k = throughput(rows)
+        print(f"| {target.name} | {rps:,.0f} | {spread} "
               f"| {med(rows, 'mean_ms'):.2f} | {rps / nginx:.2f}x | {med(rows, 'proxy_cpu'):.0f} "
               f"| {med(rows, 'backend_cpu'):.0f} | {med(rows, 'client_cpu'):.0f} | {med(rows, 'other_cpu'):.0f} "
               f"({max(r.other_cpu for r in rows):.0f}) | {per_k:.1f} | {sum(r.failed for r in rows)} |")

@@ -1,6 +1,6 @@
 """Reads the machine for an export: listeners, leases, and each TCP listener's connections and bytes.
 
-A `Sampler` keeps the TCP counters between samples (`portside.monitor.traffic.Meter`) and adds what
+A `Sampler` keeps the TCP counters between samples (`portside.monitor.watcher.Flows`) and adds what
 moved to running totals, so `portside_listener_bytes_total` is a counter for as long as the sampler
 lives: the exporter keeps one, `portside export` makes one per run. The first sample counts all that
 the connections open then have moved since they began; later ones add what moved since, including
@@ -12,17 +12,14 @@ between samples (`portside.inventory.follow`), so a scrape does not walk every p
 
 from __future__ import annotations
 
-from portside._typing import TYPE_CHECKING, NamedTuple
+from portside._typing import NamedTuple
 from portside.errors import InventoryError
 from portside.export.prometheus import Totals
-from portside.inventory import destroyed_flows, flow_memo, follow
+from portside.inventory import follow
 from portside.model import LeaseState, Listener, Protocol
 from portside.monitor.events import ListenerKey
-from portside.monitor.traffic import Meter, per_listener
-from portside.monitor.watcher import read_flows
-
-if TYPE_CHECKING:
-    from portside.inventory._netlink import DestroyedFlows
+from portside.monitor.traffic import per_listener
+from portside.monitor.watcher import Flows
 
 
 class Sample(NamedTuple):
@@ -37,15 +34,8 @@ class Sampler:
     def __init__(self, *, traffic: bool = True, backend: str | None = None, follow_closes: bool = True) -> None:
         self.take = follow((Protocol.TCP, Protocol.UDP), backend)
         self.traffic = traffic
-        self.meter = Meter()
-        self.memo = flow_memo()
+        self.flows = Flows(follow_closes=traffic and follow_closes)
         self.totals: dict[ListenerKey, list[int]] = {}
-        self.closing: DestroyedFlows | None = None
-        if traffic and follow_closes:
-            try:
-                self.closing = destroyed_flows()
-            except InventoryError:
-                self.closing = None
 
     def sample(self) -> Sample:
         from portside.leasing.allocate import leases
@@ -55,10 +45,9 @@ class Sampler:
 
     def _traffic(self, listeners: tuple[Listener, ...]) -> dict[ListenerKey, Totals]:
         try:
-            live, closed = read_flows(listeners, self.closing, self.memo)
+            figures = per_listener(listeners, self.flows.moved(listeners), 0.0)
         except InventoryError:
             return {}
-        figures = per_listener(listeners, self.meter.count(live, closed), 0.0)
         totals: dict[ListenerKey, list[int]] = {}  # listeners gone since the last sample are forgotten
         result: dict[ListenerKey, Totals] = {}
         for key, moved in figures.items():
@@ -70,6 +59,4 @@ class Sampler:
         return result
 
     def close(self) -> None:
-        if self.closing is not None:
-            self.closing.close()
-            self.closing = None
+        self.flows.close()

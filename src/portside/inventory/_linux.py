@@ -19,6 +19,7 @@ LISTEN_STATES = 1 << TCP_LISTEN
 UDP_BOUND_STATES = 1 << TCP_CLOSE
 CONNECTED_STATES = 1 << TCP_ESTABLISHED
 
+
 def interfaces(names: dict[int, str]) -> tuple[InterfaceAddress, ...]:
     """Every address of every interface in this network namespace; `names` names the interfaces by index."""
     return tuple(

@@ -285,27 +285,33 @@ class _DiagReader:
                         remote = Endpoint(cache[dst], ((dport & 0xFF) << 8) | (dport >> 8))
                         append(RawSocket(protocol, FAMILY_NAMES[family], states[state], local, remote, inode, uid,
                                          v6only, interface, None, None))
-            elif mtype == NLMSG_DONE:
+            elif _ends(data, offset, mtype):
                 return True
-            elif mtype == NLMSG_ERROR:
-                (code,) = NLMSGERR.unpack_from(data, offset + 16)
-                if code:
-                    raise InventoryError(f"netlink error: {os.strerror(-code)}")
             offset += (length + 3) & ~3
         return False
 
 
-def _attribute_at(data: bytes | memoryview, offset: int, end: int, wanted: int | None) -> int:
-    """Where the attribute of type `wanted` (the first one when None) starts, with at least one payload
-    byte within `end`; -1 when there is none."""
+def _attribute_at(data: bytes | memoryview, offset: int, end: int, wanted: int | None, payload: int = 1) -> int:
+    """Where the attribute of type `wanted` (the first one when None) starts, with at least `payload` bytes of it
+    within `end`; -1 when there is none."""
     while offset + 4 <= end:
         length, atype = RTATTR.unpack_from(data, offset)
         if length < 4:
             return -1
         if wanted is None or atype == wanted:
-            return offset if length >= 5 and offset + 5 <= end else -1
+            return offset if length >= 4 + payload and offset + 4 + payload <= end else -1
         offset += (length + 3) & ~3
     return -1
+
+
+def _ends(data: bytes | memoryview, offset: int, mtype: int) -> bool:
+    """Whether the message at `offset` of type `mtype` ends the dump (NLMSG_DONE); InventoryError when it is an
+    NLMSG_ERROR with a code."""
+    if mtype == NLMSG_ERROR:
+        (code,) = NLMSGERR.unpack_from(data, offset + NLMSGHDR.size)
+        if code:
+            raise InventoryError(f"netlink error: {os.strerror(-code)}")
+    return mtype == NLMSG_DONE
 
 
 def decode_addr_messages(data: bytes | memoryview) -> tuple[list[AssignedAddress], bool]:
@@ -567,7 +573,7 @@ def _run(data: bytes | memoryview) -> tuple[struct.Struct, int, tuple[int, int]]
     length, mtype = NLMSG_LEN_TYPE.unpack_from(data, 0)
     if mtype != SOCK_DIAG_BY_FAMILY or length < fixed or length > end or length % 4:
         return None
-    at = _info_at(data, fixed, length)
+    at = _attribute_at(data, fixed, length, INET_DIAG_INFO, TCP_INFO_BYTES.size)
     if at < 0:
         return None
     return _layout(length, at - fixed), length, RTATTR.unpack_from(data, at)
@@ -587,31 +593,15 @@ def _one_by_one(data: bytes | memoryview, offset: int, ports: Collection[int] | 
             family, state, sport, src, cookie = FLOW_MESSAGE.unpack_from(data, offset)
             cache = caches.get(family)
             port = ((sport & 0xFF) << 8) | (sport >> 8)
-            at = _info_at(data, offset + fixed, offset + length)
+            at = _attribute_at(data, offset + fixed, offset + length, INET_DIAG_INFO, TCP_INFO_BYTES.size)
             if cache is not None and (ports is None or port in ports) and at >= 0:
                 acked, received = TCP_INFO_BYTES.unpack_from(data, at + 4)
                 append(TcpFlow(cookie, TCP_STATES.get(state, ConnectionState.CLOSE), cache[src], port, received,
                                acked))
-        elif mtype == NLMSG_DONE:
+        elif _ends(data, offset, mtype):
             return True
-        elif mtype == NLMSG_ERROR:
-            (code,) = NLMSGERR.unpack_from(data, offset + 16)
-            if code:
-                raise InventoryError(f"netlink error: {os.strerror(-code)}")
         offset += (length + 3) & ~3
     return False
-
-
-def _info_at(data: bytes | memoryview, offset: int, end: int) -> int:
-    """Where the INFO attribute of one message starts (its counters whole within `end`), or -1."""
-    while offset + 4 <= end:
-        length, atype = RTATTR.unpack_from(data, offset)
-        if length < 4:
-            return -1
-        if atype == INET_DIAG_INFO:
-            return offset if length >= 4 + TCP_INFO_BYTES.size and offset + length <= end else -1
-        offset += (length + 3) & ~3
-    return -1
 
 
 def encode_flow_request(family: int, ports: Collection[int] | None) -> bytes:

@@ -20,24 +20,52 @@ from portside.errors import InventoryError
 from portside.inventory import destroyed_flows, flow_memo, follow, tcp_flows
 from portside.model import Family, Listener, Protocol
 from portside.monitor.events import Event, EventKind, ListenerKey, Traffic, diff, exposed, key_of
-from portside.monitor.traffic import Meter, per_listener
+from portside.monitor.traffic import Endpoint, Meter, Moved, per_listener
 
 if TYPE_CHECKING:
-    from portside.inventory._netlink import DestroyedFlows, FlowMemo
-    from portside.inventory.snapshot import TcpFlow
+    from portside.inventory._netlink import DestroyedFlows
 
 
-def read_flows(listeners: tuple[Listener, ...], closing: DestroyedFlows | None, memo: FlowMemo | None = None
-               ) -> tuple[list[TcpFlow], list[TcpFlow]]:
-    """The TCP connections on `listeners`' ports now (read with `memo`, see `tcp_flows`), and those the kernel
-    destroyed since `closing` was last drained (none without a subscription). InventoryError when they cannot
-    be read."""
-    ports: dict[Family, set[int]] = {Family.IPV4: set(), Family.IPV6: set()}
-    for item in listeners:
-        if item.protocol is Protocol.TCP:
-            ports[item.family].add(item.port)
-    live = tcp_flows(ports, memo)
-    return live, closing.drain(ports[Family.IPV4] | ports[Family.IPV6]) if closing is not None else []
+class Flows:
+    """The kernel's TCP connections on listeners' ports, read again and again and turned into what moved.
+
+    Each read dumps the connections (decoding only those that changed: `inventory.flow_memo`) and
+    drains the close notices of the subscription taken at construction, when `follow_closes` and the
+    kernel allows it (`refused` says why not); the `Meter` turns both into bytes moved per endpoint.
+    `close()` ends the subscription; reads go on without it.
+    """
+
+    def __init__(self, follow_closes: bool = True) -> None:
+        self.meter = Meter()
+        self.memo = flow_memo()
+        self.closing: DestroyedFlows | None = None
+        self.refused: InventoryError | None = None
+        if follow_closes:
+            try:
+                self.closing = destroyed_flows()
+            except InventoryError as error:
+                self.refused = error
+
+    @property
+    def lost(self) -> int:
+        """How many times the kernel dropped close notices (its buffer full)."""
+        return 0 if self.closing is None else self.closing.lost
+
+    def moved(self, listeners: tuple[Listener, ...]) -> dict[Endpoint, Moved]:
+        """What moved per local endpoint on `listeners`' TCP ports since the last read. InventoryError when the
+        connections cannot be read."""
+        ports: dict[Family, set[int]] = {Family.IPV4: set(), Family.IPV6: set()}
+        for item in listeners:
+            if item.protocol is Protocol.TCP:
+                ports[item.family].add(item.port)
+        live = tcp_flows(ports, self.memo)
+        closed = self.closing.drain(ports[Family.IPV4] | ports[Family.IPV6]) if self.closing is not None else []
+        return self.meter.count(live, closed)
+
+    def close(self) -> None:
+        if self.closing is not None:
+            self.closing.close()
+            self.closing = None
 
 
 class Tick(NamedTuple):
@@ -63,20 +91,15 @@ class Watcher:
         self.clock = clock
         self.take = follow(protocols, backend)
         self.traffic = traffic and Protocol.TCP in protocols
-        self.meter = Meter()
-        self.memo = flow_memo()
-        self.closing: DestroyedFlows | None = None
+        self.flows = Flows(follow_closes=self.traffic)
         self.notes: list[str] = []
         self.listeners: tuple[Listener, ...] | None = None
         self.connections: dict[ListenerKey, int] = {}
         self.sampled: float | None = None
         self.lost = 0
-        if self.traffic:
-            try:
-                self.closing = destroyed_flows()
-            except InventoryError as error:
-                self.notes.append(f"traffic: bytes of connections that close between two samples are not counted "
-                                  f"({error})")
+        if self.flows.refused is not None:
+            self.notes.append(f"traffic: bytes of connections that close between two samples are not counted "
+                              f"({self.flows.refused})")
 
     def step(self) -> Tick:
         """Sample now: the events since the last step, and each TCP listener's traffic."""
@@ -102,31 +125,28 @@ class Watcher:
 
     def _traffic(self, listeners: tuple[Listener, ...]) -> dict[ListenerKey, Traffic]:
         try:
-            live, closed = read_flows(listeners, self.closing, self.memo)
+            moved = self.flows.moved(listeners)
         except InventoryError as error:
             self.traffic = False
             self.close()
             self.notes.append(f"traffic: not shown ({error})")
             return {}
         moment = time.monotonic()
-        moved = self.meter.count(live, closed)
         first = self.sampled is None
         seconds = 0.0 if self.sampled is None else moment - self.sampled
         self.sampled = moment
-        if self.closing is not None and self.closing.lost > self.lost:
+        if self.flows.lost > self.lost:
             if not self.lost:
                 self.notes.append("traffic: the kernel dropped notices of closing connections (receive buffer "
                                   "full): the last bytes of some closed connections are not counted")
-            self.lost = self.closing.lost
+            self.lost = self.flows.lost
         figures = per_listener(listeners, moved, seconds)
         if first:  # counters seen for the first time hold everything since each connection began
             return {key: Traffic(item.connections, 0, 0, 0.0) for key, item in figures.items()}
         return figures
 
     def close(self) -> None:
-        if self.closing is not None:
-            self.closing.close()
-            self.closing = None
+        self.flows.close()
 
 
 def watch(

@@ -26,7 +26,6 @@ from portside.net.netlink import (
     NETLINK_SOCK_DIAG,
     NLM_F_REQUEST,
     NLMSG_ERROR,
-    NLMSGERR,
     NLMSGHDR,
     SOCK_DIAG_BY_FAMILY,
 )
@@ -85,20 +84,17 @@ class SockDiag:
         ))
 
     def ask(self, requests: list[bytes]) -> list[Found | None]:
-        """Send `requests` in one message and read one answer each, in order: the socket found, or None."""
-        self.sock.send(b"".join(requests))
+        """Send `requests` (BATCH to a message) and read one answer each, in order: the socket found, or None."""
         answers: list[Found | None] = []
-        for _ in requests:
-            data = self.sock.recv(4096)
-            _, kind, _, _, _ = NLMSGHDR.unpack_from(data)
-            if kind == NLMSG_ERROR:
-                (code,) = NLMSGERR.unpack_from(data, NLMSGHDR.size)
-                if -code != errno.ENOENT:
-                    raise OSError(-code, f"sock_diag lookup failed: {errno.errorcode.get(-code, -code)}")
-                answers.append(None)
-                continue
-            fields = DIAG_MESSAGE.unpack_from(data)
-            answers.append(Found(fields[1], fields[-1]))
+        for message, count in _batched(requests):
+            self.sock.send(message)
+            for _ in range(count):
+                data = self.sock.recv(4096)
+                if _found(data):
+                    fields = DIAG_MESSAGE.unpack_from(data)
+                    answers.append(Found(fields[1], fields[-1]))
+                else:
+                    answers.append(None)
         return answers
 
     def lookups(self, requests: list[bytes]) -> Lookups:
@@ -117,16 +113,13 @@ class SockDiag:
 class Lookups:
     """The same lookups asked every few milliseconds (`wait`), at the least CPU a round can cost in Python.
 
-    The messages are joined once, each answer is read into one reused buffer, and only its kind and error code are
-    read: a round where nothing is there creates no object but the answer list. The kernel answers every request
-    with a message that copies it, so requests go BATCH at a time, each batch's answers read before the next is
-    sent: hundreds at once overflow the socket's receive buffer (ENOBUFS).
+    The messages are joined once (BATCH requests each, see `_batched`), each answer is read into one reused buffer,
+    and only its kind and error code are read: a round where nothing is there creates no object but the answer list.
     """
 
     def __init__(self, sock: socket.socket, requests: list[bytes]) -> None:
         self.sock = sock
-        self.batches = [(b"".join(requests[at : at + BATCH]), len(requests[at : at + BATCH]))
-                        for at in range(0, len(requests), BATCH)]
+        self.batches = _batched(requests)
         self.buffer = bytearray(4096)
 
     def found(self) -> list[bool]:
@@ -136,8 +129,22 @@ class Lookups:
             self.sock.send(message)
             for _ in range(count):
                 self.sock.recv_into(self.buffer)
-                kind, code = ANSWER.unpack_from(self.buffer)
-                if kind == NLMSG_ERROR and -code != errno.ENOENT:
-                    raise OSError(-code, f"sock_diag lookup failed: {errno.errorcode.get(-code, -code)}")
-                answers.append(kind != NLMSG_ERROR)
+                answers.append(_found(self.buffer))
         return answers
+
+
+def _batched(requests: list[bytes]) -> list[tuple[bytes, int]]:
+    """`requests` joined BATCH to a message, each with its number of requests: the kernel answers every request
+    with a message that copies it, and hundreds at once overflow the socket's receive buffer (ENOBUFS)."""
+    batches = (requests[at : at + BATCH] for at in range(0, len(requests), BATCH))
+    return [(b"".join(batch), len(batch)) for batch in batches]
+
+
+def _found(answer: bytes | bytearray) -> bool:
+    """Whether one answer names a socket (else the kernel said ENOENT); OSError when it refused the request."""
+    kind: int
+    code: int
+    kind, code = ANSWER.unpack_from(answer)
+    if kind == NLMSG_ERROR and -code != errno.ENOENT:
+        raise OSError(-code, f"sock_diag lookup failed: {errno.errorcode.get(-code, -code)}")
+    return kind != NLMSG_ERROR
